@@ -1,0 +1,111 @@
+"""amelipro: billing gateway for French health professionals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, database, security, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=False)
+    configure_settings(app, config)
+    configure_database(app)
+    configure_security(app)
+    configure_errors(app)
+    configure_blueprints(app)
+    configure_templates(app)
+    configure_cli(app)
+    return app
+
+
+def configure_settings(app: Flask, config: dict[str, Any] | None) -> None:
+    from amelipro.config import ensure_secret_key, load_settings
+
+    instance = Path(
+        (config or {}).get("INSTANCE_PATH") or Path.cwd() / "instance"
+    ).resolve()
+    app.instance_path = str(instance)
+    app.config.update(load_settings(instance))
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = ensure_secret_key(instance)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+
+
+def configure_database(app: Flask) -> None:
+    from amelipro import db
+
+    db.init_app(app)
+
+
+def configure_security(app: Flask) -> None:
+    from amelipro.auth.views import init_login
+    from amelipro.extensions import csrf
+
+    csrf.init_app(app)
+    init_login(app)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+
+def configure_errors(app: Flask) -> None:
+    from amelipro import errors
+
+    errors.init_app(app)
+
+
+def configure_blueprints(app: Flask) -> None:
+    from amelipro.api import bp as api_bp
+    from amelipro.auth.views import bp as auth_bp
+    from amelipro.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(api_bp)
+    for register in _optional_blueprints():
+        register(app)
+
+
+def _optional_blueprints():
+    """Capability packages expose ``register(app)`` in their ``web`` module."""
+    import importlib
+
+    for name in ("reference", "fse", "thirdparty"):
+        try:
+            module = importlib.import_module(f"amelipro.{name}.web")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"amelipro.{name}.web":
+                raise
+            continue
+        yield module.register
+
+
+def configure_templates(app: Flask) -> None:
+    from amelipro import filters
+
+    filters.init_app(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from amelipro.cli import register_commands
+
+    register_commands(app)

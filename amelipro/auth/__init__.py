@@ -1,0 +1,1 @@
+"""Professionals, login sessions, API tokens."""

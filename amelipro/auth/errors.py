@@ -1,0 +1,22 @@
+from amelipro.errors import define
+
+BAD_CREDENTIALS = define("AUTH-001", 401, "Identifiant ou mot de passe incorrect.")
+THROTTLED = define(
+    "AUTH-002",
+    429,
+    "Trop de tentatives de connexion échouées. Réessayez dans quelques minutes.",
+    "Attendez la fin du délai ou contactez votre opérateur.",
+)
+TOKEN_MISSING = define(
+    "AUTH-010", 401, "Jeton d'API absent.", "Envoyez l'en-tête « Authorization: Bearer <jeton> »."
+)
+TOKEN_INVALID = define(
+    "AUTH-011", 401, "Jeton d'API invalide ou révoqué.", "Créez un nouveau jeton dans « Logiciels connectés »."
+)
+FORBIDDEN = define("AUTH-013", 403, "Accès refusé à cette ressource.")
+TOKEN_NOT_FOUND = define("AUTH-014", 404, "Jeton introuvable.")
+INVALID_PROFESSIONAL = define("AUTH-020", 400, "Données du professionnel invalides.")
+LOGIN_TAKEN = define("AUTH-021", 409, "Cet identifiant est déjà utilisé.")
+TOKEN_NAME_REQUIRED = define(
+    "AUTH-015", 400, "Nom du logiciel obligatoire.", "Indiquez le nom du logiciel qui utilisera ce jeton."
+)

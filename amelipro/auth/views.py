@@ -1,0 +1,139 @@
+"""Login, logout and "Logiciels connectés" (API tokens) pages."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from amelipro.auth import services
+from amelipro.auth.models import Professional
+from amelipro.db import get_session
+from amelipro.errors import AmeliproError
+from amelipro.extensions import login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Identifiant", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=200)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Nom du logiciel", validators=[DataRequired(), Length(max=100)])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only its CSRF token (revocation, logout)."""
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load(session_token: str) -> Professional | None:
+        pro = services.load_login_session(get_session(), session_token)
+        if pro is not None:
+            pro.session_token = session_token
+        return pro
+
+
+# Flask-Login's protocol on the model, kept here so the model stays free of web concerns.
+Professional.is_authenticated = property(lambda self: True)
+Professional.is_anonymous = property(lambda self: False)
+Professional.is_active = property(lambda self: self.active)
+Professional.get_id = lambda self: getattr(self, "session_token", None)
+
+
+def login_policy() -> services.LoginPolicy:
+    cfg = current_app.config
+    return services.LoginPolicy(
+        max_failures=cfg["LOGIN_MAX_FAILURES"],
+        lock_minutes=cfg["LOGIN_LOCK_MINUTES"],
+        session_hours=cfg["SESSION_HOURS"],
+    )
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = services.log_in(
+                get_session(), form.login.data, form.password.data, request.remote_addr or "", login_policy()
+            )
+        except AmeliproError as exc:
+            error, status = exc.error.message, exc.status
+        else:
+            # A fresh session: nothing from before the login survives (no fixation).
+            session.clear()
+            result.professional.session_token = result.session_token
+            login_user(result.professional)
+            flash(f"Bienvenue, {result.professional.display_name}.", "success")
+            target = request.args.get("next", "")
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("main.home")
+            return redirect(target)
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/deconnexion", methods=["POST"])
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        services.log_out(get_session(), current_user.session_token)
+    logout_user()
+    session.clear()
+    flash("Vous êtes déconnecté.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logiciels", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = TokenForm()
+    new_secret = None
+    if form.validate_on_submit():
+        created = services.create_token(get_session(), current_user, form.name.data)
+        new_secret = created.secret
+        form = TokenForm(formdata=None)
+    return render_template(
+        "auth/tokens.html",
+        form=form,
+        revoke_form=EmptyForm(),
+        tokens=services.list_tokens(get_session(), current_user),
+        new_secret=new_secret,
+    )
+
+
+@bp.route("/logiciels/<int:token_id>/revoquer", methods=["POST"])
+@login_required
+def revoke(token_id: int):
+    form = EmptyForm()
+    if form.validate_on_submit():
+        token = services.revoke_token(get_session(), current_user, token_id)
+        flash(f"Le jeton « {token.name} » est révoqué.", "success")
+    return redirect(url_for("auth.tokens"))

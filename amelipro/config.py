@@ -1,0 +1,65 @@
+"""Settings read from the environment (prefix ``AMELIPRO_``), in the app factory only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+# name -> (default, parser). Every setting is documented in the README's table.
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _defaults(instance_path: Path) -> dict[str, object]:
+    repo_shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return {
+        "DATABASE_URL": f"sqlite:///{instance_path / 'amelipro.sqlite3'}",
+        "SECRET_KEY": None,  # generated and stored under instance/ when not given
+        "REFERENCE_DIR": str(repo_shared) if repo_shared.is_dir() else "",
+        "TRUST_STORE_DIR": str(instance_path / "pki" / "trust"),
+        "PKI_DIR": str(instance_path / "pki"),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "XML_MAX_BYTES": 20 * 1024 * 1024,
+        "XML_MAX_DEPTH": 64,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "SESSION_HOURS": 12,
+        "SESSION_COOKIE_SECURE": False,
+    }
+
+
+_PARSERS = {
+    "MAX_CONTENT_LENGTH": int,
+    "XML_MAX_BYTES": int,
+    "XML_MAX_DEPTH": int,
+    "LOGIN_MAX_FAILURES": int,
+    "LOGIN_LOCK_MINUTES": int,
+    "SESSION_HOURS": int,
+    "SESSION_COOKIE_SECURE": _bool,
+}
+
+
+def load_settings(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Defaults overridden by ``AMELIPRO_<NAME>`` environment variables."""
+    environ = os.environ if environ is None else environ
+    settings = _defaults(instance_path)
+    for name in settings:
+        raw = environ.get(f"AMELIPRO_{name}")
+        if raw is not None:
+            settings[name] = _PARSERS.get(name, str)(raw)
+    return settings
+
+
+def ensure_secret_key(instance_path: Path) -> str:
+    """A random key kept in ``instance/secret_key`` so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    import secrets
+
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

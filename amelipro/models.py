@@ -1,0 +1,20 @@
+"""Imports every model module so that ``Base.metadata`` is complete (migrations, tests)."""
+
+import importlib
+
+MODEL_MODULES = (
+    "amelipro.auth.models",
+    "amelipro.audit",
+    "amelipro.reference.models",
+    "amelipro.fse.models",
+    "amelipro.thirdparty.models",
+)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise

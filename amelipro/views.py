@@ -1,0 +1,40 @@
+"""Home page, health check, audit log (operators)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_from_directory
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from amelipro import audit
+from amelipro.db import get_session
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    return render_template("home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - health check reports, never raises
+        return jsonify({"status": "error", "database": "indisponible"}), 503
+    return jsonify({"status": "ok", "database": "ok"})
+
+
+@bp.get("/journal")
+@login_required
+def audit_log():
+    if not current_user.is_operator:
+        abort(403)
+    return render_template("audit.html", events=audit.list_events(get_session()))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")

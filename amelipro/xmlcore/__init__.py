@@ -1,0 +1,1 @@
+"""XML core: no Flask, no database. Safe parsing, schemas, signatures, demo PKI."""

@@ -1,0 +1,1 @@
+"""Fixtures of the fse capability (pytest plugin)."""

@@ -1,0 +1,1 @@
+"""Fixtures of the pki capability (pytest plugin)."""

@@ -1,0 +1,1 @@
+"""Fixtures of the reference capability (pytest plugin)."""

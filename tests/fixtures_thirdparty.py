@@ -1,0 +1,1 @@
+"""Fixtures of the thirdparty capability (pytest plugin)."""
