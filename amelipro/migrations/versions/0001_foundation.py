@@ -1,7 +1,7 @@
 """foundation: professionals, login sessions, API tokens, login failures, audit log
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 19:06:52.127724
 """
 import sqlalchemy as sa
