@@ -124,10 +124,10 @@ def runner(app):
 
 @pytest.fixture
 def db_session(app):
-    with app.app_context():
-        session = app.extensions["amelipro.sessionmaker"]()
-        yield session
-        session.close()
+    """A session of the test's own, outside any app context (so requests stay isolated)."""
+    session = app.extensions["amelipro.sessionmaker"]()
+    yield session
+    session.close()
 
 
 _counter = iter(range(1, 10**6))

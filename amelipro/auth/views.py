@@ -102,8 +102,8 @@ def login():
 
 @bp.route("/deconnexion", methods=["POST"])
 def logout():
-    form = EmptyForm()
-    if form.validate_on_submit() and current_user.is_authenticated:
+    # CSRFProtect has already refused a forged request at this point.
+    if current_user.is_authenticated:
         services.log_out(get_session(), current_user.session_token)
     logout_user()
     session.clear()
@@ -132,8 +132,6 @@ def tokens():
 @bp.route("/logiciels/<int:token_id>/revoquer", methods=["POST"])
 @login_required
 def revoke(token_id: int):
-    form = EmptyForm()
-    if form.validate_on_submit():
-        token = services.revoke_token(get_session(), current_user, token_id)
-        flash(f"Le jeton « {token.name} » est révoqué.", "success")
+    token = services.revoke_token(get_session(), current_user, token_id)
+    flash(f"Le jeton « {token.name} » est révoqué.", "success")
     return redirect(url_for("auth.tokens"))

@@ -1,0 +1,67 @@
+"""API tokens: creation and revocation in the UI, isolation between professionals."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from amelipro.audit import AuditEvent
+from amelipro.auth.models import ApiToken
+
+
+def _create(client, auth, name="LogicielX"):
+    page = client.post("/logiciels", data={"name": name, "csrf_token": auth.csrf("/logiciels")})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    start = html.index('data-testid="new-token">') + len('data-testid="new-token">')
+    return html[start: html.index("<", start)]
+
+
+def test_create_token_stores_only_a_hash(client, auth, make_professional, db_session):
+    make_professional("dr.a")
+    auth.login("dr.a")
+    secret = _create(client, auth)
+    assert secret.startswith("amp_")
+    row = db_session.scalar(select(ApiToken))
+    assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in (row.token_hash, row.prefix)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    actions = list(db_session.scalars(select(AuditEvent.action)))
+    assert "token.created" in actions
+
+
+def test_revoke_token_in_ui(client, auth, make_professional, db_session):
+    make_professional("dr.a")
+    auth.login("dr.a")
+    secret = _create(client, auth)
+    token_id = db_session.scalar(select(ApiToken.id))
+    response = client.post(f"/logiciels/{token_id}/revoquer", data={"csrf_token": auth.csrf("/logiciels")})
+    assert response.status_code == 302
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert "token.revoked" in list(db_session.scalars(select(AuditEvent.action)))
+
+
+def test_tokens_invisible_and_untouchable_by_another_professional(app, client, auth, make_professional, db_session):
+    make_professional("dr.a")
+    make_professional("dr.b")
+    auth.login("dr.a")
+    secret = _create(client, auth, name="Logiciel-de-A")
+    token_id = db_session.scalar(select(ApiToken.id))
+    auth.logout()
+    auth.login("dr.b")
+    page = client.get("/logiciels").get_data(as_text=True)
+    assert "Logiciel-de-A" not in page
+    response = client.post(f"/logiciels/{token_id}/revoquer", data={"csrf_token": auth.csrf("/logiciels")})
+    assert response.status_code == 404
+    db_session.expire_all()
+    assert db_session.get(ApiToken, token_id).revoked_at is None
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+
+
+def test_empty_token_name_refused(client, auth, make_professional, db_session):
+    make_professional("dr.a")
+    auth.login("dr.a")
+    page = client.post("/logiciels", data={"name": "  ", "csrf_token": auth.csrf("/logiciels")})
+    assert page.status_code in (200, 400)
+    assert db_session.scalar(select(ApiToken)) is None
