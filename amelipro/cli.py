@@ -117,3 +117,7 @@ def register_commands(app: Flask) -> None:
                 raise
             continue
         module.register(app)
+
+
+if __name__ == "__main__":
+    main()
