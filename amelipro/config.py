@@ -52,14 +52,25 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
 
 
 def ensure_secret_key(instance_path: Path) -> str:
-    """A random key kept in ``instance/secret_key`` so sessions survive restarts."""
-    path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    import secrets
+    """A random key kept in ``instance/secret_key`` so sessions survive restarts.
 
+    Created atomically: several gunicorn workers starting together agree on one key.
+    """
+    import secrets
+    import time
+
+    path = instance_path / "secret_key"
     instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty") from None
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key
