@@ -20,10 +20,14 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
+    session = get_session()
     try:
-        get_session().execute(text("SELECT 1"))
+        versions = session.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except Exception:  # noqa: BLE001 - health check reports, never raises
-        return jsonify({"status": "error", "database": "indisponible"}), 503
+        session.rollback()
+        return jsonify({"status": "error", "database": "indisponible ou non migrée"}), 503
+    if not versions:
+        return jsonify({"status": "error", "database": "non migrée (amelipro db upgrade)"}), 503
     return jsonify({"status": "ok", "database": "ok"})
 
 

@@ -64,3 +64,14 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_an_unmigrated_database(tmp_path):
+    from amelipro import create_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": "x"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["status"] == "error"
+    app.extensions["amelipro.engine"].dispose()
