@@ -1,0 +1,72 @@
+"""Stable codes of lot submission, idempotency and FSE access (the rule codes live in
+``amelipro.fse.errors``; parsing, schema and signature codes in ``amelipro.xmlcore.errors``,
+which also holds FSE-SIG-014 signer ≠ professional and FSE-SIG-015 foreign token).
+
+Prefixes owned here: ``FSE-LOT-`` and ``FSE-IDEM-``. Never renumber or reuse a code.
+"""
+
+from amelipro.errors import define
+
+CONTENT_TYPE = define(
+    "FSE-LOT-001",
+    415,
+    "Type de contenu refusé : le lot doit être envoyé en XML.",
+    "Envoyez le lot avec l'en-tête « Content-Type: application/xml ».",
+)
+NO_RPPS = define(
+    "FSE-LOT-002",
+    403,
+    "Ce compte n'a pas de numéro RPPS : il ne peut pas facturer.",
+    "Utilisez le jeton d'API d'un professionnel de santé.",
+)
+INVOICE_REUSED = define(
+    "FSE-LOT-003",
+    422,
+    "Ce numéro de facture a déjà été utilisé pour une autre feuille de soins.",
+    "Donnez un nouveau numéro de facture à cette feuille de soins ; ne renvoyez pas une facture déjà acceptée.",
+)
+ALREADY_RECEIVED = define(
+    "FSE-LOT-004",
+    200,
+    "Feuille de soins déjà reçue à l'identique : elle n'est pas facturée une seconde fois.",
+    "Rien à faire : l'original a été accepté, sa référence est indiquée.",
+)
+UNREADABLE_FSE = define(
+    "FSE-LOT-005",
+    422,
+    "Feuille de soins illisible après vérification de la signature.",
+    "Vérifiez que le logiciel produit des feuilles de soins conformes au schéma publié.",
+)
+LOT_NOT_FOUND = define("FSE-LOT-006", 404, "Lot introuvable.")
+FSE_NOT_FOUND = define("FSE-LOT-007", 404, "Feuille de soins introuvable.")
+NO_FILE = define(
+    "FSE-LOT-008",
+    400,
+    "Aucun fichier reçu.",
+    "Choisissez le fichier XML du lot signé avant d'envoyer.",
+)
+GATEWAY_KEYS_MISSING = define(
+    "FSE-LOT-009",
+    503,
+    "La passerelle n'a pas de clé de signature ni de magasin de confiance configurés.",
+    "L'exploitant doit lancer « amelipro pki init-demo » ou configurer PKI_DIR et TRUST_STORE_DIR.",
+)
+
+IDEMPOTENCY_KEY_INVALID = define(
+    "FSE-IDEM-001",
+    400,
+    "En-tête Idempotency-Key invalide.",
+    "Utilisez 1 à 255 caractères ASCII imprimables, par exemple un UUID.",
+)
+IDEMPOTENCY_KEY_REUSED = define(
+    "FSE-IDEM-002",
+    422,
+    "Cette clé d'idempotence a déjà servi pour une autre requête.",
+    "Utilisez une nouvelle clé pour chaque nouveau lot ; réutilisez-la seulement pour renvoyer le même lot.",
+)
+IDEMPOTENCY_IN_PROGRESS = define(
+    "FSE-IDEM-003",
+    409,
+    "Une requête avec cette clé d'idempotence est en cours de traitement.",
+    "Attendez quelques secondes puis renvoyez la même requête avec la même clé.",
+)

@@ -1,0 +1,487 @@
+"""Use cases of FSE submission: submit a lot, validate it (dry run), read lots and FSE.
+
+``submit_lot`` records a lot whole or not at all, in one transaction (one commit per lot,
+never per FSE). ``validate_lot`` runs the very same checks and stores nothing. Only the
+functions here commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from amelipro import audit
+from amelipro.auth.models import Professional
+from amelipro.db import utcnow
+from amelipro.errors import AmeliproError, ErrorCode
+from amelipro.fse import idempotency, intake, lot_errors
+from amelipro.fse.domain import CareSheet
+from amelipro.fse.intake import LotRefusedError
+from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
+
+PAGE_SIZE = 50
+_IN_CHUNK = 500  # bound on IN (...) lists
+
+
+# --- values ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FseReport:
+    """What the gateway says of one FSE of a lot (stored or dry run)."""
+
+    position: int
+    element_id: str
+    invoice_number: str
+    status: FseStatus
+    errors: tuple[dict[str, Any], ...] = ()
+    fse_id: int | None = None
+    duplicate_of_id: int | None = None
+    corrects_id: int | None = None
+    amo_sent: Decimal | None = None
+    amo_computed: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class LotReport:
+    """The ARL's content: the lot's outcome and every FSE's."""
+
+    positive: bool
+    received_at: datetime
+    lot_number: str = ""
+    lot_id: int | None = None
+    status: LotStatus | None = None
+    errors: tuple[dict[str, Any], ...] = ()  # lot-level errors (negative ARL)
+    fses: tuple[FseReport, ...] = ()
+    dry_run: bool = False
+    body_sha256: str = hashlib.sha256(b"").hexdigest()
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for f in self.fses if f.status == FseStatus.ACCEPTED)
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for f in self.fses if f.status == FseStatus.REJECTED)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for f in self.fses if f.status == FseStatus.DUPLICATE)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The answer to a submission: HTTP status, the signed ARL, and the report."""
+
+    status: int
+    arl: bytes
+    report: LotReport
+
+
+# --- canonical content -------------------------------------------------------------------
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _canon(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canon(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _canon(getattr(value, k)) for k in value.__dataclass_fields__}
+    if hasattr(value, "value") and not isinstance(value, (int, str, bool)):  # enums
+        return value.value
+    return value
+
+
+def content_hash(sheet: CareSheet) -> str:
+    """Hash of what the care sheet says, independent of XML layout, signature and Id."""
+    data = _canon(sheet)
+    data.pop("id", None)
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def raw_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- checking (shared by submit and dry run) ---------------------------------------------
+
+@dataclass(frozen=True)
+class CheckedFse:
+    """One FSE after signature, mapping, rules and pricing; not yet compared to the store."""
+
+    position: int
+    element_id: str
+    signed_xml: str
+    content_hash: str
+    sheet: CareSheet | None
+    errors: tuple[dict[str, Any], ...]
+    computed: intake.Computed | None = None
+
+
+@dataclass
+class _Decision:
+    checked: CheckedFse
+    status: FseStatus
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_of_id: int | None = None
+    duplicate_of_position: int | None = None  # an identical FSE earlier in the same lot
+    corrects_id: int | None = None
+
+
+def _existing_by_invoice(
+    session: Session, pro_id: int, invoices: set[str]
+) -> dict[str, list[tuple[int, FseStatus, str]]]:
+    """(id, status, content_hash) of the professional's FSE holding these invoice numbers."""
+    found: dict[str, list[tuple[int, FseStatus, str]]] = {}
+    items = sorted(i for i in invoices if i)
+    for start in range(0, len(items), _IN_CHUNK):
+        chunk = items[start:start + _IN_CHUNK]
+        rows = session.execute(
+            select(StoredFse.invoice_number, StoredFse.id, StoredFse.status, StoredFse.content_hash)
+            .where(StoredFse.professional_id == pro_id, StoredFse.invoice_number.in_(chunk))
+            .where(StoredFse.status != FseStatus.DUPLICATE)
+            .order_by(StoredFse.id)
+        )
+        for invoice, id_, status, chash in rows:
+            found.setdefault(invoice, []).append((id_, status, chash))
+    return found
+
+
+def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -> list[_Decision]:
+    """Duplicates and invoice numbers against the store and within the lot."""
+    invoices = {c.sheet.invoice_number for c in checked if c.sheet is not None}
+    existing = _existing_by_invoice(session, pro.id, invoices)
+    in_lot: dict[str, tuple[int, str]] = {}  # invoice -> (position, content_hash) accepted here
+    decisions: list[_Decision] = []
+    for item in checked:
+        if item.sheet is None:
+            decisions.append(_Decision(item, FseStatus.REJECTED, list(item.errors)))
+            continue
+        invoice = item.sheet.invoice_number
+        history = existing.get(invoice, [])
+        accepted = next(((i, h) for i, s, h in history if s == FseStatus.ACCEPTED), None)
+        last_rejected = next((i for i, s, _h in reversed(history) if s == FseStatus.REJECTED), None)
+        if accepted is not None:
+            orig_id, orig_hash = accepted
+            if orig_hash == item.content_hash:
+                decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_id=orig_id))
+            else:
+                err = AmeliproError(
+                    lot_errors.INVOICE_REUSED, f"Facture {invoice} déjà acceptée (FSE n° {orig_id}).",
+                    original_fse_id=orig_id, path="/Lot/FSE/Facture/Numero",
+                ).as_dict()
+                decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
+            continue
+        if invoice in in_lot:
+            pos, h = in_lot[invoice]
+            if h == item.content_hash:
+                decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_position=pos))
+            else:
+                err = AmeliproError(
+                    lot_errors.INVOICE_REUSED, f"Facture {invoice} déjà présente dans ce lot (position {pos}).",
+                    original_position=pos, path="/Lot/FSE/Facture/Numero",
+                ).as_dict()
+                decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
+            continue
+        status = FseStatus.REJECTED if item.errors else FseStatus.ACCEPTED
+        decisions.append(_Decision(item, status, list(item.errors), corrects_id=last_rejected))
+        if status == FseStatus.ACCEPTED:
+            in_lot[invoice] = (item.position, item.content_hash)
+    return decisions
+
+
+def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
+    rejected = sum(1 for d in decisions if d.status == FseStatus.REJECTED)
+    if rejected == 0:
+        return LotStatus.ACCEPTED
+    return LotStatus.REJECTED if rejected == len(decisions) else LotStatus.PARTIAL
+
+
+def _check_lot(session: Session, pro: Professional, body: bytes, content_type: str) -> tuple[str, list[CheckedFse]]:
+    """Read, verify and check a lot; raises ``LotRefusedError`` for a negative ARL."""
+    gateway = intake.gateway()
+    reading = intake.read_lot(gateway, body, content_type)
+    if not pro.rpps:
+        raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
+    refusals: list[dict[str, Any]] = []
+    foreign: list[dict[str, Any]] = []
+    for fse in reading.fses:
+        if fse.sheet is None:
+            continue
+        where = {"fse": fse.position, "element_id": fse.element_id}
+        if fse.signer_rpps != fse.sheet.professional.rpps:
+            refusals.append(AmeliproError(
+                lot_errors.SIGNER_NOT_PROFESSIONAL,
+                f"Certificat du RPPS {fse.signer_rpps or 'inconnu'}, feuille du RPPS {fse.sheet.professional.rpps}.",
+                **where,
+            ).as_dict())
+        elif fse.sheet.professional.rpps != pro.rpps:
+            foreign.append(AmeliproError(
+                lot_errors.NOT_TOKEN_OWNER, f"RPPS {fse.sheet.professional.rpps}.", **where
+            ).as_dict())
+    if refusals:
+        raise LotRefusedError(422, refusals)
+    if foreign:
+        raise LotRefusedError(403, foreign)
+    context = intake.check_context(session)
+    checked = []
+    for fse in reading.fses:
+        if fse.sheet is None:
+            checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, raw_hash(fse.signed_xml.encode()),
+                                      None, tuple(fse.errors)))
+            continue
+        errors, computed = intake.check_sheet(context, fse.sheet)
+        checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
+                                  fse.sheet, tuple(errors), computed))
+    return reading.lot_number, checked
+
+
+def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple[FseReport, ...]:
+    out = []
+    for decision, fse_id in zip(decisions, ids, strict=True):
+        sheet = decision.checked.sheet
+        dup = decision.duplicate_of_id
+        if dup is None and decision.duplicate_of_position is not None:
+            dup = ids[decision.duplicate_of_position - 1]
+        computed = decision.checked.computed
+        out.append(FseReport(
+            position=decision.checked.position,
+            element_id=decision.checked.element_id,
+            invoice_number=sheet.invoice_number if sheet else "",
+            status=decision.status,
+            errors=tuple(decision.errors),
+            fse_id=fse_id,
+            duplicate_of_id=dup,
+            corrects_id=decision.corrects_id,
+            amo_sent=sheet.totals.amo if sheet else None,
+            amo_computed=computed.amo if computed else None,
+        ))
+    return tuple(out)
+
+
+# --- use cases ---------------------------------------------------------------------------
+
+def refused(error: ErrorCode, detail: str = "", body: bytes = b"") -> SubmitResult:
+    """A negative ARL for a request refused before its lot is read (type, size, empty)."""
+    report = LotReport(False, utcnow(), errors=(AmeliproError(error, detail).as_dict(),),
+                       body_sha256=raw_hash(body))
+    return SubmitResult(error.status, intake.build_arl(intake.gateway(), report), report)
+
+
+def validate_lot(session: Session, pro: Professional, body: bytes, content_type: str) -> SubmitResult:
+    """Dry run: the same checks and report as ``submit_lot``; nothing is stored."""
+    received = utcnow()
+    try:
+        lot_number, checked = _check_lot(session, pro, body, content_type)
+        decisions = _decide(session, pro, checked)
+    except LotRefusedError as exc:
+        report = LotReport(False, received, errors=tuple(exc.errors), dry_run=True,
+                           body_sha256=raw_hash(body))
+        return SubmitResult(exc.http_status, intake.build_arl(intake.gateway(), report), report)
+    finally:
+        session.rollback()
+    report = LotReport(
+        True, received, lot_number, None, _lot_status(decisions),
+        fses=_reports(decisions, [None] * len(decisions)), dry_run=True, body_sha256=raw_hash(body),
+    )
+    return SubmitResult(200, intake.build_arl(intake.gateway(), report), report)
+
+
+def submit_lot(
+    session: Session,
+    pro: Professional,
+    body: bytes,
+    content_type: str,
+    *,
+    source: str = "api",
+    claim: idempotency.Claim | None = None,
+) -> SubmitResult:
+    """Check and record a lot in one transaction; answer with the signed ARL.
+
+    A refused lot (unreadable, invalid, unsigned, foreign) stores nothing and answers a
+    negative ARL (4xx). Otherwise the lot and every FSE (accepted, rejected, already received)
+    are recorded together, with the idempotency answer when a key was given.
+    """
+    received = utcnow()
+    try:
+        lot_number, checked = _check_lot(session, pro, body, content_type)
+    except LotRefusedError as exc:
+        report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
+        arl = intake.build_arl(intake.gateway(), report)
+        audit.record(session, "lot.refused", actor_id=pro.id, actor_login=pro.login,
+                     status=exc.http_status, codes=[e.get("code") for e in exc.errors][:20],
+                     body_sha256=raw_hash(body))
+        if claim is not None:
+            idempotency.complete(session, claim, exc.http_status, intake.ARL_CONTENT_TYPE, arl)
+        session.commit()
+        return SubmitResult(exc.http_status, arl, report)
+    for attempt in range(3):
+        try:
+            return _record(session, pro, body, received, lot_number, checked, source, claim)
+        except IntegrityError:
+            # A concurrent lot took one of these invoice numbers: decide again against it.
+            session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record(
+    session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
+    checked: Sequence[CheckedFse], source: str, claim: idempotency.Claim | None,
+) -> SubmitResult:
+    decisions = _decide(session, pro, checked)
+    status = _lot_status(decisions)
+    amo_accepted = sum(
+        (d.checked.sheet.totals.amo for d in decisions if d.status == FseStatus.ACCEPTED and d.checked.sheet),
+        Decimal("0.00"),
+    )
+    lot = Lot(
+        professional_id=pro.id, lot_number=lot_number[:64], received_at=received, status=status,
+        source=source, fse_count=len(decisions),
+        accepted_count=sum(1 for d in decisions if d.status == FseStatus.ACCEPTED),
+        rejected_count=sum(1 for d in decisions if d.status == FseStatus.REJECTED),
+        duplicate_count=sum(1 for d in decisions if d.status == FseStatus.DUPLICATE),
+        amo_accepted=amo_accepted, body_sha256=raw_hash(body), body_size=len(body), arl_xml="",
+    )
+    session.add(lot)
+    session.flush()
+    rows = [_row(lot.id, pro.id, d, received) for d in decisions]
+    ids = list(session.scalars(
+        insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True), rows
+    ))
+    for decision, fse_id in zip(decisions, ids, strict=True):
+        if decision.duplicate_of_position is not None:
+            session.execute(
+                update(StoredFse).where(StoredFse.id == fse_id)
+                .values(duplicate_of_id=ids[decision.duplicate_of_position - 1])
+            )
+    report = LotReport(True, received, lot_number, lot.id, status, fses=_reports(decisions, ids),
+                       body_sha256=lot.body_sha256)
+    arl = intake.build_arl(intake.gateway(), report)
+    lot.arl_xml = arl.decode()
+    audit.record(
+        session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
+        fse=len(decisions), accepted=lot.accepted_count, rejected=lot.rejected_count,
+        duplicates=lot.duplicate_count, source=source,
+    )
+    if claim is not None:
+        idempotency.complete(session, claim, 201, intake.ARL_CONTENT_TYPE, arl, lot_id=lot.id)
+    session.commit()
+    return SubmitResult(201, arl, report)
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
+def _row(lot_id: int, pro_id: int, decision: _Decision, now: datetime) -> dict[str, Any]:
+    item = decision.checked
+    sheet = item.sheet
+    computed = item.computed
+    row: dict[str, Any] = {
+        "lot_id": lot_id, "professional_id": pro_id, "position": item.position,
+        "element_id": item.element_id[:64], "status": decision.status, "content_hash": item.content_hash,
+        "duplicate_of_id": decision.duplicate_of_id, "corrects_id": decision.corrects_id,
+        "errors_json": json.dumps(decision.errors, ensure_ascii=False, default=str),
+        "signed_xml": item.signed_xml, "created_at": now,
+        "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
+        "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
+        "exemption": "", "tiers_payant_amo": False, "tiers_payant_amc": False,
+        "charged_sent": None, "base_sent": None, "amo_sent": None,
+        "charged_computed": None, "base_computed": None, "amo_computed": None, "patient_charges": None,
+        "lines_json": "[]",
+    }
+    if sheet is not None:
+        row.update(
+            invoice_number=sheet.invoice_number[:32], invoice_date=sheet.invoice_date,
+            first_care_date=sheet.first_care_date, last_care_date=sheet.last_care_date,
+            patient_nir=sheet.patient.nir[:15], patient_birth_date=sheet.patient.birth_date,
+            patient_rank=sheet.patient.rank, nature=sheet.nature.value, pathway=sheet.pathway,
+            exemption=sheet.exemption.value, tiers_payant_amo=sheet.tiers_payant_amo,
+            tiers_payant_amc=sheet.tiers_payant_amc,
+            charged_sent=_money(sheet.totals.charged), base_sent=_money(sheet.totals.base),
+            amo_sent=_money(sheet.totals.amo),
+            lines_json=json.dumps(intake.lines_view(sheet, computed), ensure_ascii=False, default=str),
+        )
+    if computed is not None:
+        row.update(
+            charged_computed=_money(computed.charged), base_computed=_money(computed.base),
+            amo_computed=_money(computed.amo), patient_charges=_money(computed.patient_charges),
+        )
+    return row
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def get_lot(session: Session, pro: Professional, lot_id: int) -> Lot:
+    lot = session.scalar(select(Lot).where(Lot.id == lot_id, Lot.professional_id == pro.id))
+    if lot is None:
+        raise AmeliproError(lot_errors.LOT_NOT_FOUND)
+    return lot
+
+
+def lot_fses(session: Session, pro: Professional, lot: Lot) -> list[StoredFse]:
+    return list(session.scalars(
+        select(StoredFse).where(StoredFse.lot_id == lot.id, StoredFse.professional_id == pro.id)
+        .order_by(StoredFse.position)
+    ))
+
+
+def get_fse(session: Session, pro: Professional, fse_id: int) -> StoredFse:
+    fse = session.scalar(select(StoredFse).where(StoredFse.id == fse_id, StoredFse.professional_id == pro.id))
+    if fse is None:
+        raise AmeliproError(lot_errors.FSE_NOT_FOUND)
+    return fse
+
+
+@dataclass(frozen=True)
+class LotPage:
+    lots: tuple[Lot, ...]
+    page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def list_lots(session: Session, pro: Professional, page: int = 1) -> LotPage:
+    page = max(1, page)
+    total = session.scalar(select(func.count()).select_from(Lot).where(Lot.professional_id == pro.id)) or 0
+    lots = session.scalars(
+        select(Lot).where(Lot.professional_id == pro.id).order_by(Lot.received_at.desc(), Lot.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    )
+    return LotPage(tuple(lots), page, total)
+
+
+def related_fses(session: Session, pro: Professional, fse: StoredFse) -> list[StoredFse]:
+    """Other FSE of the same invoice number (original, duplicates, corrections)."""
+    if not fse.invoice_number:
+        return []
+    return list(session.scalars(
+        select(StoredFse).where(
+            StoredFse.professional_id == pro.id, StoredFse.invoice_number == fse.invoice_number,
+            StoredFse.id != fse.id,
+        ).order_by(StoredFse.id)
+    ))
+
+
+__all__ = [
+    "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash", "validate_lot",
+    "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "related_fses",
+]

@@ -1,0 +1,85 @@
+"""Facturation pages: lots, lot, FSE, sending a signed lot file, dry-run validation.
+
+Only the logged-in professional's own lots and FSE are shown (services scope every query).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+
+from amelipro.db import get_session
+from amelipro.errors import AmeliproError
+from amelipro.fse import intake, lot_errors, services
+
+bp = Blueprint("fse", __name__, url_prefix="/facturation")
+
+
+class UploadForm(FlaskForm):
+    lot_file = FileField("Fichier du lot signé (XML)")
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@bp.get("/")
+@login_required
+def lots():
+    result = services.list_lots(get_session(), current_user, _page())
+    return render_template("fse/lots.html", result=result)
+
+
+@bp.get("/lots/<int:lot_id>")
+@login_required
+def lot(lot_id: int):
+    session = get_session()
+    found = services.get_lot(session, current_user, lot_id)
+    return render_template("fse/lot.html", lot=found, fses=services.lot_fses(session, current_user, found))
+
+
+@bp.get("/lots/<int:lot_id>/arl.xml")
+@login_required
+def lot_arl(lot_id: int):
+    found = services.get_lot(get_session(), current_user, lot_id)
+    return Response(
+        found.arl_xml, content_type=intake.ARL_CONTENT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="arl-lot-{found.id}.xml"'},
+    )
+
+
+@bp.get("/fse/<int:fse_id>")
+@login_required
+def fse(fse_id: int):
+    session = get_session()
+    found = services.get_fse(session, current_user, fse_id)
+    return render_template(
+        "fse/fse.html", fse=found, related=services.related_fses(session, current_user, found)
+    )
+
+
+@bp.route("/envoyer", methods=["GET", "POST"])
+@login_required
+def upload():
+    form = UploadForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("fse/upload.html", form=form)
+    storage = request.files.get("lot_file")
+    body = storage.read() if storage else b""
+    if not body:
+        error = AmeliproError(lot_errors.NO_FILE).as_dict()
+        return render_template("fse/upload.html", form=form, errors=[error]), 400
+    dry_run = request.form.get("action") == "verifier"
+    session = get_session()
+    if dry_run:
+        result = services.validate_lot(session, current_user, body, "application/xml")
+    else:
+        result = services.submit_lot(session, current_user, body, "application/xml", source="web")
+    return render_template("fse/result.html", result=result, report=result.report, dry_run=dry_run,
+                           filename=storage.filename or "lot.xml")
+

@@ -1,0 +1,106 @@
+"""Idempotency keys: claim, replay, other body refused, in progress, stale takeover, threads."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from amelipro.db import utcnow
+from amelipro.errors import AmeliproError
+from amelipro.fse import idempotency
+from amelipro.fse.models import IdempotencyKey, IdempotencyState
+
+
+def test_claim_complete_replay(app, db_session, make_professional):
+    pro = make_professional()
+    h = idempotency.request_hash("POST", "/api/v1/lots", b"<Lot/>")
+    got = idempotency.claim(db_session, pro.id, "k-1", h)
+    assert isinstance(got, idempotency.Claim)
+    idempotency.complete(db_session, got, 201, "application/xml", b"<ARL/>")
+    db_session.commit()
+    again = idempotency.claim(db_session, pro.id, "k-1", h)
+    assert again == idempotency.Replay(201, "application/xml", b"<ARL/>")
+
+
+def test_same_key_other_body_refused(app, db_session, make_professional):
+    pro = make_professional()
+    first = idempotency.claim(db_session, pro.id, "k-2", idempotency.request_hash("POST", "/x", b"a"))
+    idempotency.complete(db_session, first, 201, "application/xml", b"<ARL/>")
+    db_session.commit()
+    with pytest.raises(AmeliproError) as exc:
+        idempotency.claim(db_session, pro.id, "k-2", idempotency.request_hash("POST", "/x", b"b"))
+    assert exc.value.code == "FSE-IDEM-002"
+
+
+def test_in_progress_conflict_then_stale_takeover(app, db_session, make_professional):
+    pro = make_professional()
+    h = idempotency.request_hash("POST", "/x", b"a")
+    first = idempotency.claim(db_session, pro.id, "k-3", h)
+    with pytest.raises(AmeliproError) as exc:
+        idempotency.claim(db_session, pro.id, "k-3", h)
+    assert exc.value.code == "FSE-IDEM-003" and exc.value.status == 409
+    db_session.execute(update(IdempotencyKey).where(IdempotencyKey.id == first.id).values(
+        created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1)))
+    db_session.commit()
+    taken = idempotency.claim(db_session, pro.id, "k-3", h)
+    assert taken == idempotency.Claim(first.id, "k-3")
+
+
+def test_release_lets_the_client_retry(app, db_session, make_professional):
+    pro = make_professional()
+    h = idempotency.request_hash("POST", "/x", b"a")
+    first = idempotency.claim(db_session, pro.id, "k-4", h)
+    idempotency.release(db_session, first)
+    assert isinstance(idempotency.claim(db_session, pro.id, "k-4", h), idempotency.Claim)
+
+
+def test_keys_are_scoped_by_professional(app, db_session, make_professional):
+    a, b = make_professional(), make_professional()
+    h1, h2 = (idempotency.request_hash("POST", "/x", body) for body in (b"a", b"b"))
+    assert isinstance(idempotency.claim(db_session, a.id, "same", h1), idempotency.Claim)
+    assert isinstance(idempotency.claim(db_session, b.id, "same", h2), idempotency.Claim)
+
+
+@pytest.mark.parametrize("raw", ["", " ", "é", "a b", "x" * 256])
+def test_invalid_keys(raw):
+    with pytest.raises(AmeliproError) as exc:
+        idempotency.check_key(raw)
+    assert exc.value.code == "FSE-IDEM-001"
+
+
+def test_concurrent_claims_one_winner(app, make_professional):
+    """Eight threads claim the same key at once: exactly one owns it, the others get 409."""
+    pro = make_professional()
+    h = idempotency.request_hash("POST", "/x", b"a")
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker():
+        with app.app_context():
+            session = app.extensions["amelipro.sessionmaker"]()
+            barrier.wait()
+            try:
+                got = idempotency.claim(session, pro.id, "race", h)
+                result = "claim" if isinstance(got, idempotency.Claim) else "replay"
+            except AmeliproError as exc:
+                result = exc.code
+            finally:
+                session.close()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["FSE-IDEM-003"] * 7 + ["claim"]
+    with app.app_context():
+        session = app.extensions["amelipro.sessionmaker"]()
+        assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+        assert session.scalar(select(IdempotencyKey.state)) == IdempotencyState.IN_PROGRESS
+        session.close()
