@@ -1,0 +1,1 @@
+"""Beneficiaries: the caisse's file of insured persons (rights, exemptions, EHPAD stays)."""

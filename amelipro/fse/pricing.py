@@ -1,0 +1,369 @@
+"""The gateway's own pricing of a care sheet, at each line's date of care.
+
+``price_care_sheet`` is pure (no database): the caller passes the reference lookup, the
+caisse's file for the patient and the profession. The FSE rules compare the amounts the
+practice software sent with this result, and the liquidation pays from it.
+
+- NGAP: base = letter-key value (reference lookup, else the dated fallback of
+  ``data/rates.json``) × coefficient × quantity.
+- CCAM: base = tariff × quantity; sector 1 / OPTAM tariff by default, the other-sector
+  tariff with ``sector=Sector.OTHER`` when the reference gives one.
+- Medicines: base = (box price + dispensing fee) × quantity, rate = the medicine's rate.
+- LPP devices: base = LPP tariff × quantity, 60 %.
+- Rates: doctors 70 % in the care pathway (or under 16), 30 % outside; auxiliaries 60 %;
+  100 % under an ALD, maternity or AT/MP exemption or nature of insurance 30 / 41.
+  The exemption is the one the sheet declares (the rules check it against the caisse's file).
+- Patient charges (participation forfaitaire, franchises) are reported apart: they are
+  deducted from the patient's later reimbursements, never from the AMO part paid to the
+  professional in tiers payant.
+
+Every amount is a Decimal rounded half-up to the cent.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from amelipro.auth.models import Profession
+from amelipro.beneficiaries.domain import PatientRights, age_on
+from amelipro.fse.charges import BillingConfig, default_billing_config
+from amelipro.fse.domain import (
+    Amounts,
+    CareSheet,
+    Exemption,
+    InsuranceNature,
+    Line,
+    LineKind,
+    Totals,
+)
+from amelipro.reference.facts import ActFact, LppFact, MedicineFact, ReferenceLookup
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+_FULL_RATE_EXEMPTIONS = frozenset({Exemption.ALD, Exemption.MATERNITY, Exemption.AT_MP})
+_FULL_RATE_NATURES = frozenset({InsuranceNature.MATERNITE, InsuranceNature.AT_MP})
+_ACT_KINDS = frozenset({LineKind.NGAP, LineKind.CCAM})
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """Round half-up to the cent (never banker's rounding)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def part(base: Decimal, rate: int) -> Decimal:
+    return money(base * rate / Decimal(100))
+
+
+class Sector(enum.StrEnum):
+    OPTAM = "optam"  # sector 1, or sector 2 with OPTAM: the CCAM tariff in the reference
+    OTHER = "autre"  # sector 2 without OPTAM: the "other sector" tariff when it differs
+
+
+class LineProblem(enum.StrEnum):
+    """Why a line could not be priced (the rules turn these into error codes)."""
+
+    UNKNOWN = "inconnu"  # the code does not exist on the date of care
+    NO_TARIFF = "sans_tarif"  # known, but no tariff in force on that date
+    NOT_REIMBURSABLE = "non_remboursable"  # known, but not reimbursable on that date
+    NO_RATE = "sans_taux"  # no AMO rate for that profession
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    number: int
+    kind: LineKind
+    code: str
+    care_date: date
+    quantity: int
+    unit_price: Decimal | None  # per unit (NGAP: key value × coefficient)
+    charged: Decimal  # as sent by the software, or the base when it sent none
+    base: Decimal
+    rate: int
+    amo: Decimal
+    participation: Decimal = ZERO
+    franchise: Decimal = ZERO
+    charge_exemption: str | None = None  # why no patient charge applies, in French
+    problem: LineProblem | None = None
+    label: str = ""
+
+    @property
+    def priced(self) -> bool:
+        return self.problem is None
+
+    @property
+    def amounts(self) -> Amounts:
+        return Amounts(charged=self.charged, base=self.base, rate=self.rate, amo=self.amo)
+
+
+@dataclass(frozen=True)
+class PriorCharges:
+    """Patient charges already deducted this calendar year (annual caps)."""
+
+    participation_year: Decimal = ZERO
+    franchise_year: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class PatientCharges:
+    participation: Decimal
+    franchise: Decimal
+    exemptions: tuple[str, ...] = ()  # reasons, in French, when some lines were exempt
+
+    @property
+    def total(self) -> Decimal:
+        return self.participation + self.franchise
+
+
+@dataclass(frozen=True)
+class Pricing:
+    lines: tuple[PricedLine, ...]
+    charged: Decimal
+    base: Decimal
+    amo: Decimal
+    charges: PatientCharges
+
+    @property
+    def totals(self) -> Totals:
+        return Totals(charged=self.charged, base=self.base, amo=self.amo)
+
+    @property
+    def complete(self) -> bool:
+        """True when every line could be priced."""
+        return all(line.priced for line in self.lines)
+
+    @property
+    def patient_share(self) -> Decimal:
+        """What the AMO does not pay (before the complementary insurer), charges apart."""
+        return self.charged - self.amo
+
+    def line(self, number: int) -> PricedLine:
+        return next(line for line in self.lines if line.number == number)
+
+
+def price_care_sheet(
+    sheet: CareSheet,
+    lookup: ReferenceLookup,
+    rights: PatientRights | None,
+    profession: Profession | str | None = None,
+    *,
+    sector: Sector = Sector.OPTAM,
+    prior: PriorCharges | None = None,
+    config: BillingConfig | None = None,
+) -> Pricing:
+    """Price every line at its date of care, then the patient charges."""
+    config = config or default_billing_config()
+    profession_value = _profession_value(profession if profession is not None
+                                         else sheet.professional.specialty)
+    birth_date = rights.birth_date if rights is not None else sheet.patient.birth_date
+    lines = [
+        _price_line(sheet, line, lookup, profession_value, birth_date, sector, config)
+        for line in sheet.lines
+    ]
+    lines, charges = _apply_charges(sheet, lines, rights, profession_value, birth_date,
+                                    prior or PriorCharges(), config)
+    return Pricing(
+        lines=tuple(lines),
+        charged=money(sum((line.charged for line in lines), ZERO)),
+        base=money(sum((line.base for line in lines), ZERO)),
+        amo=money(sum((line.amo for line in lines), ZERO)),
+        charges=charges,
+    )
+
+
+def _profession_value(profession: Profession | str) -> str:
+    return profession.value if isinstance(profession, Profession) else str(profession)
+
+
+# --- one line ----------------------------------------------------------------------------
+
+def _price_line(sheet: CareSheet, line: Line, lookup: ReferenceLookup, profession: str,
+                birth_date: date, sector: Sector, config: BillingConfig) -> PricedLine:
+    at = line.care_date
+    unit: Decimal | None
+    problem: LineProblem | None = None
+    label = ""
+    medicine_rate: int | None = None
+    if line.kind in _ACT_KINDS:
+        fact = lookup.act(line.code, at)
+        unit, problem, label = _act_unit(line, fact, sector, config)
+    elif line.kind == LineKind.MEDICINE:
+        med = lookup.medicine(line.code, at)
+        unit, problem, label = _medicine_unit(med)
+        medicine_rate = med.rate_percent if med is not None else None
+    else:
+        lpp = lookup.lpp(line.code, at)
+        unit, problem, label = _lpp_unit(lpp)
+    base = money(unit * line.quantity) if unit is not None and problem is None else ZERO
+    rate = 0
+    if problem is None:
+        found = line_rate(sheet, line, profession, birth_date, medicine_rate, config)
+        if found is None:
+            problem = LineProblem.NO_RATE
+        else:
+            rate = found
+    if problem is not None:
+        base = ZERO
+    charged = line.amounts.charged if line.amounts is not None else base
+    return PricedLine(
+        number=line.number, kind=line.kind, code=line.code, care_date=at,
+        quantity=line.quantity, unit_price=unit, charged=money(charged), base=base, rate=rate,
+        amo=part(base, rate), problem=problem, label=label,
+    )
+
+
+def _act_unit(line: Line, fact: ActFact | None, sector: Sector,
+              config: BillingConfig) -> tuple[Decimal | None, LineProblem | None, str]:
+    if fact is None or fact.kind != line.kind.value:
+        return None, LineProblem.UNKNOWN, ""
+    if line.kind == LineKind.NGAP:
+        value = fact.tariff
+        if value is None:
+            value = config.ngap_key_value(line.code, line.care_date)
+        if value is None:
+            return None, LineProblem.NO_TARIFF, fact.label
+        return value * line.coefficient, None, fact.label
+    tariff = fact.tariff
+    if sector == Sector.OTHER and fact.tariff_other_sector is not None:
+        tariff = fact.tariff_other_sector
+    if tariff is None:
+        return None, LineProblem.NO_TARIFF, fact.label
+    return tariff, None, fact.label
+
+
+def _medicine_unit(med: MedicineFact | None) -> tuple[Decimal | None, LineProblem | None, str]:
+    if med is None:
+        return None, LineProblem.UNKNOWN, ""
+    if not med.reimbursable or med.rate_percent is None:
+        return med.price, LineProblem.NOT_REIMBURSABLE, med.name
+    if med.price is None:
+        return None, LineProblem.NO_TARIFF, med.name
+    return med.price + (med.dispensing_fee or ZERO), None, med.name
+
+
+def _lpp_unit(lpp: LppFact | None) -> tuple[Decimal | None, LineProblem | None, str]:
+    if lpp is None:
+        return None, LineProblem.UNKNOWN, ""
+    if lpp.tariff is None:
+        return None, LineProblem.NO_TARIFF, lpp.label
+    return lpp.tariff, None, lpp.label
+
+
+def line_rate(sheet: CareSheet, line: Line, profession: str, birth_date: date,
+              medicine_rate: int | None, config: BillingConfig) -> int | None:
+    """The AMO rate (percent) of one line at its date of care; None when none applies."""
+    at = line.care_date
+    if sheet.exemption in _FULL_RATE_EXEMPTIONS or sheet.nature in _FULL_RATE_NATURES:
+        return config.exempt_rate.at(at)
+    if sheet.nature == InsuranceNature.PREVENTION:
+        return config.prevention_rate.at(at)
+    local = config.alsace_moselle.at(at) if sheet.nature == InsuranceNature.ALSACE_MOSELLE else None
+    if line.kind == LineKind.MEDICINE:
+        if medicine_rate is None:
+            return None
+        return local.medicines.get(medicine_rate, medicine_rate) if local else medicine_rate
+    if line.kind == LineKind.DEVICE:
+        return local.lpp if local else config.lpp_rate.at(at)
+    timeline = config.act_rates.get(profession)
+    rates = timeline.get(at) if timeline is not None else None
+    if rates is None:
+        return None
+    in_pathway = sheet.pathway or age_on(birth_date, at) < config.pathway_min_age.at(at)
+    rate = rates.pathway if in_pathway else rates.outside_pathway
+    if local is not None and in_pathway:
+        rate = max(rate, local.acts)
+    return rate
+
+
+# --- patient charges ---------------------------------------------------------------------
+
+def charge_exemption(sheet: CareSheet, rights: PatientRights | None, birth_date: date,
+                     at: date, config: BillingConfig) -> str | None:
+    """Why no participation forfaitaire nor franchise applies at ``at`` (French), or None."""
+    ex = config.exemptions
+    if age_on(birth_date, at) < ex.under_age:
+        return f"moins de {ex.under_age} ans"
+    if sheet.nature.value in ex.natures:
+        return "assurance maternité"
+    if sheet.exemption.value in ex.covers:
+        return _COVER_REASONS.get(sheet.exemption.value, sheet.exemption.value)
+    if rights is not None:
+        for cover in rights.covers_at(at):
+            if cover.cover.value in ex.covers:
+                return _COVER_REASONS.get(cover.cover.value, cover.cover.value)
+    return None
+
+
+_COVER_REASONS = {
+    "c2s": "complémentaire santé solidaire (C2S)",
+    "ame": "aide médicale de l'État (AME)",
+    "maternite": "maternité (à partir du 6e mois de grossesse)",
+}
+
+
+def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRights | None,
+                   profession: str, birth_date: date, prior: PriorCharges,
+                   config: BillingConfig) -> tuple[list[PricedLine], PatientCharges]:
+    pf_cfg, fr_cfg = config.participation, config.franchise
+    pf_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    para_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    pf_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    fr_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    reasons: list[str] = []
+    out: list[PricedLine] = []
+    for line in sorted(lines, key=lambda item: (item.care_date, item.number)):
+        at = line.care_date
+        if not line.priced:
+            out.append(line)
+            continue
+        reason = charge_exemption(sheet, rights, birth_date, at, config)
+        participation = franchise = ZERO
+        if reason is None:
+            if line.kind in _ACT_KINDS and profession in pf_cfg.professions:
+                participation = _capped(
+                    pf_cfg.unit.at(at),
+                    pf_cfg.day_cap.at(at) - pf_day[at],
+                    pf_cfg.year_cap.at(at) - prior.participation_year - pf_year[at.year],
+                )
+                pf_day[at] += participation
+                pf_year[at.year] += participation
+            elif line.kind in _ACT_KINDS and profession in fr_cfg.paramedical_professions:
+                franchise = _capped(
+                    fr_cfg.paramedical_act.at(at),
+                    fr_cfg.paramedical_day_cap.at(at) - para_day[at],
+                    fr_cfg.year_cap.at(at) - prior.franchise_year - fr_year[at.year],
+                )
+                para_day[at] += franchise
+            elif line.kind == LineKind.MEDICINE:
+                franchise = _capped(
+                    fr_cfg.medicine_box.at(at) * line.quantity,
+                    None,
+                    fr_cfg.year_cap.at(at) - prior.franchise_year - fr_year[at.year],
+                )
+            fr_year[at.year] += franchise
+        elif reason not in reasons:
+            reasons.append(reason)
+        out.append(_with_charges(line, participation, franchise, reason))
+    out.sort(key=lambda item: item.number)
+    return out, PatientCharges(
+        participation=money(sum(pf_year.values(), ZERO)),
+        franchise=money(sum(fr_year.values(), ZERO)),
+        exemptions=tuple(reasons),
+    )
+
+
+def _capped(amount: Decimal, day_left: Decimal | None, year_left: Decimal) -> Decimal:
+    limits = [amount, max(year_left, ZERO)]
+    if day_left is not None:
+        limits.append(max(day_left, ZERO))
+    return money(min(limits))
+
+
+def _with_charges(line: PricedLine, participation: Decimal, franchise: Decimal,
+                  reason: str | None) -> PricedLine:
+    return replace(line, participation=participation, franchise=franchise,
+                   charge_exemption=reason)

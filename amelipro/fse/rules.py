@@ -1,0 +1,550 @@
+"""The FSE billing rules: pure functions on frozen values, every error reported together.
+
+No database here. The submission service passes in what the rules need: the caisse's file
+for the patient (:class:`PatientRights`, or None when unknown), the reference lookup, the
+professional's invoice numbers already used, and today's date. Each rule yields zero or
+more :class:`RuleViolation` (code, French message and hint, path in the care sheet, detail);
+:func:`check_care_sheet` runs them all once, with the gateway's own pricing, and returns
+both.
+
+Paths name the care sheet's fields: ``patient.nir``, ``invoice_date``, ``lines[2].code``,
+``lines[2].amounts``, ``totals``... (line numbers are the 1-based ``Line.number``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from stdnum import ean, luhn
+from stdnum.exceptions import ValidationError
+from stdnum.fr import nir as stdnum_nir
+
+from amelipro.auth.models import Profession
+from amelipro.beneficiaries.domain import Cover, PatientRights
+from amelipro.errors import ErrorCode
+from amelipro.fse import errors as E
+from amelipro.fse.charges import BillingConfig, default_billing_config
+from amelipro.fse.domain import CareSheet, Exemption, InsuranceNature, Line, LineKind
+from amelipro.fse.pricing import (
+    LineProblem,
+    Pricing,
+    PriorCharges,
+    Sector,
+    money,
+    price_care_sheet,
+)
+from amelipro.reference.facts import ReferenceLookup
+
+DEFAULT_MAX_AGE_DAYS = 730  # CSS L.332-1: claims lapse after two years
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    code: str
+    message: str
+    hint: str
+    path: str
+    detail: str = ""
+    line: int | None = None
+    cpam_code: str | None = None  # the real CPAM reject code when one matches
+    expected: dict[str, Any] | None = None  # for amount errors: the gateway's values
+    received: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint,
+                               "path": self.path, "detail": self.detail}
+        for name in ("line", "cpam_code", "expected", "received"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+def violation(error: ErrorCode, path: str, detail: str = "", **extra: Any) -> RuleViolation:
+    return RuleViolation(error.code, error.message, error.hint, path, detail, **extra)
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """Settings of the rules (secure defaults)."""
+
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    sector: Sector = Sector.OPTAM
+    # False only where no beneficiary file is loaded: the patient/rights rules are skipped.
+    check_rights: bool = True
+    billing: BillingConfig | None = None  # None: the packaged dated configuration
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Everything a rule may read; built once by :func:`check_care_sheet`."""
+
+    today: date
+    lookup: ReferenceLookup
+    rights: PatientRights | None
+    pricing: Pricing
+    profession: str
+    existing_invoice_numbers: Collection[str]
+    config: RuleConfig
+    billing: BillingConfig
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    errors: tuple[RuleViolation, ...]
+    pricing: Pricing
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.code for e in self.errors]
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [e.as_dict() for e in self.errors]
+
+
+Rule = Callable[[CareSheet, RuleContext], Iterator[RuleViolation]]
+
+
+def check_care_sheet(
+    sheet: CareSheet,
+    *,
+    lookup: ReferenceLookup,
+    rights: PatientRights | None,
+    today: date,
+    existing_invoice_numbers: Collection[str] = frozenset(),
+    profession: Profession | str | None = None,
+    config: RuleConfig | None = None,
+    prior: PriorCharges | None = None,
+) -> CheckResult:
+    """Run every rule on one care sheet; all violations together, with the pricing."""
+    config = config or RuleConfig()
+    billing = config.billing or default_billing_config()
+    if profession is None:
+        profession = sheet.professional.specialty
+    profession_value = profession.value if isinstance(profession, Profession) else str(profession)
+    pricing = price_care_sheet(sheet, lookup, rights, profession_value, sector=config.sector,
+                               prior=prior, config=billing)
+    ctx = RuleContext(today, lookup, rights, pricing, profession_value,
+                      existing_invoice_numbers, config, billing)
+    found: list[RuleViolation] = []
+    for rule in RULES:
+        found.extend(rule(sheet, ctx))
+    return CheckResult(tuple(found), pricing)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _eur(value: Decimal) -> str:
+    return f"{money(value):.2f}".replace(".", ",") + "\u00a0€"
+
+
+def _d(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def _line_path(line: Line, name: str) -> str:
+    return f"lines[{line.number}].{name}"
+
+
+def _dates(sheet: CareSheet) -> list[tuple[date, list[Line]]]:
+    """Distinct dates of care, each with its lines, in order."""
+    by_date: dict[date, list[Line]] = {}
+    for line in sheet.lines:
+        by_date.setdefault(line.care_date, []).append(line)
+    return sorted(by_date.items())
+
+
+def _numbers(lines: list[Line]) -> str:
+    return ", ".join(str(line.number) for line in lines)
+
+
+_CIP13 = re.compile(r"3400\d{9}")
+_LPP = re.compile(r"\d{7}")
+_CCAM = re.compile(r"[A-Z]{4}\d{3}")
+_NGAP = re.compile(r"[A-Z][A-Z0-9]{0,5}")
+_RPPS = re.compile(r"\d{11}")
+
+
+def code_format_ok(line: Line) -> bool:
+    if line.kind == LineKind.MEDICINE:
+        return bool(_CIP13.fullmatch(line.code)) and ean.is_valid(line.code)
+    if line.kind == LineKind.DEVICE:
+        return bool(_LPP.fullmatch(line.code))
+    if line.kind == LineKind.CCAM:
+        return bool(_CCAM.fullmatch(line.code))
+    return bool(_NGAP.fullmatch(line.code))
+
+
+_UNKNOWN_BY_KIND = {
+    LineKind.NGAP: E.ACT_UNKNOWN,
+    LineKind.CCAM: E.ACT_UNKNOWN,
+    LineKind.MEDICINE: E.MEDICINE_UNKNOWN,
+    LineKind.DEVICE: E.LPP_UNKNOWN,
+}
+
+
+# --- the rules ---------------------------------------------------------------------------
+
+def rule_nir(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    try:
+        stdnum_nir.validate(sheet.patient.nir)
+    except ValidationError as exc:
+        yield violation(E.NIR_INVALID, "patient.nir",
+                        f"NIR « {sheet.patient.nir} » : {_nir_reason(exc)}.")
+
+
+def _nir_reason(exc: ValidationError) -> str:
+    name = type(exc).__name__
+    return {"InvalidChecksum": "la clé ne correspond pas",
+            "InvalidLength": "il faut 15 caractères (13 + clé)",
+            "InvalidFormat": "format incorrect"}.get(name, "invalide")
+
+
+def rule_no_lines(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if not sheet.lines:
+        yield violation(E.NO_LINES, "lines")
+
+
+def rule_care_dates(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    oldest = ctx.today - timedelta(days=ctx.config.max_age_days)
+    for line in sheet.lines:
+        if line.care_date > ctx.today:
+            yield violation(E.CARE_DATE_FUTURE, _line_path(line, "care_date"),
+                            f"Ligne {line.number} : soins du {_d(line.care_date)}, "
+                            f"postérieurs à aujourd'hui ({_d(ctx.today)}).", line=line.number)
+        elif line.care_date < oldest:
+            yield violation(E.CARE_DATE_TOO_OLD, _line_path(line, "care_date"),
+                            f"Ligne {line.number} : soins du {_d(line.care_date)} ; limite : "
+                            f"{_d(oldest)} ({ctx.config.max_age_days} jours).", line=line.number)
+
+
+def rule_invoice_date(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if sheet.invoice_date > ctx.today:
+        yield violation(E.INVOICE_DATE_FUTURE, "invoice_date",
+                        f"Facture du {_d(sheet.invoice_date)}, aujourd'hui {_d(ctx.today)}.")
+    if sheet.lines and sheet.invoice_date < sheet.last_care_date:
+        late = [line for line in sheet.lines if line.care_date > sheet.invoice_date]
+        yield violation(E.INVOICE_BEFORE_CARE, "invoice_date",
+                        f"Facture du {_d(sheet.invoice_date)}, soins jusqu'au "
+                        f"{_d(sheet.last_care_date)} (lignes {_numbers(late)}).")
+
+
+def rule_patient_known(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if not ctx.config.check_rights:
+        return
+    rights = ctx.rights
+    if rights is None:
+        yield violation(E.PATIENT_UNKNOWN, "patient.nir",
+                        f"NIR {sheet.patient.nir}, rang {sheet.patient.rank} absent du fichier "
+                        "des assurés.", cpam_code=E.CPAM_UNKNOWN_INSURED)
+        return
+    if rights.birth_date != sheet.patient.birth_date:
+        yield violation(E.PATIENT_MISMATCH, "patient.birth_date",
+                        f"Reçue : {_d(sheet.patient.birth_date)} ; fichier de la caisse : "
+                        f"{_d(rights.birth_date)}.")
+
+
+def rule_rights_open(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    rights = ctx.rights
+    if not ctx.config.check_rights or rights is None:
+        return
+    for at, lines in _dates(sheet):
+        if not rights.is_open(at):
+            yield violation(E.RIGHTS_CLOSED, _line_path(lines[0], "care_date"),
+                            f"Aucun droit ouvert le {_d(at)} (lignes {_numbers(lines)}).",
+                            line=lines[0].number)
+
+
+_EXEMPTION_COVER = {
+    Exemption.ALD: Cover.ALD,
+    Exemption.MATERNITY: Cover.MATERNITY,
+    Exemption.AT_MP: Cover.AT_MP,
+    Exemption.C2S: Cover.C2S,
+}
+
+
+def rule_exemption_in_file(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    rights = ctx.rights
+    cover = _EXEMPTION_COVER.get(sheet.exemption)
+    if not ctx.config.check_rights or rights is None or cover is None:
+        return
+    for at, lines in _dates(sheet):
+        if rights.is_open(at) and not rights.has_cover(cover, at):
+            yield violation(E.EXEMPTION_NOT_IN_FILE, "exemption",
+                            f"Exonération « {cover.label} » déclarée, absente du fichier le "
+                            f"{_d(at)} (lignes {_numbers(lines)}).",
+                            cpam_code=E.CPAM_EXEMPTION_NOT_IN_FILE)
+
+
+def rule_nature(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    nature, exemption = sheet.nature, sheet.exemption
+    problems: list[str] = []
+    if exemption == Exemption.AT_MP and nature != InsuranceNature.AT_MP:
+        problems.append("exonération AT/MP avec une nature autre que 41 (AT/MP)")
+    if exemption == Exemption.MATERNITY and nature != InsuranceNature.MATERNITE:
+        problems.append("exonération maternité avec une nature autre que 30 (maternité)")
+    if nature == InsuranceNature.AT_MP and exemption not in (Exemption.AT_MP, Exemption.NONE):
+        problems.append(f"nature 41 (AT/MP) avec l'exonération « {exemption.value} »")
+    if nature == InsuranceNature.MATERNITE and exemption not in (Exemption.MATERNITY, Exemption.NONE):
+        problems.append(f"nature 30 (maternité) avec l'exonération « {exemption.value} »")
+    rights = ctx.rights
+    if ctx.config.check_rights and rights is not None:
+        for at, _lines in _dates(sheet):
+            if not rights.is_open(at):
+                continue
+            if nature == InsuranceNature.AT_MP and not rights.has_cover(Cover.AT_MP, at):
+                problems.append(f"nature 41 (AT/MP) sans AT/MP au fichier le {_d(at)}")
+            if nature == InsuranceNature.MATERNITE and not rights.has_cover(Cover.MATERNITY, at):
+                problems.append(f"nature 30 (maternité) sans maternité au fichier le {_d(at)}")
+        if nature == InsuranceNature.ALSACE_MOSELLE and not rights.alsace_moselle:
+            problems.append("nature 13 (Alsace-Moselle) pour un assuré hors régime local")
+    for problem in problems:
+        yield violation(E.NATURE_INCOMPATIBLE, "nature", problem[:1].upper() + problem[1:] + ".",
+                        cpam_code=E.CPAM_NATURE_INCOMPATIBLE)
+
+
+def rule_codes(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    """Codes exist and are reimbursable on the date of care (from the pricing's lookups)."""
+    for line in sheet.lines:
+        priced = ctx.pricing.line(line.number)
+        path = _line_path(line, "code")
+        if not code_format_ok(line):
+            yield violation(_UNKNOWN_BY_KIND[line.kind], path,
+                            f"Ligne {line.number} : « {line.code} » n'a pas le format d'un code "
+                            f"{line.kind.value.upper()}.", line=line.number)
+        elif priced.problem == LineProblem.UNKNOWN:
+            yield violation(_UNKNOWN_BY_KIND[line.kind], path,
+                            f"Ligne {line.number} : « {line.code} » inconnu le {_d(line.care_date)}.",
+                            line=line.number)
+        elif priced.problem in (LineProblem.NOT_REIMBURSABLE, LineProblem.NO_TARIFF):
+            why = ("non remboursable" if priced.problem == LineProblem.NOT_REIMBURSABLE
+                   else "sans tarif de remboursement")
+            yield violation(E.NOT_REIMBURSABLE, path,
+                            f"Ligne {line.number} : « {line.code} » {priced.label} {why} le "
+                            f"{_d(line.care_date)}.".replace("  ", " "), line=line.number,
+                            cpam_code=E.CPAM_FORBIDDEN_AT_DATE
+                            if line.kind == LineKind.MEDICINE else None)
+
+
+def rule_quantities(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    for line in sheet.lines:
+        if line.quantity < 1:
+            yield violation(E.QUANTITY_INVALID, _line_path(line, "quantity"),
+                            f"Ligne {line.number} : quantité {line.quantity}.", line=line.number)
+        if line.kind == LineKind.NGAP and line.coefficient <= 0:
+            yield violation(E.QUANTITY_INVALID, _line_path(line, "coefficient"),
+                            f"Ligne {line.number} : coefficient {line.coefficient}.",
+                            line=line.number)
+        if line.kind == LineKind.DEVICE and line.quantity >= 1:
+            fact = ctx.lookup.lpp(line.code, line.care_date)
+            if fact is not None and fact.max_quantity is not None and line.quantity > fact.max_quantity:
+                yield violation(E.QUANTITY_ABOVE_MAX, _line_path(line, "quantity"),
+                                f"Ligne {line.number} : quantité {line.quantity}, maximum "
+                                f"{fact.max_quantity} pour le code LPP {line.code}.",
+                                line=line.number)
+
+
+def rule_plv(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    for line in sheet.lines:
+        if line.kind != LineKind.DEVICE or line.amounts is None:
+            continue
+        fact = ctx.lookup.lpp(line.code, line.care_date)
+        if fact is None or fact.plv is None:
+            continue
+        limit = money(fact.plv * line.quantity)
+        if line.amounts.charged > limit:
+            yield violation(E.ABOVE_PLV, _line_path(line, "amounts.charged"),
+                            f"Ligne {line.number} : facturé {_eur(line.amounts.charged)}, PLV "
+                            f"{_eur(fact.plv)} × {line.quantity} = {_eur(limit)}.", line=line.number)
+
+
+def rule_amounts(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    for line in sheet.lines:
+        if line.amounts is None:
+            yield violation(E.AMOUNTS_MISSING, _line_path(line, "amounts"),
+                            f"Ligne {line.number}.", line=line.number)
+            continue
+        priced = ctx.pricing.line(line.number)
+        if not priced.priced or not code_format_ok(line):
+            continue  # already reported by rule_codes
+        sent = line.amounts
+        if (sent.base, sent.rate, sent.amo) == (priced.base, priced.rate, priced.amo):
+            continue
+        parts = []
+        if sent.base != priced.base:
+            parts.append(f"base attendue {_eur(priced.base)} (reçue {_eur(sent.base)})")
+        if sent.rate != priced.rate:
+            parts.append(f"taux attendu {priced.rate} % (reçu {sent.rate} %)")
+        if sent.amo != priced.amo:
+            parts.append(f"part AMO attendue {_eur(priced.amo)} (reçue {_eur(sent.amo)})")
+        yield violation(
+            E.LINE_AMOUNTS, _line_path(line, "amounts"),
+            f"Ligne {line.number} ({line.code}, {_d(line.care_date)}) : " + ", ".join(parts) + ".",
+            line=line.number,
+            expected={"base": str(priced.base), "rate": priced.rate, "amo": str(priced.amo)},
+            received={"base": str(sent.base), "rate": sent.rate, "amo": str(sent.amo)},
+        )
+
+
+def rule_totals(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if not sheet.lines or any(line.amounts is None for line in sheet.lines):
+        return
+    pricing = ctx.pricing
+    charged = money(sum((line.amounts.charged for line in sheet.lines), Decimal(0)))
+    expected = {"charged": charged}
+    if pricing.complete:
+        expected |= {"base": pricing.base, "amo": pricing.amo}
+    received = {"charged": sheet.totals.charged, "base": sheet.totals.base, "amo": sheet.totals.amo}
+    labels = {"charged": "montant facturé", "base": "base", "amo": "part AMO"}
+    wrong = [name for name, value in expected.items() if received[name] != value]
+    if wrong:
+        yield violation(
+            E.TOTALS, "totals",
+            ", ".join(f"{labels[n]} attendu {_eur(expected[n])} (reçu {_eur(received[n])})"
+                      for n in wrong) + ".",
+            expected={n: str(expected[n]) for n in wrong},
+            received={n: str(received[n]) for n in wrong},
+        )
+
+
+def rule_ehpad(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    rights = ctx.rights
+    if rights is None:
+        return
+    for line in sheet.lines:
+        if line.kind != LineKind.DEVICE:
+            continue
+        stay = rights.ehpad_at(line.care_date)
+        if stay is None:
+            continue
+        fact = ctx.lookup.lpp(line.code, line.care_date)
+        if fact is None or not fact.ehpad_category:
+            continue
+        where = f" ({stay.name})" if stay.name else ""
+        reason = f" {fact.ehpad_reason}" if fact.ehpad_reason else ""
+        yield violation(
+            E.EHPAD_PACKAGE, _line_path(line, "code"),
+            f"Ligne {line.number} : LPP {line.code} « {fact.label} », catégorie de l'annexe "
+            f"« {fact.ehpad_category} » ; patient résident en EHPAD{where} le "
+            f"{_d(line.care_date)}.{reason}",
+            line=line.number, expected={"ehpad_category": fact.ehpad_category},
+        )
+
+
+def rule_invoice_unique(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if sheet.invoice_number in ctx.existing_invoice_numbers:
+        yield violation(E.INVOICE_DUPLICATE, "invoice_number",
+                        f"Facture n° {sheet.invoice_number} déjà présente pour le RPPS "
+                        f"{sheet.professional.rpps}.")
+
+
+def rule_profession(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    billing, profession = ctx.billing, ctx.profession
+    allowed = billing.line_kinds.get(profession)
+    if allowed is None:
+        yield violation(E.PROFESSION_UNKNOWN, "professional.specialty",
+                        f"Profession « {profession} » inconnue.")
+        return
+    label = _profession_label(profession)
+    for line in sheet.lines:
+        if line.kind.value not in allowed:
+            yield violation(E.KIND_NOT_ALLOWED, _line_path(line, "kind"),
+                            f"Ligne {line.number} : {_KIND_LABELS[line.kind]} facturé par un "
+                            f"professionnel « {label} ».", line=line.number)
+        elif line.kind == LineKind.NGAP:
+            reserved = billing.ngap_keys.get(line.code)
+            if reserved is not None and profession not in reserved:
+                owners = ", ".join(sorted(_profession_label(p) for p in reserved))
+                yield violation(E.KEY_NOT_ALLOWED, _line_path(line, "code"),
+                                f"Ligne {line.number} : lettre clé {line.code} réservée à : "
+                                f"{owners}.", line=line.number)
+
+
+_KIND_LABELS = {
+    LineKind.NGAP: "acte NGAP",
+    LineKind.CCAM: "acte CCAM",
+    LineKind.MEDICINE: "médicament",
+    LineKind.DEVICE: "dispositif LPP",
+}
+
+
+def _profession_label(value: str) -> str:
+    try:
+        return Profession(value).label
+    except ValueError:
+        return value
+
+
+def needs_prescription(sheet: CareSheet, profession: str, billing: BillingConfig) -> list[Line]:
+    """The lines that can only be billed on a prescription."""
+    return [
+        line for line in sheet.lines
+        if line.kind.value in billing.prescription_kinds
+        or (profession in billing.prescription_professions
+            and line.kind in (LineKind.NGAP, LineKind.CCAM))
+    ]
+
+
+def rule_prescription(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    lines = needs_prescription(sheet, ctx.profession, ctx.billing)
+    if lines and not sheet.prescriber_rpps:
+        yield violation(E.PRESCRIBER_MISSING, "prescriber_rpps",
+                        f"Lignes sur prescription : {_numbers(lines)}.")
+    if lines and sheet.prescription_date is None:
+        yield violation(E.PRESCRIPTION_DATE_MISSING, "prescription_date",
+                        f"Lignes sur prescription : {_numbers(lines)}.")
+    rpps = sheet.prescriber_rpps
+    if rpps and not (_RPPS.fullmatch(rpps) and luhn.is_valid(rpps)):
+        yield violation(E.PRESCRIBER_INVALID, "prescriber_rpps", f"RPPS « {rpps} ».")
+    if sheet.prescription_date is not None and sheet.lines:
+        before = [line for line in sheet.lines if line.care_date < sheet.prescription_date]
+        if before:
+            yield violation(E.PRESCRIPTION_AFTER_CARE, "prescription_date",
+                            f"Prescription du {_d(sheet.prescription_date)}, soins du "
+                            f"{_d(before[0].care_date)} (lignes {_numbers(before)}).",
+                            cpam_code=E.CPAM_FORBIDDEN_AT_DATE)
+
+
+def rule_tiers_payant(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if sheet.tiers_payant_amc and not sheet.tiers_payant_amo:
+        yield violation(E.TIERS_PAYANT_FLAGS, "tiers_payant_amc")
+
+
+RULES: tuple[Rule, ...] = (
+    rule_nir,
+    rule_no_lines,
+    rule_care_dates,
+    rule_invoice_date,
+    rule_patient_known,
+    rule_rights_open,
+    rule_exemption_in_file,
+    rule_nature,
+    rule_codes,
+    rule_quantities,
+    rule_plv,
+    rule_amounts,
+    rule_totals,
+    rule_ehpad,
+    rule_invoice_unique,
+    rule_profession,
+    rule_prescription,
+    rule_tiers_payant,
+)
+
+__all__ = [
+    "RULES",
+    "CheckResult",
+    "RuleConfig",
+    "RuleContext",
+    "RuleViolation",
+    "check_care_sheet",
+]
