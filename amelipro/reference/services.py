@@ -1,0 +1,165 @@
+"""Use cases of the reference capability: the only place that commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amelipro import audit
+from amelipro.db import utcnow
+from amelipro.errors import AmeliproError
+from amelipro.reference import errors
+from amelipro.reference import models as m
+from amelipro.reference.importers import (
+    DATASETS,
+    DEMO_DIR,
+    ImportContext,
+    find_file,
+    find_glob,
+    import_bdpm,
+    import_ccam,
+    import_ehpad,
+    import_lpp,
+    import_ngap,
+)
+from amelipro.reference.search import rebuild_search_index
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    source: Path
+    effective: date | None = None  # date the release takes effect (default: from the files, else today)
+    datasets: tuple[str, ...] = DATASETS
+    actor: str = "cli"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    runs: tuple[m.ImportRun, ...]
+    search_entries: int | None  # None when nothing changed and the index was kept
+
+
+def available_datasets(source: Path) -> tuple[str, ...]:
+    present = []
+    if find_file(source, "CIS_bdpm.txt") and find_file(source, "CIS_CIP_bdpm.txt"):
+        present.append("bdpm")
+    if find_file(source, "ccam.csv"):
+        present.append("ccam")
+    present.append("ngap")  # the letter-key values are in the repository
+    if (find_file(source, "lpp.json") or find_file(source, "lppr-prestations.json")
+            or find_glob(source, "lpp_fiche_tot*.dbf")):
+        present.append("lpp")
+    present.append("ehpad")  # falls back to the demo annex
+    return tuple(present)
+
+
+def resolve_source(configured: str | None, explicit: str | None = None) -> tuple[Path, bool]:
+    """(directory, is_demo): --source, else REFERENCE_DIR when it exists, else the demo set."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_dir():
+            raise AmeliproError(errors.SOURCE_MISSING, str(path))
+        return path, False
+    if configured and Path(configured).is_dir():
+        return Path(configured), False
+    return DEMO_DIR, True
+
+
+def import_reference(
+    session: Session, config: ImportConfig, progress: Callable[[str], None] | None = None
+) -> ImportResult:
+    """Import every dataset present in ``config.source``; one transaction per dataset."""
+    if not config.source.is_dir():
+        raise AmeliproError(errors.SOURCE_MISSING, str(config.source))
+    present = available_datasets(config.source)
+    runs = []
+    touched = False
+    for dataset in (d for d in DATASETS if d in config.datasets and d in present):
+        if progress:
+            progress(dataset)
+        run = m.ImportRun(dataset=dataset, actor=config.actor, effective_date=config.effective,
+                          started_at=utcnow())
+        session.add(run)
+        session.flush()
+        ctx = ImportContext(session, run)
+        effective = config.effective or date.today()
+        try:
+            if dataset == "bdpm":
+                run.release = run.release or f"BDPM ({config.source.name})"
+                run.effective_date = effective
+                import_bdpm(ctx, config.source, effective)
+            elif dataset == "ccam":
+                import_ccam(ctx, config.source, config.effective)
+            elif dataset == "ngap":
+                run.release = "NGAP : codes prestation et valeurs des lettres clés (configuration datée)"
+                import_ngap(ctx, config.source)
+            elif dataset == "lpp":
+                import_lpp(ctx, config.source, config.effective)
+            elif dataset == "ehpad":
+                run.release = "Annexe de l'arrêté du 26 avril 1999 (forfait soins EHPAD)"
+                import_ehpad(ctx, config.source)
+            ctx.finish("done")
+            audit.record(session, "reference.import", actor_login=config.actor, dataset=dataset, run_id=run.id,
+                         created=run.created, changed=run.changed, closed=run.closed, skipped=run.skipped)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        runs.append(run)
+        touched = touched or bool(run.created or run.changed or run.closed)
+    entries = None
+    index_missing = session.scalar(select(m.SearchEntry.id).limit(1)) is None
+    if touched or index_missing:
+        if progress:
+            progress("search")
+        entries = rebuild_search_index(session)
+        session.commit()
+    return ImportResult(tuple(runs), entries)
+
+
+def add_ehpad_mapping(session: Session, lpp_code: str, category_id: int, reason: str, actor: str) -> m.EhpadMapping:
+    lpp_code = lpp_code.strip()
+    reason = reason.strip()
+    if not reason:
+        raise AmeliproError(errors.EHPAD_REASON_REQUIRED)
+    if session.scalar(select(m.LppCode.id).where(m.LppCode.code == lpp_code)) is None:
+        raise AmeliproError(errors.LPP_NOT_FOUND, lpp_code)
+    if session.get(m.EhpadCategory, category_id) is None:
+        raise AmeliproError(errors.EHPAD_CATEGORY_NOT_FOUND, str(category_id))
+    active = session.scalar(select(m.EhpadMapping).where(m.EhpadMapping.lpp_code == lpp_code,
+                                                         m.EhpadMapping.removed_at.is_(None)))
+    if active is not None:
+        raise AmeliproError(errors.EHPAD_MAPPING_EXISTS, lpp_code)
+    mapping = m.EhpadMapping(lpp_code=lpp_code, category_id=category_id, reason=reason[:400], origin="manual",
+                             created_at=utcnow(), created_by=actor)
+    session.add(mapping)
+    session.flush()
+    _reindex_lpp(session, lpp_code, category_id)
+    audit.record(session, "reference.ehpad.add", actor_login=actor, lpp_code=lpp_code, category_id=category_id,
+                 reason=reason[:400])
+    session.commit()
+    return mapping
+
+
+def remove_ehpad_mapping(session: Session, mapping_id: int, actor: str) -> m.EhpadMapping:
+    mapping = session.get(m.EhpadMapping, mapping_id)
+    if mapping is None or mapping.removed_at is not None:
+        raise AmeliproError(errors.EHPAD_MAPPING_NOT_FOUND, str(mapping_id))
+    mapping.removed_at = utcnow()
+    mapping.removed_by = actor
+    _reindex_lpp(session, mapping.lpp_code, None)
+    audit.record(session, "reference.ehpad.remove", actor_login=actor, lpp_code=mapping.lpp_code,
+                 category_id=mapping.category_id)
+    session.commit()
+    return mapping
+
+
+def _reindex_lpp(session: Session, code: str, category_id: int | None) -> None:
+    entry = session.scalar(select(m.SearchEntry).where(m.SearchEntry.kind == "lpp", m.SearchEntry.code == code))
+    if entry is not None:
+        entry.ehpad_category_id = category_id
