@@ -1,0 +1,600 @@
+"""Liquidation: follow accepted tiers-payant FSE, price them, pay or reject, group virements.
+
+Two services, each one transaction per batch:
+
+- :func:`track_accepted` (intake): every accepted FSE in tiers payant (AMO) gets its payment
+  row, status ACCEPTED, day 0 = the date of the positive acknowledgement of its lot; a
+  corrected FSE marks the rejected payment it replaces as RESUBMITTED (linked).
+- :func:`liquidate_batch`: claims up to ``batch_size`` ACCEPTED payments — ``SELECT ... FOR
+  UPDATE SKIP LOCKED`` on PostgreSQL, so that several workers share the work and never take
+  the same FSE; on SQLite the transaction takes the database's write lock first, so batches
+  are plain and serial — prices each FSE at its date of care with
+  ``amelipro.fse.pricing.price_care_sheet``, decides (``decision.decide``), adds the payments
+  to the virement of the professional and value date (one per professional and day, upserted
+  in professional order so that concurrent workers lock in the same order), records two
+  transitions per FSE (liquidate, then pay / pay_adjusted / reject) checked by
+  ``states.next_status``, and publishes one RSP return per FSE with cursors taken from a
+  counter row locked until commit: returns become visible in cursor order, so a client
+  polling ``since=<cursor>`` never misses one. A unique constraint on ``tp_return.payment_id``
+  is the database's last guard against paying an FSE twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from amelipro.auth.models import Professional
+from amelipro.db import utcnow
+from amelipro.fse.domain import (
+    Amounts,
+    CareSheet,
+    Exemption,
+    InsuranceNature,
+    Line,
+    LineKind,
+    PatientRef,
+    ProfessionalRef,
+    Totals,
+)
+from amelipro.fse.models import FseStatus, Lot, StoredFse
+from amelipro.reference.facts import ReferenceLookup, StaticReferenceLookup
+from amelipro.thirdparty import calendar
+from amelipro.thirdparty.decision import DecisionInput, PatientOnFile, decide
+from amelipro.thirdparty.models import (
+    Counter,
+    Payment,
+    PaymentTransition,
+    ReturnStatus,
+    RspReturn,
+    Virement,
+)
+from amelipro.thirdparty.reconciliation import virement_reference
+from amelipro.thirdparty.states import PaymentEvent, PaymentStatus, next_status
+
+PARIS = ZoneInfo("Europe/Paris")
+RSP_COUNTER = "rsp_cursor"
+CLAIM_COUNTER = "claims"
+ZERO = Decimal("0.00")
+_RETURN_EVENT = {
+    ReturnStatus.PAID: PaymentEvent.PAY,
+    ReturnStatus.ADJUSTED: PaymentEvent.PAY_ADJUSTED,
+    ReturnStatus.REJECTED: PaymentEvent.REJECT,
+}
+
+
+def paris_today() -> date:
+    return datetime.now(PARIS).date()
+
+
+def paris_date(moment: datetime) -> date:
+    return moment.astimezone(PARIS).date()
+
+
+def value_date_for(day: date) -> date:
+    """A virement is valued on the liquidation day, or the next working day."""
+    return day if calendar.is_working_day(day) else calendar.add_working_days(day, 1)
+
+
+# --- collaborators ---------------------------------------------------------------------
+
+
+class PatientFile(Protocol):
+    """The caisse's file of insured persons, as the liquidation needs it."""
+
+    loaded: bool
+
+    def patient(self, nir: str, rank: int, at: date) -> PatientOnFile | None: ...
+
+
+@dataclass
+class NoPatientFile:
+    """No file of insured persons available: identity checks are skipped."""
+
+    loaded: bool = False
+
+    def patient(self, nir: str, rank: int, at: date) -> PatientOnFile | None:  # noqa: ARG002
+        return None
+
+
+@dataclass
+class StaticPatientFile:
+    """A file given as plain values (tests, demos): nir -> PatientRights-like object."""
+
+    people: dict[tuple[str, int], Any] = field(default_factory=dict)
+    loaded: bool = True
+
+    def patient(self, nir: str, rank: int, at: date) -> PatientOnFile | None:
+        person = self.people.get((nir, rank))
+        if person is None:
+            return None
+        return PatientOnFile(
+            rights_open=person.is_open(at),
+            covers=frozenset(c.cover.value for c in person.covers_at(at)),
+            alsace_moselle=getattr(person, "alsace_moselle", False),
+        )
+
+
+class CachedLookup:
+    """Reference answers memoised per (kind, code, date): a run prices many similar lines."""
+
+    def __init__(self, inner: ReferenceLookup) -> None:
+        self.inner = inner
+        self.cache: dict[tuple[str, str, date], Any] = {}
+
+    def _get(self, kind: str, code: str, at: date, fetch: Callable[[str, date], Any]) -> Any:
+        key = (kind, code, at)
+        if key not in self.cache:
+            self.cache[key] = fetch(code, at)
+        return self.cache[key]
+
+    def medicine(self, cip13: str, at: date):
+        return self._get("m", cip13, at, self.inner.medicine)
+
+    def lpp(self, code: str, at: date):
+        return self._get("l", code, at, self.inner.lpp)
+
+    def act(self, code: str, at: date):
+        return self._get("a", code, at, self.inner.act)
+
+
+def default_lookup(session: Session) -> ReferenceLookup:
+    try:
+        from amelipro.reference.queries import SqlReferenceLookup
+    except ModuleNotFoundError:  # pragma: no cover - reference package absent
+        return StaticReferenceLookup()
+    return CachedLookup(SqlReferenceLookup(session))
+
+
+def default_patient_file(session: Session) -> PatientFile:
+    """The caisse's file when the beneficiaries package provides one; else no checks."""
+    try:
+        from amelipro.beneficiaries.services import patient_file_for_liquidation  # type: ignore
+    except (ModuleNotFoundError, ImportError):
+        return NoPatientFile()
+    return patient_file_for_liquidation(session)  # pragma: no cover - when it exists
+
+
+@dataclass(frozen=True)
+class LiquidationConfig:
+    batch_size: int = 1000
+    today: date | None = None  # liquidation day (Europe/Paris); default today
+    actor: str = "liquidation"
+    max_batches: int | None = None  # stop after this many batches (None: until done)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int
+    paid: int
+    adjusted: int
+    rejected: int
+    amount: Decimal
+    virements: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    tracked: int
+    batches: int
+    claimed: int
+    paid: int
+    adjusted: int
+    rejected: int
+    amount: Decimal
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.claimed / self.seconds if self.seconds else 0.0
+
+
+# --- intake ----------------------------------------------------------------------------
+
+
+def track_accepted(
+    session: Session, *, professional_id: int | None = None, actor: str = "suivi",
+    chunk: int = 5000,
+) -> int:
+    """Create the payment row of every accepted tiers-payant FSE that has none. Commits."""
+    total = 0
+    while True:
+        stmt = (
+            select(
+                StoredFse.id, StoredFse.professional_id, StoredFse.invoice_number,
+                StoredFse.patient_nir, StoredFse.first_care_date, StoredFse.corrects_id,
+                StoredFse.charged_sent, StoredFse.base_sent, StoredFse.amo_sent,
+                StoredFse.charged_computed, StoredFse.base_computed, StoredFse.amo_computed,
+                Lot.received_at, Lot.id.label("lot_id"),
+            )
+            .join(Lot, Lot.id == StoredFse.lot_id)
+            .outerjoin(Payment, Payment.fse_id == StoredFse.id)
+            .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.tiers_payant_amo.is_(True),
+                   Payment.id.is_(None))
+            .order_by(StoredFse.id)
+            .limit(chunk)
+        )
+        if professional_id is not None:
+            stmt = stmt.where(StoredFse.professional_id == professional_id)
+        rows = session.execute(stmt).all()
+        if not rows:
+            session.rollback()
+            return total
+        total += _track_rows(session, rows, actor)
+        session.commit()
+        if len(rows) < chunk:
+            return total
+
+
+def _insert_ignore(session: Session, model, rows: list[dict], conflict: list[str], returning):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model).on_conflict_do_nothing(index_elements=conflict).returning(*returning)
+    return session.execute(stmt, rows).all() if rows else []
+
+
+def _track_rows(session: Session, rows, actor: str) -> int:
+    now = utcnow()
+    payments = []
+    meta = {}
+    for r in rows:
+        ack = paris_date(r.received_at)
+        amo = r.amo_sent if r.amo_sent is not None else (r.amo_computed or ZERO)
+        payments.append({
+            "fse_id": r.id, "professional_id": r.professional_id,
+            "status": next_status(PaymentStatus.RECEIVED, PaymentEvent.ACKNOWLEDGE),
+            "invoice_number": r.invoice_number, "patient_nir": r.patient_nir,
+            "care_date": r.first_care_date, "acknowledged_on": ack, "due_date": calendar.due_date(ack),
+            "charged": r.charged_sent if r.charged_sent is not None else (r.charged_computed or ZERO),
+            "base": r.base_sent if r.base_sent is not None else (r.base_computed or ZERO),
+            "amo_claimed": amo, "created_at": now, "updated_at": now,
+        })
+        meta[r.id] = r
+    # ON CONFLICT DO NOTHING: a concurrent intake of the same FSE is not an error.
+    created = _insert_ignore(session, Payment, payments, ["fse_id"], [Payment.id, Payment.fse_id])
+    transitions = []
+    for payment_id, fse_id in created:
+        r = meta[fse_id]
+        transitions.append({
+            "payment_id": payment_id, "at": r.received_at, "event": PaymentEvent.ACKNOWLEDGE.value,
+            "from_status": PaymentStatus.RECEIVED.value, "to_status": PaymentStatus.ACCEPTED.value,
+            "cause": f"Accusé de réception positif du lot {r.lot_id}.", "actor": actor,
+        })
+    if transitions:
+        session.execute(PaymentTransition.__table__.insert(), transitions)
+    corrections = [(meta[f].corrects_id, f) for _, f in created if meta[f].corrects_id]
+    if corrections:
+        _mark_resubmitted(session, corrections, actor, now)
+    return len(created)
+
+
+def _mark_resubmitted(session: Session, corrections: list[tuple[int, int]], actor: str,
+                      now: datetime) -> None:
+    """A corrected FSE replaces a rejected one: RESUBMITTED, linked to the new FSE."""
+    old_ids = [old for old, _ in corrections]
+    olds = {
+        p.fse_id: p for p in session.scalars(
+            select(Payment).where(Payment.fse_id.in_(old_ids)).with_for_update()
+        )
+    }
+    for old_fse, new_fse in corrections:
+        payment = olds.get(old_fse)
+        if payment is None or payment.status is not PaymentStatus.REJECTED:
+            continue  # rejected at submission (no payment), or not rejected by the caisse
+        new_status = next_status(payment.status, PaymentEvent.RESUBMIT)
+        session.add(PaymentTransition(
+            payment_id=payment.id, at=now, event=PaymentEvent.RESUBMIT.value,
+            from_status=payment.status.value, to_status=new_status.value,
+            cause=f"Facture corrigée et renvoyée (FSE {new_fse}).", actor=actor,
+        ))
+        payment.status = new_status
+        payment.replaced_by_fse_id = new_fse
+        payment.updated_at = now
+
+
+# --- liquidation -----------------------------------------------------------------------
+
+
+def _bump_counter(session: Session, name: str, by: int) -> int:
+    """Add ``by`` to a counter and return the new value; the row stays locked until commit."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(Counter).values(name=name, value=by)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"], set_={"value": Counter.value + stmt.excluded.value}
+    ).returning(Counter.value)
+    return int(session.execute(stmt).scalar_one())
+
+
+def _claim(session: Session, batch_size: int) -> list[int]:
+    dialect = session.get_bind().dialect.name
+    stmt = (
+        select(Payment.id)
+        .where(Payment.status == PaymentStatus.ACCEPTED)
+        .order_by(Payment.id)
+        .limit(batch_size)
+    )
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    else:
+        # SQLite: take the write lock before reading, so two processes never claim the same rows.
+        _bump_counter(session, CLAIM_COUNTER, 1)
+    return list(session.scalars(stmt))
+
+
+def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
+    """Rebuild the frozen care sheet from the stored FSE (signed content mapped at intake)."""
+    lines = []
+    for raw in json.loads(row.lines_json or "[]"):
+        sent = raw.get("sent")
+        lines.append(Line(
+            number=int(raw["number"]), kind=LineKind(raw["kind"]),
+            care_date=date.fromisoformat(raw["care_date"]), code=raw["code"],
+            quantity=int(raw.get("quantity", 1)), coefficient=Decimal(str(raw.get("coefficient", "1"))),
+            amounts=None if not sent else Amounts(
+                charged=Decimal(sent["charged"]), base=Decimal(sent["base"]), rate=int(sent["rate"]),
+                amo=Decimal(sent["amo"])),
+        ))
+    return CareSheet(
+        id=row.element_id or f"FSE{row.id}", invoice_number=row.invoice_number,
+        invoice_date=row.invoice_date or row.first_care_date,
+        professional=ProfessionalRef(rpps="", am_number="", specialty=profession),
+        patient=PatientRef(nir=row.patient_nir, birth_date=row.patient_birth_date, rank=row.patient_rank),
+        nature=InsuranceNature(row.nature or "10"), pathway=row.pathway,
+        exemption=Exemption(row.exemption or "aucune"),
+        tiers_payant_amo=row.tiers_payant_amo, tiers_payant_amc=row.tiers_payant_amc,
+        lines=tuple(lines),
+        totals=Totals(charged=row.charged_sent or ZERO, base=row.base_sent or ZERO, amo=row.amo_sent or ZERO),
+    )
+
+
+def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str):
+    from amelipro.fse.pricing import price_care_sheet
+
+    if not sheet.lines:
+        return None
+    try:
+        pricing = price_care_sheet(sheet, lookup, None, profession)
+    except (KeyError, ValueError, LookupError):
+        return None
+    return pricing if pricing.complete else None
+
+
+def liquidate_batch(
+    session: Session,
+    config: LiquidationConfig,
+    *,
+    lookup: ReferenceLookup | None = None,
+    patients: PatientFile | None = None,
+) -> BatchResult:
+    """Liquidate one claimed batch in one transaction (commits). ``claimed == 0``: done."""
+    ids = _claim(session, config.batch_size)
+    if not ids:
+        session.rollback()
+        return BatchResult(0, 0, 0, 0, ZERO, 0)
+    lookup = lookup or default_lookup(session)
+    patients = patients or default_patient_file(session)
+    today = config.today or paris_today()
+    value_date = value_date_for(today)
+    now = utcnow()
+
+    rows = session.execute(
+        select(Payment.id.label("payment_id"), Payment.amo_claimed, Payment.charged.label("p_charged"),
+               Payment.base.label("p_base"), Payment.professional_id.label("pro_id"),
+               Payment.care_date, Payment.invoice_number.label("p_invoice"),
+               StoredFse, Professional.profession)
+        .join(StoredFse, StoredFse.id == Payment.fse_id)
+        .join(Professional, Professional.id == Payment.professional_id)
+        .where(Payment.id.in_(ids))
+        .order_by(Payment.id)
+    ).all()
+
+    paid_keys = _already_paid_keys(session, rows)
+    decisions = []
+    for row in rows:
+        fse: StoredFse = row.StoredFse
+        profession = row.profession.value if row.profession else "medecin_generaliste"
+        key = (row.pro_id, fse.patient_nir, fse.first_care_date, fse.last_care_date, row.amo_claimed)
+        pricing = None
+        try:
+            sheet = care_sheet_from_storage(fse, profession)
+        except (KeyError, ValueError, TypeError):
+            sheet = None
+        if sheet is not None:
+            pricing = _price(sheet, lookup, profession)
+        patient = None
+        if patients.loaded and fse.first_care_date is not None:
+            patient = patients.patient(fse.patient_nir, fse.patient_rank, fse.first_care_date)
+        decision = decide(DecisionInput(
+            amo_claimed=row.amo_claimed, charged=row.p_charged, base=row.p_base,
+            nature=fse.nature, exemption=fse.exemption, care_date=fse.first_care_date,
+            priced_amo=pricing.amo if pricing else None,
+            priced_charged=pricing.charged if pricing else None,
+            priced_base=pricing.base if pricing else None,
+            file_loaded=patients.loaded, patient=patient, already_paid=key in paid_keys,
+        ))
+        if decision.status != ReturnStatus.REJECTED:
+            paid_keys.add(key)  # a second FSE for the same care in this batch is already paid
+        decisions.append((row, decision))
+
+    # Virements: one per professional and value date, upserted in professional order.
+    per_pro: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, 0])
+    for row, decision in decisions:
+        if decision.status != ReturnStatus.REJECTED:
+            per_pro[row.pro_id][0] += decision.amo_paid
+            per_pro[row.pro_id][1] += 1
+    virement_ids = _upsert_virements(session, per_pro, value_date, now)
+
+    # Payments: final status, checked against the transition table; guarded on ACCEPTED.
+    updates, transitions = [], []
+    counts = {ReturnStatus.PAID: 0, ReturnStatus.ADJUSTED: 0, ReturnStatus.REJECTED: 0}
+    amount = ZERO
+    for row, decision in decisions:
+        status = ReturnStatus(decision.status)
+        counts[status] += 1
+        liquidated = next_status(PaymentStatus.ACCEPTED, PaymentEvent.LIQUIDATE)
+        final = next_status(liquidated, _RETURN_EVENT[status])
+        rejected = status is ReturnStatus.REJECTED
+        if not rejected:
+            amount += decision.amo_paid
+        updates.append({
+            "pid": row.payment_id, "status": final, "amo_paid": decision.amo_paid,
+            "reject_code": decision.reject_code, "liquidated_on": today,
+            "paid_on": None if rejected else value_date,
+            "virement_id": None if rejected else virement_ids[row.pro_id], "updated_at": now,
+        })
+        transitions.append({
+            "payment_id": row.payment_id, "at": now, "event": PaymentEvent.LIQUIDATE.value,
+            "from_status": PaymentStatus.ACCEPTED.value, "to_status": liquidated.value,
+            "cause": f"Liquidation du {today:%d/%m/%Y} au tarif en vigueur à la date des soins.",
+            "actor": config.actor,
+        })
+        transitions.append({
+            "payment_id": row.payment_id, "at": now, "event": _RETURN_EVENT[status].value,
+            "from_status": liquidated.value, "to_status": final.value,
+            "cause": _cause(decision, value_date), "actor": config.actor,
+        })
+    table = Payment.__table__
+    result = session.execute(
+        update(table)
+        .where(and_(table.c.id == bindparam("pid"), table.c.status == PaymentStatus.ACCEPTED.value))
+        .values(status=bindparam("status"), amo_paid=bindparam("amo_paid"),
+                reject_code=bindparam("reject_code"), liquidated_on=bindparam("liquidated_on"),
+                paid_on=bindparam("paid_on"), virement_id=bindparam("virement_id"),
+                updated_at=bindparam("updated_at")),
+        [dict(u, status=u["status"].value) for u in updates],
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount not in (-1, len(updates)):  # pragma: no cover - claims make this impossible
+        session.rollback()
+        raise RuntimeError("a claimed payment changed under the liquidation")
+    session.execute(PaymentTransition.__table__.insert(), transitions)
+
+    # Returns last: the cursor block is taken under the counter's row lock, held until commit.
+    last = _bump_counter(session, RSP_COUNTER, len(decisions))
+    first = last - len(decisions) + 1
+    returns = []
+    for offset, (row, decision) in enumerate(decisions):
+        rejected = decision.status == ReturnStatus.REJECTED
+        returns.append({
+            "cursor": first + offset, "professional_id": row.pro_id, "payment_id": row.payment_id,
+            "fse_id": row.StoredFse.id, "status": decision.status, "invoice_number": row.p_invoice,
+            "liquidated_on": today, "care_date": row.care_date, "charged": decision.charged,
+            "base": decision.base, "amo_claimed": row.amo_claimed, "amo_paid": decision.amo_paid,
+            "codes_json": json.dumps([{"code": c.code, "message": c.message, "hint": c.hint}
+                                      for c in decision.codes], ensure_ascii=False),
+            "virement_id": None if rejected else virement_ids[row.pro_id], "created_at": now,
+        })
+    session.execute(RspReturn.__table__.insert(), returns)
+    session.commit()
+    return BatchResult(len(decisions), counts[ReturnStatus.PAID], counts[ReturnStatus.ADJUSTED],
+                       counts[ReturnStatus.REJECTED], amount, len(virement_ids))
+
+
+def _cause(decision, value_date: date) -> str:
+    if decision.status == ReturnStatus.REJECTED:
+        code = decision.codes[0]
+        return f"Rejet {code.code} : {code.message}"
+    text = f"Paiement de {decision.amo_paid:.2f} € par virement, valeur {value_date:%d/%m/%Y}."
+    if decision.status == ReturnStatus.ADJUSTED:
+        text += f" Ajustement {decision.codes[0].code} : {decision.codes[0].message}"
+    return text
+
+
+def _already_paid_keys(session: Session, rows) -> set[tuple]:
+    """Care already paid: same professional, patient, care dates and AMO amount."""
+    if not rows:
+        return set()
+    nirs = {r.StoredFse.patient_nir for r in rows}
+    pros = {r.pro_id for r in rows}
+    found = session.execute(
+        select(Payment.professional_id, StoredFse.patient_nir, StoredFse.first_care_date,
+               StoredFse.last_care_date, Payment.amo_claimed)
+        .join(StoredFse, StoredFse.id == Payment.fse_id)
+        .where(Payment.professional_id.in_(pros), Payment.patient_nir.in_(nirs),
+               Payment.status.in_([PaymentStatus.PAID, PaymentStatus.ADJUSTED]))
+    ).all()
+    return {tuple(r) for r in found}
+
+
+def _upsert_virements(session: Session, per_pro: dict[int, list], value_date: date,
+                      now: datetime) -> dict[int, int]:
+    if not per_pro:
+        return {}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    ids = {}
+    for pro_id in sorted(per_pro):
+        amount, count = per_pro[pro_id]
+        stmt = insert(Virement).values(
+            professional_id=pro_id, value_date=value_date,
+            reference=virement_reference(pro_id, value_date), amount=amount, fse_count=count,
+            received_amount=ZERO, created_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["professional_id", "value_date"],
+            set_={"amount": Virement.amount + stmt.excluded.amount,
+                  "fse_count": Virement.fse_count + stmt.excluded.fse_count},
+        ).returning(Virement.id)
+        ids[pro_id] = session.execute(stmt).scalar_one()
+    return ids
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Payment)
+                          .where(Payment.status == PaymentStatus.ACCEPTED)) or 0
+
+
+def run_liquidation(
+    session_factory: Callable[[], Session],
+    config: LiquidationConfig = LiquidationConfig(),
+    *,
+    lookup: ReferenceLookup | None = None,
+    patients: PatientFile | None = None,
+    progress: Callable[[int], None] | None = None,
+    track: bool = True,
+) -> RunResult:
+    """Intake, then batches until nothing is left to claim (one worker)."""
+    started = time.perf_counter()
+    tracked = 0
+    if track:
+        with session_factory() as session:
+            tracked = track_accepted(session, actor=config.actor)
+    totals = [0, 0, 0, 0, 0]
+    amount = ZERO
+    with session_factory() as session:
+        lookup = lookup or default_lookup(session)
+        patients = patients or default_patient_file(session)
+        while config.max_batches is None or totals[0] < config.max_batches:
+            batch = liquidate_batch(session, config, lookup=lookup, patients=patients)
+            if batch.claimed == 0:
+                break
+            totals[0] += 1
+            totals[1] += batch.claimed
+            totals[2] += batch.paid
+            totals[3] += batch.adjusted
+            totals[4] += batch.rejected
+            amount += batch.amount
+            if progress:
+                progress(batch.claimed)
+    return RunResult(tracked, totals[0], totals[1], totals[2], totals[3], totals[4], amount,
+                     time.perf_counter() - started)

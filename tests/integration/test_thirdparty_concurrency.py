@@ -1,0 +1,63 @@
+"""Two liquidation workers at once never pay an FSE twice (PostgreSQL: SKIP LOCKED claims)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from amelipro.thirdparty.demo import generate, insert_accepted
+from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
+from amelipro.thirdparty.states import PaymentStatus
+
+
+def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_session):
+    pros = [make_professional() for _ in range(5)]
+    count = 1200
+    with tp_session() as s:
+        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=5))
+        s.commit()
+    with tp_session() as s:
+        assert track_accepted(s) == count
+
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def worker(name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(run_liquidation(
+                tp_session, LiquidationConfig(batch_size=40, today=date(2026, 5, 22), actor=name),
+                lookup=tp_lookup, track=False))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures
+    assert sum(r.claimed for r in results) == count
+    if app.extensions["amelipro.engine"].dialect.name == "postgresql":
+        assert all(r.claimed > 0 for r in results), [r.claimed for r in results]
+
+    with tp_session() as s:
+        assert s.scalar(select(func.count()).select_from(RspReturn)) == count
+        assert s.scalar(select(func.count(func.distinct(RspReturn.payment_id)))) == count
+        cursors = s.scalars(select(RspReturn.cursor).order_by(RspReturn.cursor)).all()
+        assert cursors == list(range(1, count + 1))
+        assert s.scalar(select(func.count()).select_from(Payment)
+                        .where(Payment.status == PaymentStatus.PAID)) == count
+        # exactly one liquidate and one pay transition per FSE
+        pays = s.execute(select(PaymentTransition.payment_id, func.count())
+                         .where(PaymentTransition.event == "pay")
+                         .group_by(PaymentTransition.payment_id)).all()
+        assert len(pays) == count and {n for _, n in pays} == {1}
+        total = s.scalar(select(func.sum(Virement.amount)))
+        assert Decimal(total) == Decimal("21.00") * count
+        assert s.scalar(select(func.sum(Virement.fse_count))) == count
+        assert s.scalar(select(func.count()).select_from(Virement)) == len(pros)
