@@ -8,6 +8,7 @@ MODEL_MODULES = (
     "amelipro.reference.models",
     "amelipro.fse.models",
     "amelipro.thirdparty.models",
+    "amelipro.beneficiaries.models",
 )
 
 
