@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +72,64 @@ def store_lot(app):
         return lot_id, ids
 
     return make
+
+
+# --- a gateway ready to receive signed lots ----------------------------------------------
+
+@dataclass
+class FseEnv:
+    app: object
+    doctor: object  # Professional with the test PKI's doctor RPPS
+    token: str
+    pki: object
+
+    def sheets(self, count: int = 3, invalid: float = 0.0, seed: int = 7, pro=None):
+        """Realistic care sheets priced by the gateway (amelipro.fse.demo)."""
+        from amelipro.fse.demo import build_sheets
+
+        with self.app.app_context():
+            session = self.app.extensions["amelipro.sessionmaker"]()
+            pro = session.get(type(self.doctor), (pro or self.doctor).id)
+            lot = build_sheets(session, pro, count, invalid, today=date.today(), seed=seed)
+            session.close()
+        return lot
+
+    def lot(self, sheets, holder=None, number: str = "L-TEST-1", **sign) -> bytes:
+        """Sheets signed by ``holder`` (default: the doctor's certificate) in a lot."""
+        return signed_lot(sheets, holder or self.pki.medecin, number, **sign)
+
+
+def signed_lot(sheets, holder, number: str = "L-TEST-1", **sign) -> bytes:
+    from amelipro.fse.document import build_lot, care_sheet_to_xml, document_bytes
+    from amelipro.xmlcore.signature import sign_fse
+
+    signed = [sign_fse(care_sheet_to_xml(s), holder.key, holder.cert, **sign) for s in sheets]
+    return document_bytes(build_lot(signed, number=number, sender_rpps=holder.rpps or "10000000017"))
+
+
+def install_gateway_pki(app, pki) -> None:
+    """The test PKI's trust store and gateway key where the app's settings look for them."""
+    trust = Path(app.config["TRUST_STORE_DIR"])
+    trust.mkdir(parents=True, exist_ok=True)
+    for item in pki.trust_dir.iterdir():
+        shutil.copy(item, trust / item.name)
+    gateway = Path(app.config["PKI_DIR"]) / "gateway"
+    gateway.mkdir(parents=True, exist_ok=True)
+    shutil.copy(pki.gateway.key_path, gateway / "key.pem")
+    shutil.copy(pki.gateway.cert_path, gateway / "cert.pem")
+
+
+@pytest.fixture
+def fse_env(app, pki, reference_demo, make_professional, api_token) -> FseEnv:
+    from amelipro.auth.models import Profession
+    from amelipro.beneficiaries.services import seed_demo
+    from tests.fixtures_pki import RPPS_MEDECIN
+
+    install_gateway_pki(app, pki)
+    with app.app_context():
+        session = app.extensions["amelipro.sessionmaker"]()
+        seed_demo(session, date.today())
+        session.close()
+    doctor = make_professional(rpps=RPPS_MEDECIN, profession=Profession.MEDECIN_GENERALISTE,
+                               am_number="751234567")
+    return FseEnv(app, doctor, api_token(doctor), pki)

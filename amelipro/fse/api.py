@@ -19,6 +19,7 @@ from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
 from amelipro.fse import idempotency, intake, lot_errors, services
 from amelipro.fse.models import Lot, StoredFse
+from amelipro.xmlcore import errors as xml_errors
 
 bp = Blueprint("fse_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -44,15 +45,15 @@ def _read_body() -> bytes | Response:
         return _refuse(lot_errors.CONTENT_TYPE, f"Reçu : {request.mimetype or 'aucun'}.")
     limit = int(current_app.config.get("XML_MAX_BYTES") or 0)
     if limit and request.content_length is not None and request.content_length > limit:
-        return _refuse(lot_errors.TOO_LARGE, f"Taille maximale : {limit} octets.")
+        return _refuse(xml_errors.TOO_LARGE, f"Taille maximale : {limit} octets.")
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return _refuse(lot_errors.TOO_LARGE)
+        return _refuse(xml_errors.TOO_LARGE)
     if limit and len(body) > limit:
-        return _refuse(lot_errors.TOO_LARGE, f"Taille maximale : {limit} octets.")
+        return _refuse(xml_errors.TOO_LARGE, f"Taille maximale : {limit} octets.")
     if not body.strip():
-        return _refuse(lot_errors.EMPTY_BODY)
+        return _refuse(xml_errors.EMPTY)
     return body
 
 
@@ -77,7 +78,7 @@ def submit_lot():
             return response
         claim = got
     try:
-        result = services.submit_lot(session, pro, body, request.mimetype, claim=claim)
+        result = services.submit_lot(session, pro, body, claim=claim)
     except BaseException:
         if claim is not None:
             idempotency.release(session, claim)
@@ -94,7 +95,7 @@ def validate():
     body = _read_body()
     if isinstance(body, Response):
         return body
-    result = services.validate_lot(get_session(), api_professional(), body, request.mimetype)
+    result = services.validate_lot(get_session(), api_professional(), body)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(report_json(result.report)), result.status
     return _arl_response(result.status, result.arl)

@@ -7,8 +7,11 @@ Keys, certificates and the trust store are loaded once per application and cache
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -49,6 +52,7 @@ class ReadFse:
     signer_rpps: str | None
     sheet: CareSheet | None
     errors: tuple[dict[str, Any], ...] = ()
+    verified: Any = None  # its FseDocument, to locate rule errors in the received document
 
 
 @dataclass(frozen=True)
@@ -59,48 +63,257 @@ class LotReading:
 
 @dataclass
 class Gateway:
-    """Loaded once per application: verification policy, trust store, ARL signing key."""
+    """Loaded once per application: verification policy (trust store inside), schema
+    registry, parse limits, and the gateway's ARL signing key and certificate."""
 
-    verifier: Any = None
-    arl_signer: Any = None
-    schemas: Any = None
-    limits: Any = None
-    cache: dict[str, Any] = field(default_factory=dict)
+    policy: Any
+    registry: Any
+    limits: Any
+    arl_key: Any = None
+    arl_cert: Any = None
+    rule_config: Any = None
 
 
 def gateway() -> Gateway:
     app = current_app._get_current_object()
     found = app.extensions.get(EXTENSION_KEY)
     if found is None:
-        found = app.extensions[EXTENSION_KEY] = load_gateway(app)
+        found = app.extensions[EXTENSION_KEY] = load_gateway(app.config)
     return found
 
 
-def load_gateway(app) -> Gateway:  # pragma: no cover - wired when the XML core lands
-    return Gateway()
+def load_gateway(config) -> Gateway:
+    from amelipro.fse.rules import RuleConfig
+    from amelipro.xmlcore.pki import load_cert, load_key
+    from amelipro.xmlcore.safe import ParseLimits
+    from amelipro.xmlcore.schemas import get_registry
+    from amelipro.xmlcore.signature import VerifyPolicy
+
+    key_path = Path(config["PKI_DIR"]) / "gateway" / "key.pem"
+    cert_path = Path(config["PKI_DIR"]) / "gateway" / "cert.pem"
+    key = cert = None
+    if key_path.exists() and cert_path.exists():
+        key, cert = load_key(key_path), load_cert(cert_path)
+    return Gateway(
+        policy=VerifyPolicy.from_config(config),
+        registry=get_registry(),
+        limits=ParseLimits.from_config(config),
+        arl_key=key,
+        arl_cert=cert,
+        rule_config=RuleConfig(check_rights=bool(config.get("FSE_CHECK_RIGHTS", True))),
+    )
 
 
-def read_lot(gw: Gateway, body: bytes, content_type: str) -> LotReading:  # pragma: no cover
-    raise NotImplementedError
+def _lot_path(position: int, path: str | None) -> str:
+    """An FSE-relative path ("/FSE/Patient/NIR") placed in the lot ("/Lot/FSE[3]/Patient/NIR")."""
+    path = path or "/FSE"
+    if path.startswith("/FSE"):
+        return f"/Lot/FSE[{position}]{path[4:]}"
+    return path
 
 
-def build_arl(gw: Gateway, report) -> bytes:  # pragma: no cover
-    raise NotImplementedError
+def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
+    """Parse, validate and verify every FSE; map each signed content to a CareSheet.
+
+    The lot is refused whole (``LotRefusedError``, negative ARL) when it is unreadable or
+    invalid, or when any FSE is unsigned, badly signed, schema-invalid, signed by another
+    than its professional, or billed by another than the token's owner: nothing of it is
+    stored. Every such error of every FSE is reported together, placed in the lot.
+    """
+    from amelipro.fse.document import read_lot_document
+    from amelipro.xmlcore import errors as xml_errors
+
+    try:
+        lot = read_lot_document(body, gw.policy, token_rpps=token_rpps, limits=gw.limits,
+                                registry=gw.registry)
+    except xml_errors.LotError as exc:
+        status = max((_status_of(e.get("code")) for e in exc.errors), default=400)
+        raise LotRefusedError(status, list(exc.errors)) from None
+    refusals: list[dict[str, Any]] = []
+    fses: list[ReadFse] = []
+    for doc in lot.documents:
+        where = {"fse": doc.position, "element_id": doc.element_id or ""}
+        if not doc.ok:
+            for issue in doc.errors:
+                refusals.append({**issue.as_dict(), "path": _lot_path(doc.position, issue.path), **where})
+            continue
+        fses.append(ReadFse(doc.position, doc.element_id or "", _signed_text(doc.verified.signed),
+                            doc.verified.rpps, doc.sheet, verified=doc))
+    if refusals:
+        token_code = xml_errors.SIG_TOKEN_MISMATCH.code
+        status = 403 if all(e.get("code") == token_code for e in refusals) else 422
+        raise LotRefusedError(status, refusals)
+    number = lot.header.number if lot.header is not None else (lot.lot_id or "")
+    return LotReading(number, tuple(fses))
+
+
+def _status_of(code: str | None) -> int:
+    from amelipro.errors import REGISTRY
+
+    entry = REGISTRY.get(code or "")
+    return entry.status if entry is not None and 400 <= entry.status < 500 else 400
+
+
+def _signed_text(element) -> str:
+    from lxml import etree
+
+    return etree.tostring(element, encoding="unicode")
+
+
+def build_arl(gw: Gateway, report) -> bytes:
+    """The ARL of a report, signed with the gateway key."""
+    from amelipro.xmlcore import arl as x
+
+    issued = report.received_at
+    arl_id = f"ARL-{report.lot_id}" if report.lot_id else f"ARL-{secrets.token_hex(8)}"
+    if not report.positive:
+        doc = x.negative_arl(arl_id, report.body_sha256, report.errors,
+                             lot_number=report.lot_number or None, issued_at=issued)
+    else:
+        doc = x.positive_arl(
+            arl_id, report.body_sha256,
+            [x.ArlFse(
+                position=f.position, status=x.FseStatus(f.status.value), fse_id=f.element_id or None,
+                invoice_number=f.invoice_number or None,
+                reference=str(f.duplicate_of_id if f.duplicate_of_id else f.fse_id) if (f.duplicate_of_id or f.fse_id) else None,
+                errors=tuple(x.ArlError.from_any(e) for e in f.errors),
+            ) for f in report.fses],
+            lot_number=report.lot_number or None,
+            lot_reference=str(report.lot_id) if report.lot_id else None,
+            issued_at=issued,
+        )
+    if gw.arl_key is None or gw.arl_cert is None:
+        from amelipro.errors import AmeliproError
+        from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
+
+        raise AmeliproError(GATEWAY_KEYS_MISSING)
+    return x.arl_bytes(doc, gw.arl_key, gw.arl_cert)
+
+
+# --- checking ------------------------------------------------------------------------------
+
+class _MemoLookup:
+    """The reference lookup memoized for one lot (the same codes recur from FSE to FSE)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.memo: dict[tuple[str, str, Any], Any] = {}
+
+    def _get(self, kind: str, code: str, at):
+        key = (kind, code, at)
+        if key not in self.memo:
+            self.memo[key] = getattr(self.inner, kind)(code, at)
+        return self.memo[key]
+
+    def medicine(self, cip13, at):
+        return self._get("medicine", cip13, at)
+
+    def lpp(self, code, at):
+        return self._get("lpp", code, at)
+
+    def act(self, code, at):
+        return self._get("act", code, at)
 
 
 @dataclass
 class CheckContext:
     session: Any
-    lookup: Any = None
+    lookup: Any
+    today: Any
+    config: Any
     rights: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
-def check_context(session) -> CheckContext:
-    return CheckContext(session)
+def check_context(session, sheets: list[CareSheet], gw: Gateway) -> CheckContext:
+    from amelipro.filters import PARIS
+    from amelipro.reference.queries import SqlReferenceLookup
+
+    return CheckContext(
+        session=session,
+        lookup=_MemoLookup(SqlReferenceLookup(session)),
+        today=datetime.now(PARIS).date(),
+        config=gw.rule_config,
+        rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
+    )
+
+
+def load_rights(session, keys: set[tuple[str, int]]) -> dict[tuple[str, int], Any]:
+    """The caisse's file for these patients, in a few queries (beneficiaries package)."""
+    from amelipro.beneficiaries.services import find_rights_many
+
+    return find_rights_many(session, keys)
+
+
+def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
+    """The XML path (in the lot) and received line of a rule's field ("lines[2].code")."""
+    doc = read.verified
+    field, number = field_path, None
+    if field_path.startswith("lines[") and "]" in field_path:
+        index, _, rest = field_path[6:].partition("]")
+        if index.isdigit():
+            field, number = rest.lstrip("."), int(index)
+    for candidate in (field, field.split(".")[0], ""):
+        try:
+            path, _line = doc.locate(candidate, number) if number else doc.locate(candidate or "id")
+            break
+        except (KeyError, IndexError):
+            continue
+    else:  # pragma: no cover - "id" always resolves
+        path = "/FSE"
+    return _lot_path(read.position, path), _source_line(doc, path)
+
+
+def _source_line(doc, path: str) -> int | None:
+    """Line in the received document of the element at ``path`` ("/FSE/Lignes/ActeNGAP[2]/Code").
+
+    Only a line number is read from the received tree: the path was resolved on the verified
+    content, and the signed element is the received element minus its signature.
+    """
+    node = doc.verified.source if doc.verified is not None else None
+    if node is None:
+        return doc.line
+    for step in path.strip("/").split("/")[1:]:
+        name, _, index = step.partition("[")
+        found = node.findall(f"{{urn:amelipro:fse:1}}{name}")
+        k = int(index.rstrip("]")) - 1 if index else 0
+        if not 0 <= k < len(found):
+            return node.sourceline
+        node = found[k]
+    return node.sourceline
+
+
+def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:
+    """Rules and pricing of one read FSE; each error located in the received document."""
+    errors, computed = check_sheet(ctx, read.sheet)
+    for error in errors:
+        field_path = error.get("path") or ""
+        if "line" in error:
+            error["fse_line"] = error.pop("line")
+        error["field"] = field_path
+        error["path"], line = locate(read, field_path)
+        if line is not None:
+            error["line"] = line
+    return errors, computed
 
 
 def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any]], Computed | None]:
-    return [], None
+    from amelipro.fse.rules import check_care_sheet
+
+    result = check_care_sheet(
+        sheet, lookup=ctx.lookup, rights=ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
+        today=ctx.today, config=ctx.config,
+    )
+    pricing = result.pricing
+    computed = Computed(
+        charged=pricing.charged, base=pricing.base, amo=pricing.amo,
+        patient_charges=pricing.charges.total,
+        lines=tuple({
+            "number": p.number, "charged": f"{p.charged:.2f}", "base": f"{p.base:.2f}", "rate": p.rate,
+            "amo": f"{p.amo:.2f}", "label": p.label,
+            "participation": f"{p.participation:.2f}", "franchise": f"{p.franchise:.2f}",
+        } for p in pricing.lines),
+    )
+    return result.as_dicts(), computed
 
 
 def lines_view(sheet: CareSheet, computed: Computed | None) -> list[dict[str, Any]]:

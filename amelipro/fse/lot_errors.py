@@ -3,6 +3,7 @@
 which also holds FSE-SIG-014 signer ≠ professional and FSE-SIG-015 foreign token).
 
 Prefixes owned here: ``FSE-LOT-`` and ``FSE-IDEM-``. Never renumber or reuse a code.
+FSE-LOT-003 is retired (the rules' FSE-R-018 says "invoice number already used").
 """
 
 from amelipro.errors import define
@@ -18,12 +19,6 @@ NO_RPPS = define(
     403,
     "Ce compte n'a pas de numéro RPPS : il ne peut pas facturer.",
     "Utilisez le jeton d'API d'un professionnel de santé.",
-)
-INVOICE_REUSED = define(
-    "FSE-LOT-003",
-    422,
-    "Ce numéro de facture a déjà été utilisé pour une autre feuille de soins.",
-    "Donnez un nouveau numéro de facture à cette feuille de soins ; ne renvoyez pas une facture déjà acceptée.",
 )
 ALREADY_RECEIVED = define(
     "FSE-LOT-004",

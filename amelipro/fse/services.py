@@ -23,6 +23,7 @@ from amelipro import audit
 from amelipro.auth.models import Professional
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
+from amelipro.fse import errors as rule_errors
 from amelipro.fse import idempotency, intake, lot_errors
 from amelipro.fse.domain import CareSheet
 from amelipro.fse.intake import LotRefusedError
@@ -160,6 +161,12 @@ def _existing_by_invoice(
     return found
 
 
+def _invoice_reused(detail: str, **extra: Any) -> dict[str, Any]:
+    entry = rule_errors.INVOICE_DUPLICATE
+    return {"code": entry.code, "message": entry.message, "hint": entry.hint, "path": "invoice_number",
+            "detail": detail, **extra}
+
+
 def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -> list[_Decision]:
     """Duplicates and invoice numbers against the store and within the lot."""
     invoices = {c.sheet.invoice_number for c in checked if c.sheet is not None}
@@ -179,10 +186,8 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
             if orig_hash == item.content_hash:
                 decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_id=orig_id))
             else:
-                err = AmeliproError(
-                    lot_errors.INVOICE_REUSED, f"Facture {invoice} déjà acceptée (FSE n° {orig_id}).",
-                    original_fse_id=orig_id, path="/Lot/FSE/Facture/Numero",
-                ).as_dict()
+                err = _invoice_reused(f"Facture n° {invoice} déjà acceptée (FSE n° {orig_id}).",
+                                      original_fse_id=orig_id)
                 decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
             continue
         if invoice in in_lot:
@@ -190,10 +195,8 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
             if h == item.content_hash:
                 decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_position=pos))
             else:
-                err = AmeliproError(
-                    lot_errors.INVOICE_REUSED, f"Facture {invoice} déjà présente dans ce lot (position {pos}).",
-                    original_position=pos, path="/Lot/FSE/Facture/Numero",
-                ).as_dict()
+                err = _invoice_reused(f"Facture n° {invoice} déjà présente dans ce lot (rang {pos}).",
+                                      original_position=pos)
                 decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
             continue
         status = FseStatus.REJECTED if item.errors else FseStatus.ACCEPTED
@@ -210,40 +213,16 @@ def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
     return LotStatus.REJECTED if rejected == len(decisions) else LotStatus.PARTIAL
 
 
-def _check_lot(session: Session, pro: Professional, body: bytes, content_type: str) -> tuple[str, list[CheckedFse]]:
+def _check_lot(session: Session, pro: Professional, body: bytes) -> tuple[str, list[CheckedFse]]:
     """Read, verify and check a lot; raises ``LotRefusedError`` for a negative ARL."""
-    gateway = intake.gateway()
-    reading = intake.read_lot(gateway, body, content_type)
     if not pro.rpps:
         raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
-    refusals: list[dict[str, Any]] = []
-    foreign: list[dict[str, Any]] = []
-    for fse in reading.fses:
-        if fse.sheet is None:
-            continue
-        where = {"fse": fse.position, "element_id": fse.element_id}
-        if fse.signer_rpps != fse.sheet.professional.rpps:
-            refusals.append(AmeliproError(
-                lot_errors.SIGNER_NOT_PROFESSIONAL,
-                f"Certificat du RPPS {fse.signer_rpps or 'inconnu'}, feuille du RPPS {fse.sheet.professional.rpps}.",
-                **where,
-            ).as_dict())
-        elif fse.sheet.professional.rpps != pro.rpps:
-            foreign.append(AmeliproError(
-                lot_errors.NOT_TOKEN_OWNER, f"RPPS {fse.sheet.professional.rpps}.", **where
-            ).as_dict())
-    if refusals:
-        raise LotRefusedError(422, refusals)
-    if foreign:
-        raise LotRefusedError(403, foreign)
-    context = intake.check_context(session)
+    gw = intake.gateway()
+    reading = intake.read_lot(gw, body, pro.rpps)
+    context = intake.check_context(session, [f.sheet for f in reading.fses], gw)
     checked = []
     for fse in reading.fses:
-        if fse.sheet is None:
-            checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, raw_hash(fse.signed_xml.encode()),
-                                      None, tuple(fse.errors)))
-            continue
-        errors, computed = intake.check_sheet(context, fse.sheet)
+        errors, computed = intake.check_read(context, fse)
         checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
                                   fse.sheet, tuple(errors), computed))
     return reading.lot_number, checked
@@ -281,11 +260,11 @@ def refused(error: ErrorCode, detail: str = "", body: bytes = b"") -> SubmitResu
     return SubmitResult(error.status, intake.build_arl(intake.gateway(), report), report)
 
 
-def validate_lot(session: Session, pro: Professional, body: bytes, content_type: str) -> SubmitResult:
+def validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
     """Dry run: the same checks and report as ``submit_lot``; nothing is stored."""
     received = utcnow()
     try:
-        lot_number, checked = _check_lot(session, pro, body, content_type)
+        lot_number, checked = _check_lot(session, pro, body)
         decisions = _decide(session, pro, checked)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), dry_run=True,
@@ -304,7 +283,6 @@ def submit_lot(
     session: Session,
     pro: Professional,
     body: bytes,
-    content_type: str,
     *,
     source: str = "api",
     claim: idempotency.Claim | None = None,
@@ -317,7 +295,7 @@ def submit_lot(
     """
     received = utcnow()
     try:
-        lot_number, checked = _check_lot(session, pro, body, content_type)
+        lot_number, checked = _check_lot(session, pro, body)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
         arl = intake.build_arl(intake.gateway(), report)

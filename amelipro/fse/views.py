@@ -77,9 +77,9 @@ def upload():
     dry_run = request.form.get("action") == "verifier"
     session = get_session()
     if dry_run:
-        result = services.validate_lot(session, current_user, body, "application/xml")
+        result = services.validate_lot(session, current_user, body)
     else:
-        result = services.submit_lot(session, current_user, body, "application/xml", source="web")
+        result = services.submit_lot(session, current_user, body, source="web")
     return render_template("fse/result.html", result=result, report=result.report, dry_run=dry_run,
                            filename=storage.filename or "lot.xml")
 

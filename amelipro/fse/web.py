@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from amelipro.fse import api, views
+    from amelipro.fse import api, demo, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    demo.register(app)  # `amelipro demo lot`

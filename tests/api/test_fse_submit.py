@@ -1,0 +1,241 @@
+"""POST /api/v1/lots: signed lots in, signed ARL out; one transaction per lot; never a 5xx."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from amelipro.fse.models import FseStatus, IdempotencyKey, Lot, StoredFse
+from amelipro.xmlcore.arl import read_arl
+from amelipro.xmlcore.schemas import get_registry
+from amelipro.xmlcore.signature import verify_document
+
+
+def _headers(env, token: str | None = None, **extra) -> dict:
+    return {"Authorization": f"Bearer {token or env.token}", "Content-Type": "application/xml", **extra}
+
+
+def _count(env, model, *where) -> int:
+    with env.app.app_context():
+        session = env.app.extensions["amelipro.sessionmaker"]()
+        n = session.scalar(select(func.count()).select_from(model).where(*where))
+        session.close()
+    return n
+
+
+def _errors(arl) -> list[str]:
+    return [e.code for e in arl.errors] + [e.code for f in arl.fses for e in f.errors]
+
+
+def test_valid_lot_accepted_and_arl_signed_by_the_gateway(client, fse_env):
+    demo = fse_env.sheets(3)
+    response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env))
+    arl = read_arl(response.data)
+    assert response.status_code == 201, _errors(arl)
+    assert response.content_type.startswith("application/xml")
+    assert arl.status.value == "positif" and (arl.accepted, arl.rejected, arl.duplicates) == (3, 0, 0)
+    lot_id = int(arl.lot_reference)
+    assert response.headers["Location"] == f"/api/v1/lots/{lot_id}"
+    assert [f.invoice_number for f in arl.fses] == [s.invoice_number for s in demo.sheets]
+    # The ARL is signed by the gateway's key and valid against arl.xsd.
+    from lxml import etree
+
+    root = etree.fromstring(response.data)
+    verify_document(root, fse_env.pki.gateway.cert)
+    assert get_registry().is_valid(root, "arl")
+    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse, StoredFse.status == FseStatus.ACCEPTED) == 3
+    lot = client.get(f"/api/v1/lots/{lot_id}", headers=_headers(fse_env)).get_json()
+    assert lot["accepted"] == 3 and lot["status"] == "accepte"
+    fse = client.get(f"/api/v1/fse/{lot['fse'][0]['id']}", headers=_headers(fse_env)).get_json()
+    assert fse["amounts"]["sent"]["amo"] == fse["amounts"]["computed"]["amo"]
+    assert fse["lines"] and fse["lines"][0]["computed"]["amo"] == fse["lines"][0]["sent"]["amo"]
+    signed = client.get(f"/api/v1/fse/{fse['id']}", headers={**_headers(fse_env), "Accept": "application/xml"})
+    assert b"<ds:Signature" in signed.data or b"Signature" in signed.data
+
+
+def test_rejected_fse_in_a_positive_arl_with_located_errors(client, fse_env):
+    demo = fse_env.sheets(6, invalid=1.0, seed=3)
+    response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env))
+    arl = read_arl(response.data)
+    assert response.status_code == 201
+    assert arl.rejected == 6 and arl.accepted == 0
+    for item in arl.fses:
+        assert item.errors, item
+        for error in item.errors:
+            assert error.code.startswith("FSE-R-") and error.message and error.hint
+            assert error.path.startswith(f"/Lot/FSE[{item.position}]") and error.line
+    assert _count(fse_env, StoredFse, StoredFse.status == FseStatus.REJECTED) == 6
+
+
+def test_mixed_lot_partial(client, fse_env):
+    demo = fse_env.sheets(10, invalid=0.3, seed=11)
+    arl = read_arl(client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env)).data)
+    rejected = {f.position for f in arl.fses if f.status.value == "rejetee"}
+    assert rejected == set(demo.invalid)
+    lot = client.get(f"/api/v1/lots/{arl.lot_reference}", headers=_headers(fse_env)).get_json()
+    assert lot["status"] == "partiel" and lot["rejected"] == 3 and lot["accepted"] == 7
+
+
+def test_identical_resend_points_to_the_original(client, fse_env):
+    demo = fse_env.sheets(2)
+    first = read_arl(client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env)).data)
+    # Signed again (another signature, another lot): same content -> duplicate of the original.
+    again = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets, number="L-TEST-2"), headers=_headers(fse_env))
+    arl = read_arl(again.data)
+    assert again.status_code == 201 and arl.duplicates == 2 and arl.accepted == 0
+    assert [f.reference for f in arl.fses] == [f.reference for f in first.fses]
+    assert _count(fse_env, StoredFse, StoredFse.status == FseStatus.ACCEPTED) == 2
+
+
+def test_same_invoice_number_other_content_rejected(client, fse_env):
+    demo = fse_env.sheets(1)
+    client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env))
+    sheet = demo.sheets[0]
+    changed = replace(sheet, tiers_payant_amc=not sheet.tiers_payant_amc)
+    arl = read_arl(client.post("/api/v1/lots", data=fse_env.lot([changed], number="L-2"),
+                               headers=_headers(fse_env)).data)
+    assert arl.rejected == 1 and _errors(arl) == ["FSE-R-018"]
+
+
+def test_same_invoice_twice_in_one_lot(client, fse_env):
+    sheet = fse_env.sheets(1).sheets[0]
+    other = replace(sheet, id=sheet.id + "b", tiers_payant_amc=not sheet.tiers_payant_amc)
+    arl = read_arl(client.post("/api/v1/lots", data=fse_env.lot([sheet, replace(sheet, id=sheet.id + "c"), other]),
+                               headers=_headers(fse_env)).data)
+    assert [f.status.value for f in arl.fses] == ["acceptee", "doublon", "rejetee"]
+    assert arl.fses[1].reference == arl.fses[0].reference
+
+
+def test_corrected_resubmission_links_the_rejected_original(client, fse_env):
+    demo = fse_env.sheets(1)
+    sheet = demo.sheets[0]
+    first_line = sheet.lines[0]
+    wrong = replace(sheet, lines=(replace(first_line, amounts=replace(first_line.amounts, amo=first_line.amounts.amo + Decimal("1"))),
+                                  *sheet.lines[1:]))
+    bad = read_arl(client.post("/api/v1/lots", data=fse_env.lot([wrong]), headers=_headers(fse_env)).data)
+    assert bad.rejected == 1
+    good = read_arl(client.post("/api/v1/lots", data=fse_env.lot([sheet], number="L-2"), headers=_headers(fse_env)).data)
+    assert good.accepted == 1
+    fse = client.get(f"/api/v1/fse/{good.fses[0].reference}", headers=_headers(fse_env)).get_json()
+    assert fse["corrects"] == int(bad.fses[0].reference)
+
+
+@pytest.mark.parametrize("body, status, code", [
+    (b"<Lot", 400, "XML-003"),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x>&e;</x>', 400, None),
+    (b"<x xmlns='urn:other'/>", 422, "XML-010"),
+    (b"   ", 400, "XML-001"),
+])
+def test_unreadable_or_invalid_lots_get_a_negative_arl(client, fse_env, body, status, code):
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env))
+    arl = read_arl(response.data)
+    assert response.status_code == status and arl.status.value == "negatif"
+    if code:
+        assert _errors(arl)[0] == code
+    assert _count(fse_env, Lot) == 0
+
+
+def test_wrong_content_type_415(client, fse_env):
+    response = client.post("/api/v1/lots", data=b"{}", headers=_headers(fse_env, **{"Content-Type": "application/json"}))
+    assert response.status_code == 415 and _errors(read_arl(response.data)) == ["FSE-LOT-001"]
+
+
+def test_too_large_413(client, fse_env):
+    fse_env.app.config["XML_MAX_BYTES"] = 1000
+    demo = fse_env.sheets(3)
+    response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env))
+    assert response.status_code == 413 and _errors(read_arl(response.data))[0] == "XML-002"
+    assert _count(fse_env, Lot) == 0
+
+
+def test_tampered_fse_refuses_the_whole_lot(client, fse_env):
+    demo = fse_env.sheets(3)
+    body = fse_env.lot(demo.sheets).replace(b"<Rang>1</Rang>", b"<Rang>2</Rang>", 1)
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env))
+    arl = read_arl(response.data)
+    assert response.status_code == 422 and arl.status.value == "negatif"
+    assert "FSE-SIG-003" in _errors(arl)
+    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0
+
+
+def test_signed_by_another_professional_refused(client, fse_env):
+    demo = fse_env.sheets(1)
+    response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets, holder=fse_env.pki.other),
+                           headers=_headers(fse_env))
+    assert response.status_code == 422 and "FSE-SIG-014" in _errors(read_arl(response.data))
+    assert _count(fse_env, Lot) == 0
+
+
+def test_token_of_another_professional_403(client, fse_env, make_professional, api_token):
+    other = make_professional()
+    demo = fse_env.sheets(1)
+    response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env, api_token(other)))
+    assert response.status_code == 403 and _errors(read_arl(response.data)) == ["FSE-SIG-015"]
+    assert _count(fse_env, Lot) == 0
+
+
+def test_operator_without_rpps_403(client, fse_env, make_professional, api_token):
+    from amelipro.auth.models import Role
+
+    operator = make_professional(role=Role.OPERATOR)
+    response = client.post("/api/v1/lots", data=fse_env.lot(fse_env.sheets(1).sheets),
+                           headers=_headers(fse_env, api_token(operator)))
+    assert response.status_code == 403 and _errors(read_arl(response.data)) == ["FSE-LOT-002"]
+
+
+def test_missing_or_bad_token_401(client, fse_env):
+    body = fse_env.lot(fse_env.sheets(1).sheets)
+    assert client.post("/api/v1/lots", data=body, content_type="application/xml").status_code == 401
+    assert client.post("/api/v1/lots", data=body, headers=_headers(fse_env, "amp_nope")).status_code == 401
+
+
+def test_dry_run_stores_nothing(client, fse_env):
+    demo = fse_env.sheets(4, invalid=0.5, seed=5)
+    body = fse_env.lot(demo.sheets)
+    response = client.post("/api/v1/fse/validate", data=body, headers=_headers(fse_env))
+    arl = read_arl(response.data)
+    assert response.status_code == 200 and arl.accepted == 2 and arl.rejected == 2
+    as_json = client.post("/api/v1/fse/validate", data=body, headers=_headers(fse_env, Accept="application/json"))
+    report = as_json.get_json()
+    assert report["dry_run"] is True and report["summary"] == {"fse": 4, "accepted": 2, "rejected": 2, "duplicates": 0}
+    bad = client.post("/api/v1/fse/validate", data=b"<Lot", headers=_headers(fse_env))
+    assert bad.status_code == 400
+    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0 and _count(fse_env, IdempotencyKey) == 0
+
+
+def test_idempotency_key_replays_and_refuses_other_bodies(client, fse_env):
+    demo = fse_env.sheets(2)
+    body = fse_env.lot(demo.sheets)
+    first = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "abc-1"}))
+    again = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "abc-1"}))
+    assert first.status_code == again.status_code == 201
+    assert again.data == first.data and again.headers["Idempotent-Replayed"] == "true"
+    assert _count(fse_env, Lot) == 1
+    other = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets, number="L-9"),
+                        headers=_headers(fse_env, **{"Idempotency-Key": "abc-1"}))
+    assert other.status_code == 422 and other.get_json()["errors"][0]["code"] == "FSE-IDEM-002"
+    bad_key = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "é"}))
+    assert bad_key.status_code == 400 and bad_key.get_json()["errors"][0]["code"] == "FSE-IDEM-001"
+
+
+def test_idempotency_replays_a_negative_answer_too(client, fse_env):
+    headers = _headers(fse_env, **{"Idempotency-Key": "neg-1"})
+    first = client.post("/api/v1/lots", data=b"<Lot", headers=headers)
+    again = client.post("/api/v1/lots", data=b"<Lot", headers=headers)
+    assert first.status_code == again.status_code == 400 and first.data == again.data
+
+
+def test_idempotency_key_in_progress_409(client, fse_env):
+    from amelipro.fse import idempotency
+
+    body = fse_env.lot(fse_env.sheets(1).sheets)
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        idempotency.claim(session, fse_env.doctor.id, "busy", idempotency.request_hash("POST", "/api/v1/lots", body))
+        session.close()
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "busy"}))
+    assert response.status_code == 409 and response.get_json()["errors"][0]["code"] == "FSE-IDEM-003"
+    assert _count(fse_env, Lot) == 0
