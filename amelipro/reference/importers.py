@@ -747,8 +747,8 @@ def seed_ehpad_mappings(ctx: ImportContext) -> int:
         k.startswith(fold(r[0])) for k in by_label))
     added = []
     for code, label, titre in session.execute(select(m.LppCode.code, m.LppCode.label, m.LppCode.titre)):
-        if code in mapped:
-            continue
+        if code in mapped or re.match(r"^titre (ii|iii|v)\b", fold(titre or "")):
+            continue  # implants, orthoses and invasive devices are not in the care package
         hit = ehpad_match(label, titre, rules)
         if hit is None:
             continue

@@ -62,8 +62,10 @@ def parse_decimal(value: str) -> Decimal | None:
     if not value:
         return None
     if "," in value:
-        # '1.234,56' (thousands dot) or '1,16'
-        value = value.replace(".", "").replace(",", ".")
+        # '1,16'; '1.234,56' (thousands dot); '1,466,29' (the BDPM writes thousands with a comma
+        # too: the last comma is the decimal one)
+        whole, _, cents = value.rpartition(",")
+        value = whole.replace(".", "").replace(",", "") + "." + cents
     try:
         amount = Decimal(value)
     except InvalidOperation as exc:

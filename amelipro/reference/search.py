@@ -165,6 +165,8 @@ def search(session: Session, query: SearchQuery, backend: SearchBackend | None =
         ))
         exact_ids = list(dict.fromkeys(exact_ids))
     words = tokens(query.q)[:8]
+    if words and not exact_ids and session.scalar(select(m.SearchEntry.id).limit(1)) is None:
+        words = []  # nothing imported yet: no text index to query
     want = query.page * query.page_size + 1  # rows needed up to this page, plus one
     text_ids: list[int] = []
     if words:

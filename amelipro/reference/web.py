@@ -1,0 +1,249 @@
+"""Référentiels: public pages and public JSON API (no login, as on ameli).
+
+Handlers parse input, call a query or a service, render. Only the EHPAD mapping edits
+need a logged-in operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from amelipro.db import get_session
+from amelipro.errors import INVALID_DATE, AmeliproError
+from amelipro.extensions import csrf
+from amelipro.reference import errors, queries, services
+from amelipro.reference import models as m
+from amelipro.reference.search import KINDS, SearchQuery, search
+
+bp = Blueprint("reference", __name__, url_prefix="/referentiels")
+api = Blueprint("reference_api", __name__, url_prefix="/api/v1/reference")
+csrf.exempt(api)
+
+
+# ---------------------------------------------------------------- input parsing
+
+
+def parse_at(value: str | None) -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise AmeliproError(INVALID_DATE, value) from exc
+
+
+def _opt_int(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise AmeliproError(errors.BAD_SEARCH, f"{name}={value}") from exc
+
+
+def _opt_bool(value: str | None) -> bool | None:
+    if value in (None, ""):
+        return None
+    lowered = value.lower()
+    if lowered in ("1", "true", "oui", "yes"):
+        return True
+    if lowered in ("0", "false", "non", "no"):
+        return False
+    raise AmeliproError(errors.BAD_SEARCH, f"reimbursable={value}")
+
+
+def parse_search(args) -> SearchQuery:
+    kind = args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise AmeliproError(errors.BAD_SEARCH, f"kind={kind}")
+    page = _opt_int(args.get("page"), "page")
+    page = 1 if page is None else page
+    if page < 1:
+        raise AmeliproError(errors.BAD_SEARCH, f"page={page}")
+    return SearchQuery(
+        q=(args.get("q") or "").strip()[:200], at=parse_at(args.get("at")), kind=kind,
+        reimbursable=_opt_bool(args.get("reimbursable")), rate=_opt_int(args.get("rate"), "rate"),
+        generic_group=_opt_int(args.get("group"), "group"),
+        ehpad_category_id=_opt_int(args.get("ehpad"), "ehpad"), page=page,
+        page_size=min(_opt_int(args.get("per_page"), "per_page") or 20, 100),
+    )
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    prev: str | None
+    next: str | None
+
+
+def _page_links(query: SearchQuery, has_next: bool, endpoint: str) -> PageLinks:
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    prev = url_for(endpoint, **args, page=query.page - 1) if query.page > 1 else None
+    nxt = url_for(endpoint, **args, page=query.page + 1) if has_next else None
+    return PageLinks(prev, nxt)
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/", endpoint="search")
+def search_page():
+    query = parse_search(request.args)
+    session = get_session()
+    page = search(session, query) if (query.q or query.generic_group or query.ehpad_category_id) else None
+    categories = list(session.scalars(select(m.EhpadCategory).order_by(m.EhpadCategory.part,
+                                                                         m.EhpadCategory.position)))
+    return render_template("reference/search.html", query=query, page=page, categories=categories,
+                           links=_page_links(query, page.has_next, "reference.search") if page else None)
+
+
+@bp.get("/medicaments/<cip13>")
+def medicine_page(cip13: str):
+    at = parse_at(request.args.get("at"))
+    detail = queries.medicine_detail(get_session(), cip13, at)
+    if detail is None:
+        raise AmeliproError(errors.MEDICINE_NOT_FOUND, cip13)
+    return render_template("reference/medicine.html", d=detail, at=at)
+
+
+@bp.get("/lpp/<code>")
+def lpp_page(code: str):
+    at = parse_at(request.args.get("at"))
+    session = get_session()
+    detail = queries.lpp_detail(session, code, at)
+    if detail is None:
+        raise AmeliproError(errors.LPP_NOT_FOUND, code)
+    categories = list(session.scalars(select(m.EhpadCategory).order_by(m.EhpadCategory.part,
+                                                                         m.EhpadCategory.position)))
+    return render_template("reference/lpp.html", d=detail, at=at, categories=categories)
+
+
+@bp.get("/actes/<code>")
+def act_page(code: str):
+    at = parse_at(request.args.get("at"))
+    detail = queries.act_detail(get_session(), code, at)
+    if detail is None:
+        raise AmeliproError(errors.ACT_NOT_FOUND, code)
+    return render_template("reference/act.html", d=detail, at=at)
+
+
+@bp.get("/ehpad")
+def ehpad_page():
+    return render_template("reference/ehpad.html", categories=queries.ehpad_list(get_session()))
+
+
+def _require_operator() -> str:
+    if not current_user.is_operator:
+        abort(403)
+    return current_user.login
+
+
+@bp.post("/ehpad/rattachements")
+@login_required
+def ehpad_add():
+    actor = _require_operator()
+    code = request.form.get("lpp_code", "")
+    category = _opt_int(request.form.get("category_id"), "category_id") or 0
+    services.add_ehpad_mapping(get_session(), code, category, request.form.get("reason", ""), actor)
+    flash(f"Code LPP {code} rattaché à la catégorie EHPAD.", "success")
+    return redirect(url_for("reference.lpp_page", code=code.strip()))
+
+
+@bp.post("/ehpad/rattachements/<int:mapping_id>/retrait")
+@login_required
+def ehpad_remove(mapping_id: int):
+    actor = _require_operator()
+    mapping = services.remove_ehpad_mapping(get_session(), mapping_id, actor)
+    flash(f"Rattachement du code LPP {mapping.lpp_code} retiré.", "success")
+    return redirect(url_for("reference.lpp_page", code=mapping.lpp_code))
+
+
+@bp.get("/imports")
+def runs_page():
+    return render_template("reference/runs.html", runs=queries.list_runs(get_session()))
+
+
+@bp.get("/imports/<int:run_id>")
+def diff_page(run_id: int):
+    diff = queries.release_diff(get_session(), run_id)
+    if diff is None:
+        raise AmeliproError(errors.IMPORT_RUN_NOT_FOUND, str(run_id))
+    data = queries.diff_json(diff)
+    return render_template("reference/diff.html", diff=data)
+
+
+# ---------------------------------------------------------------- public JSON API
+
+
+@api.get("/search")
+def api_search():
+    query = parse_search(request.args)
+    page = search(get_session(), query)
+    return jsonify({
+        "q": query.q, "at": query.at.isoformat(), "kind": query.kind, "page": query.page,
+        "has_next": page.has_next,
+        "results": [{"kind": h.kind, "code": h.code, "label": h.label, "detail": h.detail,
+                     "exact_code": h.exact} for h in page.hits],
+    })
+
+
+@api.get("/medicines/<cip13>")
+def api_medicine(cip13: str):
+    detail = queries.medicine_detail(get_session(), cip13, parse_at(request.args.get("at")))
+    if detail is None:
+        raise AmeliproError(errors.MEDICINE_NOT_FOUND, cip13)
+    return jsonify(queries.medicine_json(detail))
+
+
+@api.get("/lpp/<code>")
+def api_lpp(code: str):
+    detail = queries.lpp_detail(get_session(), code, parse_at(request.args.get("at")))
+    if detail is None:
+        raise AmeliproError(errors.LPP_NOT_FOUND, code)
+    return jsonify(queries.lpp_json(detail))
+
+
+@api.get("/acts/<code>")
+def api_act(code: str):
+    detail = queries.act_detail(get_session(), code, parse_at(request.args.get("at")))
+    if detail is None:
+        raise AmeliproError(errors.ACT_NOT_FOUND, code)
+    return jsonify(queries.act_json(detail))
+
+
+@api.get("/ehpad")
+def api_ehpad():
+    parse_at(request.args.get("at"))  # accepted for symmetry; mappings are not dated
+    return jsonify({"categories": queries.ehpad_list(get_session())})
+
+
+@api.get("/imports")
+def api_runs():
+    return jsonify({"imports": [queries.run_json(r) for r in queries.list_runs(get_session())]})
+
+
+@api.get("/imports/<int:run_id>/diff")
+def api_diff(run_id: int):
+    diff = queries.release_diff(get_session(), run_id)
+    if diff is None:
+        raise AmeliproError(errors.IMPORT_RUN_NOT_FOUND, str(run_id))
+    return jsonify(queries.diff_json(diff))
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(api)
