@@ -1,0 +1,405 @@
+"""The FSE XML document (urn:amelipro:fse:1) ↔ the frozen values of ``domain.py``.
+
+Reading: :func:`read_lot_document` is the one call for the submission service: safe parse,
+lot schema, each FSE's signature verified, its *signed content* validated against fse.xsd
+and mapped to a :class:`CareSheet`, the certificate's RPPS compared to the FSE's
+professional (and to the API token's owner when given). Only the verified signed element
+is read (:func:`care_sheet_from_xml`).
+
+Writing: :func:`care_sheet_to_xml` (unsigned FSE element, for the demo generator and the
+client), :func:`build_lot` and :func:`document_bytes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from lxml import etree
+
+from amelipro.fse.domain import (
+    Amounts,
+    CareSheet,
+    Exemption,
+    InsuranceNature,
+    Line,
+    LineKind,
+    PatientRef,
+    ProfessionalRef,
+    Totals,
+)
+from amelipro.xmlcore import errors as xml_errors
+from amelipro.xmlcore.lot import LotHeader, LotReading, read_lot
+from amelipro.xmlcore.safe import DEFAULT_LIMITS, ParseLimits
+from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_NS, LOT_TAG, SchemaRegistry, XmlIssue
+from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
+
+F = f"{{{FSE_NS}}}"
+L = f"{{{LOT_NS}}}"
+
+LINE_TAGS: dict[LineKind, str] = {
+    LineKind.NGAP: "ActeNGAP",
+    LineKind.CCAM: "ActeCCAM",
+    LineKind.MEDICINE: "Medicament",
+    LineKind.DEVICE: "Dispositif",
+}
+LINE_KINDS: dict[str, LineKind] = {f"{F}{tag}": kind for kind, tag in LINE_TAGS.items()}
+
+#: CareSheet field -> path below /FSE (the names used in error paths)
+FIELD_PATHS: dict[str, str] = {
+    "id": "",
+    "invoice_number": "Facture/Numero",
+    "invoice_date": "Facture/Date",
+    "professional": "Professionnel",
+    "professional.rpps": "Professionnel/RPPS",
+    "professional.am_number": "Professionnel/NumeroAM",
+    "professional.specialty": "Professionnel/Specialite",
+    "professional.finess": "Professionnel/FINESS",
+    "patient": "Patient",
+    "patient.nir": "Patient/NIR",
+    "patient.birth_date": "Patient/DateNaissance",
+    "patient.rank": "Patient/Rang",
+    "patient.regime": "Patient/Regime",
+    "patient.caisse": "Patient/Caisse",
+    "patient.centre": "Patient/Centre",
+    "nature": "Assurance/Nature",
+    "pathway": "Assurance/ParcoursSoins",
+    "exemption": "Assurance/Exoneration",
+    "prescriber_rpps": "Prescription/RPPS",
+    "prescription_date": "Prescription/Date",
+    "tiers_payant_amo": "TiersPayant/AMO",
+    "tiers_payant_amc": "TiersPayant/AMC",
+    "lines": "Lignes",
+    "totals": "Totaux",
+    "totals.charged": "Totaux/Facture",
+    "totals.base": "Totaux/Base",
+    "totals.amo": "Totaux/PartAMO",
+}
+#: Line field -> path below the line element
+LINE_FIELD_PATHS: dict[str, str] = {
+    "": "",
+    "care_date": "DateSoins",
+    "code": "Code",
+    "coefficient": "Coefficient",
+    "quantity": "Quantite",
+    "amounts": "Montants",
+    "amounts.charged": "Montants/Facture",
+    "amounts.base": "Montants/Base",
+    "amounts.rate": "Montants/Taux",
+    "amounts.amo": "Montants/PartAMO",
+}
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+def field_path(sheet: CareSheet, field: str, line_number: int | None = None) -> str:
+    """The path (as in error reports) of a CareSheet field, or of a line's field.
+
+    ``field_path(sheet, "patient.nir")`` → ``/FSE/Patient/NIR``;
+    ``field_path(sheet, "code", 3)`` → ``/FSE/Lignes/Medicament[2]/Code`` (the 3rd line,
+    2nd medicine; the index is written only when several lines have that kind).
+    """
+    if line_number is None:
+        rel = FIELD_PATHS[field]
+        return "/FSE" + (f"/{rel}" if rel else "")
+    line = sheet.lines[line_number - 1]
+    same = [ln for ln in sheet.lines if ln.kind == line.kind]
+    step = LINE_TAGS[line.kind]
+    if len(same) > 1:
+        step += f"[{same.index(line) + 1}]"
+    rel = LINE_FIELD_PATHS[field]
+    return f"/FSE/Lignes/{step}" + (f"/{rel}" if rel else "")
+
+
+def _find_path(root: etree._Element, path: str) -> etree._Element | None:
+    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`."""
+    steps = path.strip("/").split("/")
+    if not steps or steps[0] != "FSE":
+        return None
+    node = root
+    for step in steps[1:]:
+        name, _, index = step.partition("[")
+        found = node.findall(f"{F}{name}")
+        k = int(index.rstrip("]")) - 1 if index else 0
+        if k >= len(found):
+            return None
+        node = found[k]
+    return node
+
+
+# --- XML -> CareSheet ----------------------------------------------------------------------
+
+def _text(el: etree._Element, path: str) -> str:
+    found = el.find(path)
+    if found is None or found.text is None:
+        raise ValueError(f"missing {path}")
+    return found.text.strip()
+
+
+def _opt(el: etree._Element, path: str) -> str | None:
+    found = el.find(path)
+    return found.text.strip() if found is not None and found.text else None
+
+
+def _bool(value: str) -> bool:
+    return value in ("true", "1")
+
+
+def _date(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def care_sheet_from_xml(signed: etree._Element) -> CareSheet:
+    """Map a *verified, schema-valid* signed FSE element to a CareSheet."""
+    if signed.tag != FSE_TAG:
+        raise ValueError("not an FSE element")
+    pro = signed.find(f"{F}Professionnel")
+    pat = signed.find(f"{F}Patient")
+    lines = []
+    for number, el in enumerate(signed.find(f"{F}Lignes"), 1):
+        if not isinstance(el.tag, str):
+            continue
+        kind = LINE_KINDS[el.tag]
+        montants = el.find(f"{F}Montants")
+        amounts = None
+        if montants is not None:
+            amounts = Amounts(
+                charged=Decimal(_text(montants, f"{F}Facture")),
+                base=Decimal(_text(montants, f"{F}Base")),
+                rate=int(_text(montants, f"{F}Taux")),
+                amo=Decimal(_text(montants, f"{F}PartAMO")),
+            )
+        coefficient = _opt(el, f"{F}Coefficient")
+        lines.append(Line(
+            number=number,
+            kind=kind,
+            care_date=_date(_text(el, f"{F}DateSoins")),
+            code=_text(el, f"{F}Code"),
+            quantity=int(_text(el, f"{F}Quantite")),
+            coefficient=Decimal(coefficient) if coefficient else Decimal("1"),
+            amounts=amounts,
+        ))
+    prescription = signed.find(f"{F}Prescription")
+    totals = signed.find(f"{F}Totaux")
+    return CareSheet(
+        id=signed.get("Id", ""),
+        invoice_number=_text(signed, f"{F}Facture/{F}Numero"),
+        invoice_date=_date(_text(signed, f"{F}Facture/{F}Date")),
+        professional=ProfessionalRef(
+            rpps=_text(pro, f"{F}RPPS"),
+            am_number=_text(pro, f"{F}NumeroAM"),
+            specialty=_text(pro, f"{F}Specialite"),
+            finess=_opt(pro, f"{F}FINESS"),
+        ),
+        patient=PatientRef(
+            nir=_text(pat, f"{F}NIR"),
+            birth_date=_date(_text(pat, f"{F}DateNaissance")),
+            rank=int(_text(pat, f"{F}Rang")),
+            regime=_text(pat, f"{F}Regime"),
+            caisse=_text(pat, f"{F}Caisse"),
+            centre=_text(pat, f"{F}Centre"),
+        ),
+        nature=InsuranceNature(_text(signed, f"{F}Assurance/{F}Nature")),
+        pathway=_bool(_text(signed, f"{F}Assurance/{F}ParcoursSoins")),
+        exemption=Exemption(_text(signed, f"{F}Assurance/{F}Exoneration")),
+        tiers_payant_amo=_bool(_text(signed, f"{F}TiersPayant/{F}AMO")),
+        tiers_payant_amc=_bool(_text(signed, f"{F}TiersPayant/{F}AMC")),
+        lines=tuple(lines),
+        totals=Totals(
+            charged=Decimal(_text(totals, f"{F}Facture")),
+            base=Decimal(_text(totals, f"{F}Base")),
+            amo=Decimal(_text(totals, f"{F}PartAMO")),
+        ),
+        prescriber_rpps=_opt(prescription, f"{F}RPPS") if prescription is not None else None,
+        prescription_date=(
+            _date(_text(prescription, f"{F}Date")) if prescription is not None else None
+        ),
+    )
+
+
+# --- CareSheet -> XML ----------------------------------------------------------------------
+
+def _money(value: Decimal) -> str:
+    return format(Decimal(value).quantize(Decimal("0.01")), "f")
+
+
+def _coefficient(value: Decimal) -> str:
+    value = Decimal(value)
+    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+
+
+def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, f"{F}{name}")
+    if text is not None:
+        el.text = text
+    return el
+
+
+def care_sheet_to_xml(sheet: CareSheet) -> etree._Element:
+    """The unsigned FSE element of a CareSheet (sign it with ``xmlcore.signature.sign_fse``).
+
+    A line without amounts is written without ``Montants`` (schema-invalid on purpose: the
+    demo generator uses it to build invalid FSE)."""
+    root = etree.Element(FSE_TAG, nsmap={None: FSE_NS}, Id=sheet.id, version="1")
+    facture = _sub(root, "Facture")
+    _sub(facture, "Numero", sheet.invoice_number)
+    _sub(facture, "Date", sheet.invoice_date.isoformat())
+    pro = _sub(root, "Professionnel")
+    _sub(pro, "RPPS", sheet.professional.rpps)
+    _sub(pro, "NumeroAM", sheet.professional.am_number)
+    _sub(pro, "Specialite", str(sheet.professional.specialty))
+    if sheet.professional.finess:
+        _sub(pro, "FINESS", sheet.professional.finess)
+    pat = _sub(root, "Patient")
+    _sub(pat, "NIR", sheet.patient.nir)
+    _sub(pat, "DateNaissance", sheet.patient.birth_date.isoformat())
+    _sub(pat, "Rang", str(sheet.patient.rank))
+    _sub(pat, "Regime", sheet.patient.regime)
+    _sub(pat, "Caisse", sheet.patient.caisse)
+    _sub(pat, "Centre", sheet.patient.centre)
+    assurance = _sub(root, "Assurance")
+    _sub(assurance, "Nature", sheet.nature.value)
+    _sub(assurance, "ParcoursSoins", "true" if sheet.pathway else "false")
+    _sub(assurance, "Exoneration", sheet.exemption.value)
+    if sheet.prescriber_rpps or sheet.prescription_date:
+        prescription = _sub(root, "Prescription")
+        _sub(prescription, "RPPS", sheet.prescriber_rpps or "")
+        _sub(prescription, "Date", sheet.prescription_date.isoformat() if sheet.prescription_date else "")
+    tp = _sub(root, "TiersPayant")
+    _sub(tp, "AMO", "true" if sheet.tiers_payant_amo else "false")
+    _sub(tp, "AMC", "true" if sheet.tiers_payant_amc else "false")
+    lignes = _sub(root, "Lignes")
+    for line in sheet.lines:
+        el = _sub(lignes, LINE_TAGS[line.kind])
+        _sub(el, "DateSoins", line.care_date.isoformat())
+        _sub(el, "Code", line.code)
+        if line.kind == LineKind.NGAP:
+            _sub(el, "Coefficient", _coefficient(line.coefficient))
+        _sub(el, "Quantite", str(line.quantity))
+        if line.amounts is not None:
+            montants = _sub(el, "Montants")
+            _sub(montants, "Facture", _money(line.amounts.charged))
+            _sub(montants, "Base", _money(line.amounts.base))
+            _sub(montants, "Taux", str(line.amounts.rate))
+            _sub(montants, "PartAMO", _money(line.amounts.amo))
+    totaux = _sub(root, "Totaux")
+    _sub(totaux, "Facture", _money(sheet.totals.charged))
+    _sub(totaux, "Base", _money(sheet.totals.base))
+    _sub(totaux, "PartAMO", _money(sheet.totals.amo))
+    return root
+
+
+def build_lot(fses: Iterable[etree._Element], *, number: str, sender_rpps: str,
+              software: str = "amelipro", created_at: datetime | None = None,
+              lot_id: str | None = None) -> etree._Element:
+    """A lot element around (signed) FSE elements; the lot itself is not signed."""
+    items = list(fses)
+    root = etree.Element(LOT_TAG, nsmap={None: LOT_NS}, Id=lot_id or f"LOT-{_safe_id(number)}", version="1")
+    header = etree.SubElement(root, f"{L}Entete")
+    etree.SubElement(header, f"{L}Numero").text = number
+    when = (created_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    etree.SubElement(header, f"{L}DateCreation").text = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sender = etree.SubElement(header, f"{L}Emetteur")
+    etree.SubElement(sender, f"{L}RPPS").text = sender_rpps
+    etree.SubElement(sender, f"{L}Logiciel").text = software
+    etree.SubElement(header, f"{L}NombreFSE").text = str(len(items))
+    for item in items:
+        root.append(item)
+    return root
+
+
+def _safe_id(value: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in value)
+
+
+def document_bytes(element: etree._Element) -> bytes:
+    return etree.tostring(element, xml_declaration=True, encoding="UTF-8")
+
+
+# --- reading a lot for the submission service ---------------------------------------------
+
+@dataclass(frozen=True)
+class FseDocument:
+    """One FSE of a received lot: its CareSheet when readable, and its errors so far
+    (signature, schema, signer). ``ok`` means it may go on to the business rules."""
+
+    position: int
+    element_id: str | None
+    line: int | None
+    sheet: CareSheet | None
+    verified: VerifyResult | None
+    errors: tuple[XmlIssue, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.sheet is not None and not self.errors
+
+    @property
+    def signed_bytes(self) -> bytes | None:
+        """The signed content (canonical), e.g. to store or to detect an identical resend."""
+        if self.verified is None:
+            return None
+        return etree.tostring(self.verified.signed, method="c14n", exclusive=True)
+
+    def locate(self, field: str, line_number: int | None = None) -> tuple[str, int | None]:
+        """(path, line in the received document) of a CareSheet field, for rule errors."""
+        if self.sheet is None:
+            return "/FSE", self.line
+        path = field_path(self.sheet, field, line_number)
+        if self.verified is None:
+            return path, self.line
+        el = _find_path(self.verified.signed, path)
+        return path, (self.verified.line_of(el) if el is not None else self.line)
+
+    def issue(self, error, detail: str = "", field: str | None = None,
+              line_number: int | None = None) -> XmlIssue:
+        """An :class:`XmlIssue` for ``error`` (an ``amelipro.errors.ErrorCode``) located at a
+        CareSheet field: what the rules helper returns for this FSE."""
+        path, line = self.locate(field, line_number) if field is not None else (None, None)
+        return XmlIssue.of(error, detail, path, line)
+
+
+@dataclass(frozen=True)
+class LotDocument:
+    lot_id: str | None
+    header: LotHeader | None  # None when a single FSE was sent
+    digest: str
+    documents: tuple[FseDocument, ...]
+
+
+def read_lot_document(data: bytes, policy: VerifyPolicy, *, token_rpps: str | None = None,
+                      limits: ParseLimits = DEFAULT_LIMITS, registry: SchemaRegistry | None = None,
+                      now: datetime | None = None, accept_single_fse: bool = True) -> LotDocument:
+    """Read a received lot (or single FSE) up to CareSheets.
+
+    Raises ``amelipro.xmlcore.errors.LotError`` (``.errors``: list of dicts) when the lot is
+    refused whole: answer a negative ARL. Otherwise every FSE has its CareSheet or errors.
+    """
+    reading: LotReading = read_lot(data, policy, limits=limits, registry=registry, now=now,
+                                   accept_single_fse=accept_single_fse)
+    documents = []
+    for outcome in reading.outcomes:
+        sheet = None
+        issues = list(outcome.errors)
+        if outcome.ok:
+            try:
+                sheet = care_sheet_from_xml(outcome.signed)
+            except (ValueError, KeyError, ArithmeticError) as exc:  # schema-valid but unmappable
+                issues.append(XmlIssue.of(xml_errors.XSD_INVALID, type(exc).__name__, "/FSE", outcome.line))
+                documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, None,
+                                             outcome.verified, tuple(issues)))
+                continue
+            doc = FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
+                              outcome.verified, ())
+            path, line = doc.locate("professional.rpps")
+            issues.extend(check_signer(outcome.verified, sheet.professional.rpps, token_rpps,
+                                       path=path, line=line))
+        documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
+                                     outcome.verified, tuple(issues)))
+    return LotDocument(reading.lot_id, reading.header, reading.digest, tuple(documents))
+
+
+def issues_as_dicts(issues: Iterable[XmlIssue | Mapping]) -> list[dict]:
+    return [i.as_dict() if isinstance(i, XmlIssue) else dict(i) for i in issues]

@@ -1,0 +1,586 @@
+"""Signing and verifying enveloped XML-DSig signatures (signxml), with the gateway's rules.
+
+Rules (each failure has its own code, ``amelipro.xmlcore.errors`` FSE-SIG-0xx):
+exactly one ``ds:Signature``, the last direct child of the signed element; exactly one
+Reference, ``URI="#<Id of the signed element>"``; transforms: enveloped signature and C14N
+only; RSA or ECDSA with SHA-256/384/512 (no SHA-1, no HMAC, no DSA); no duplicate Id; the
+signer's certificate (first ``X509Certificate``) chains to a CA of the trust store, is valid
+at the signing time (attribute ``dateSignature``), is not revoked (CRL ``*.crl.pem`` of the
+trust store) and carries an RPPS. Callers read only ``VerifyResult.signed``.
+
+The trust store is loaded once into a :class:`TrustStore`; certificates parsed from
+signatures and chain checks are cached in it, so a lot signed by one professional builds
+and checks the chain once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from base64 import b64decode
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConfiguration,
+    SignatureConstructionMethod,
+    SignatureMethod,
+    XMLSigner,
+    XMLVerifier,
+)
+from signxml import exceptions as sx
+
+from amelipro.xmlcore import errors
+from amelipro.xmlcore.pki import PrivateKey, rpps_of
+from amelipro.xmlcore.safe import _parser as _safe_parser
+from amelipro.xmlcore.schemas import DS_NS, FSE_TAG, XmlIssue
+
+log = logging.getLogger(__name__)
+
+DS = f"{{{DS_NS}}}"
+SIGNATURE_TAG = f"{DS}Signature"
+SIGNING_TIME_ATTRIBUTE = "dateSignature"
+ID_ATTRIBUTES = ("Id", "ID", "id")
+
+ALLOWED_SIGNATURE_METHODS: frozenset[SignatureMethod] = frozenset({
+    SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512,
+    SignatureMethod.ECDSA_SHA256, SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512,
+})
+ALLOWED_DIGESTS: frozenset[DigestAlgorithm] = frozenset({
+    DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512,
+})
+ALLOWED_C14N: frozenset[str] = frozenset({
+    CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value,
+    CanonicalizationMethod.CANONICAL_XML_1_0.value,
+    CanonicalizationMethod.CANONICAL_XML_1_1.value,
+})
+ENVELOPED = SignatureConstructionMethod.enveloped.value
+
+_ID_XPATH = etree.XPath(".//@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
+_ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
+
+
+# --- trust store ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Revocations:
+    """One CA's CRL, indexed by serial number."""
+
+    issuer: x509.Name
+    next_update: datetime | None
+    revoked: Mapping[int, datetime]
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """CA certificates (``*.pem``) and CRLs (``*.crl.pem``) of a directory, loaded once."""
+
+    directory: str
+    authorities: tuple[x509.Certificate, ...]
+    revocations: Mapping[bytes, Revocations]  # issuer subject (DER) -> CRL index
+    _certs: dict[str, x509.Certificate] = field(default_factory=dict, repr=False, compare=False)
+    _chains: dict[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...] | errors.ErrorCode] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> TrustStore:
+        path = Path(directory)
+        authorities: list[x509.Certificate] = []
+        crls: list[x509.CertificateRevocationList] = []
+        if path.is_dir():
+            for file in sorted(path.iterdir()):
+                if not file.is_file():
+                    continue
+                if file.name.endswith(".crl.pem"):
+                    try:
+                        crls.append(x509.load_pem_x509_crl(file.read_bytes()))
+                    except ValueError:
+                        log.warning("trust store: unreadable CRL %s ignored", file)
+                elif file.suffix in (".pem", ".crt"):
+                    try:
+                        certs = x509.load_pem_x509_certificates(file.read_bytes())
+                    except ValueError:
+                        log.warning("trust store: unreadable certificate file %s ignored", file)
+                        continue
+                    authorities.extend(c for c in certs if _is_ca(c))
+        revocations: dict[bytes, Revocations] = {}
+        for crl in crls:
+            issuer = next((ca for ca in authorities if ca.subject == crl.issuer), None)
+            if issuer is None or not crl.is_signature_valid(issuer.public_key()):
+                log.warning("trust store: CRL of %s has no valid issuer, ignored", crl.issuer.rfc4514_string())
+                continue
+            key = issuer.subject.public_bytes()
+            current = revocations.get(key)
+            if current is not None and current.next_update and crl.next_update_utc and \
+                    current.next_update >= crl.next_update_utc:
+                continue  # keep the freshest CRL of each CA
+            revocations[key] = Revocations(
+                crl.issuer, crl.next_update_utc,
+                MappingProxyType({r.serial_number: r.revocation_date_utc for r in crl}),
+            )
+        return cls(str(path), tuple(authorities), MappingProxyType(revocations))
+
+    # -- certificates from signatures (cached: the same CPS signs a whole lot) --
+    def certificate_from_base64(self, text: str) -> x509.Certificate:
+        key = "".join(text.split())
+        cert = self._certs.get(key)
+        if cert is None:
+            cert = x509.load_der_x509_certificate(b64decode(key, validate=True))
+            if len(self._certs) > 4096:
+                self._certs.clear()
+            self._certs[key] = cert
+        return cert
+
+    def chain_of(self, leaf: x509.Certificate, intermediates: Iterable[x509.Certificate] = ()
+                 ) -> tuple[x509.Certificate, ...]:
+        """Leaf → … → trust anchor, signatures checked (cached); raises UNKNOWN_CA."""
+        inter = tuple(intermediates)
+        key = (leaf, *inter)  # certificates hash and compare by their DER encoding
+        cached = self._chains.get(key)
+        if cached is None:
+            try:
+                cached = self._build_chain(leaf, inter)
+            except errors.SignatureError as exc:
+                cached = exc.error
+            if len(self._chains) > 4096:
+                self._chains.clear()
+            self._chains[key] = cached
+        if isinstance(cached, errors.ErrorCode):
+            raise errors.SignatureError(cached, _subject(leaf))
+        return cached
+
+    def _build_chain(self, leaf: x509.Certificate, intermediates: tuple[x509.Certificate, ...]
+                     ) -> tuple[x509.Certificate, ...]:
+        chain = [leaf]
+        current = leaf
+        for _ in range(5):
+            anchor = _issuer_among(current, self.authorities)
+            if anchor is not None:
+                chain.append(anchor)
+                return tuple(chain)
+            parent = _issuer_among(current, (c for c in intermediates if _is_ca(c) and c not in chain))
+            if parent is None:
+                break
+            chain.append(parent)
+            current = parent
+        raise errors.SignatureError(errors.SIG_UNKNOWN_CA, _subject(leaf))
+
+    def revocation_date(self, cert: x509.Certificate, issuer: x509.Certificate,
+                        require_crl: bool = True) -> datetime | None:
+        index = self.revocations.get(issuer.subject.public_bytes())
+        if index is None:
+            if require_crl:
+                raise errors.SignatureError(errors.SIG_REVOCATION_UNKNOWN, _subject(issuer))
+            return None
+        return index.revoked.get(cert.serial_number)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _issuer_among(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
+    for candidate in candidates:
+        if candidate.subject != cert.issuer:
+            continue
+        try:
+            cert.verify_directly_issued_by(candidate)
+        except (ValueError, TypeError, CryptoInvalidSignature):
+            continue
+        return candidate
+    return None
+
+
+def _subject(cert: x509.Certificate) -> str:
+    try:
+        return cert.subject.rfc4514_string()
+    except ValueError:  # pragma: no cover
+        return "?"
+
+
+_stores: dict[str, tuple[tuple[Any, ...], TrustStore]] = {}
+_stores_lock = threading.Lock()
+
+
+def trust_store_for(directory: str | os.PathLike[str]) -> TrustStore:
+    """The trust store of ``directory``, loaded once and reloaded only when its files change."""
+    path = Path(directory)
+    try:
+        stamp = tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in path.iterdir()))
+    except FileNotFoundError:
+        stamp = ()
+    key = str(path.resolve())
+    with _stores_lock:
+        cached = _stores.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        store = TrustStore.load(path)
+        _stores[key] = (stamp, store)
+        return store
+
+
+# --- policy and result ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """What a valid signature is. Secure defaults; build once (e.g. per app) and reuse."""
+
+    trust_store: TrustStore
+    signature_methods: frozenset[SignatureMethod] = ALLOWED_SIGNATURE_METHODS
+    digest_algorithms: frozenset[DigestAlgorithm] = ALLOWED_DIGESTS
+    c14n_methods: frozenset[str] = ALLOWED_C14N
+    signed_tag: str = FSE_TAG  # the element a signature must cover
+    signing_time_attribute: str | None = SIGNING_TIME_ATTRIBUTE  # None: verify at "now"
+    max_signature_age: timedelta = timedelta(days=90)
+    clock_skew: timedelta = timedelta(minutes=5)
+    require_crl: bool = True
+    require_rpps: bool = True
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> VerifyPolicy:
+        """From app settings: ``TRUST_STORE_DIR`` (and optional ``SIGNATURE_MAX_AGE_DAYS``)."""
+        store = trust_store_for(config["TRUST_STORE_DIR"])
+        if "SIGNATURE_MAX_AGE_DAYS" in config and "max_signature_age" not in overrides:
+            overrides["max_signature_age"] = timedelta(days=int(config["SIGNATURE_MAX_AGE_DAYS"]))
+        return cls(trust_store=store, **overrides)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """A verified signature. Read ``signed`` only: the content as signed, signature excised."""
+
+    signed: etree._Element
+    certificate: x509.Certificate
+    rpps: str | None
+    signing_time: datetime
+    element_id: str
+    signature_method: str
+    source: etree._Element = field(repr=False, compare=False)  # for line numbers only
+
+    def line_of(self, element: etree._Element) -> int | None:
+        """Line, in the received document, of an element of ``signed``.
+
+        The signed content and the received element have the same elements in the same
+        order (the digest proves it; the signature is the last child), so the n-th element
+        of one is the n-th of the other."""
+        i = next((n for n, e in enumerate(self.signed.iter(etree.Element)) if e is element), None)
+        if i is None:
+            return None
+        source = getattr(self, "_source_elements", None)
+        if source is None:
+            source = list(self.source.iter(etree.Element))
+            object.__setattr__(self, "_source_elements", source)
+        return source[i].sourceline if i < len(source) else None
+
+
+# --- verification --------------------------------------------------------------------------
+
+def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
+                          now: datetime | None = None) -> VerifyResult:
+    """Verify the enveloped signature of ``element``; raise :class:`SignatureError` (one code)."""
+    now = now or datetime.now(UTC)
+    if element.tag != policy.signed_tag:
+        raise errors.SignatureError(errors.SIG_WRAPPING, f"élément signé inattendu : {etree.QName(element).localname}",
+                                    line=element.sourceline)
+    signature = _the_signature(element)
+    signed_info = _one(signature, "SignedInfo")
+    method = _check_algorithms(signed_info, policy, signature)
+    element_id = _check_reference(element, signed_info, policy, signature)
+    _check_unique_ids(element, signature)
+    leaf, intermediates = _certificates(signature, policy.trust_store)
+    signing_time = _signing_time(element, policy, now)
+    _check_certificate(leaf, intermediates, signing_time, now, policy)
+    signed = _signxml_verify(element, leaf, signing_time, policy, signature)
+    if signed is None or signed.tag != element.tag or signed.get("Id") != element_id:
+        raise errors.SignatureError(errors.SIG_WRAPPING, line=signature.sourceline)
+    return VerifyResult(
+        signed=signed, certificate=leaf, rpps=rpps_of(leaf), signing_time=signing_time,
+        element_id=element_id, signature_method=method, source=element,
+    )
+
+
+def _the_signature(element: etree._Element) -> etree._Element:
+    signatures = list(element.iter(SIGNATURE_TAG))
+    if not signatures:
+        raise errors.SignatureError(errors.SIG_MISSING, line=element.sourceline)
+    if len(signatures) > 1:
+        raise errors.SignatureError(errors.SIG_MULTIPLE, f"{len(signatures)} signatures",
+                                    line=signatures[1].sourceline)
+    signature = signatures[0]
+    children = [c for c in element if isinstance(c.tag, str)]
+    if signature.getparent() is not element or children[-1] is not signature:
+        raise errors.SignatureError(errors.SIG_LOCATION, line=signature.sourceline)
+    return signature
+
+
+def _one(parent: etree._Element, name: str) -> etree._Element:
+    found = parent.findall(f"{DS}{name}")
+    if len(found) != 1:
+        raise errors.SignatureError(errors.SIG_MALFORMED, f"ds:{name} : {len(found)} trouvé(s)",
+                                    line=parent.sourceline)
+    return found[0]
+
+
+def _check_algorithms(signed_info: etree._Element, policy: VerifyPolicy, signature) -> str:
+    line = signature.sourceline
+    method_el = _one(signed_info, "SignatureMethod")
+    uri = method_el.get("Algorithm") or ""
+    if "hmac" in uri.lower():
+        raise errors.SignatureError(errors.SIG_HMAC, uri, line=method_el.sourceline or line)
+    try:
+        method = SignatureMethod(uri)
+    except ValueError:
+        raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline) from None
+    if method not in policy.signature_methods:
+        raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline)
+    c14n = _one(signed_info, "CanonicalizationMethod").get("Algorithm")
+    if c14n not in policy.c14n_methods:
+        raise errors.SignatureError(errors.SIG_MALFORMED, f"canonicalisation {c14n}", line=line)
+    for digest_el in signed_info.iter(f"{DS}DigestMethod"):
+        digest_uri = digest_el.get("Algorithm") or ""
+        try:
+            digest = DigestAlgorithm(digest_uri)
+        except ValueError:
+            raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, digest_uri,
+                                        line=digest_el.sourceline) from None
+        if digest not in policy.digest_algorithms:
+            raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, digest_uri, line=digest_el.sourceline)
+    return method.name
+
+
+def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> str:
+    references = signed_info.findall(f"{DS}Reference")
+    element_id = element.get("Id")
+    if len(references) != 1 or not element_id:
+        raise errors.SignatureError(
+            errors.SIG_WRAPPING, f"{len(references)} référence(s)" if element_id else "élément sans Id",
+            line=signature.sourceline,
+        )
+    reference = references[0]
+    if reference.get("URI") != f"#{element_id}":
+        raise errors.SignatureError(
+            errors.SIG_WRAPPING, f"URI={reference.get('URI')!r}, Id de la FSE {element_id!r}",
+            line=reference.sourceline,
+        )
+    transforms = [t.get("Algorithm") for t in reference.iter(f"{DS}Transform")]
+    if ENVELOPED not in transforms or any(t != ENVELOPED and t not in policy.c14n_methods for t in transforms):
+        raise errors.SignatureError(errors.SIG_MALFORMED, f"transformations {transforms}",
+                                    line=reference.sourceline)
+    return element_id
+
+
+def _check_unique_ids(element, signature) -> None:
+    values = [str(v) for v in _ID_XPATH_SELF(element)]
+    if len(values) != len(set(values)):
+        dup = next(v for v in values if values.count(v) > 1)
+        raise errors.SignatureError(errors.SIG_DUPLICATE_ID, dup, line=signature.sourceline)
+
+
+def _certificates(signature, store: TrustStore) -> tuple[x509.Certificate, tuple[x509.Certificate, ...]]:
+    texts = [e.text or "" for e in signature.iterfind(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")]
+    if not texts:
+        raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, line=signature.sourceline)
+    try:
+        certs = [store.certificate_from_base64(t) for t in texts]
+    except (ValueError, TypeError):
+        raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, "certificat illisible",
+                                    line=signature.sourceline) from None
+    return certs[0], tuple(certs[1:])
+
+
+def _signing_time(element, policy: VerifyPolicy, now: datetime) -> datetime:
+    if policy.signing_time_attribute is None:
+        return now
+    raw = element.get(policy.signing_time_attribute)
+    if not raw:
+        raise errors.SignatureError(errors.SIG_TIME, "attribut dateSignature absent", line=element.sourceline)
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.SignatureError(errors.SIG_TIME, f"dateSignature={raw!r}", line=element.sourceline) from None
+    if when.tzinfo is None:
+        raise errors.SignatureError(errors.SIG_TIME, "fuseau horaire absent", line=element.sourceline)
+    when = when.astimezone(UTC)
+    if when > now + policy.clock_skew:
+        raise errors.SignatureError(errors.SIG_TIME, f"date future : {raw}", line=element.sourceline)
+    if when < now - policy.max_signature_age:
+        raise errors.SignatureError(errors.SIG_TIME, f"signature trop ancienne : {raw}", line=element.sourceline)
+    return when
+
+
+def _check_certificate(leaf, intermediates, signing_time: datetime, now: datetime,
+                       policy: VerifyPolicy) -> None:
+    store = policy.trust_store
+    chain = store.chain_of(leaf, intermediates)
+    for cert in chain:
+        if signing_time > cert.not_valid_after_utc:
+            raise errors.SignatureError(
+                errors.SIG_EXPIRED, f"{_subject(cert)} expiré le {cert.not_valid_after_utc:%Y-%m-%d}"
+            )
+        if signing_time < cert.not_valid_before_utc:
+            raise errors.SignatureError(
+                errors.SIG_NOT_YET_VALID, f"{_subject(cert)} valide à partir du {cert.not_valid_before_utc:%Y-%m-%d}"
+            )
+    for cert, issuer in zip(chain, chain[1:], strict=False):
+        revoked_at = store.revocation_date(cert, issuer, policy.require_crl)
+        # The signing time is declared by the signer: a revoked certificate is refused
+        # whatever date it claims (its key may be in other hands).
+        if revoked_at is not None and revoked_at <= now:
+            raise errors.SignatureError(errors.SIG_REVOKED, f"{_subject(cert)} révoqué le {revoked_at:%Y-%m-%d}")
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not (usage.digital_signature or usage.content_commitment):
+            raise errors.SignatureError(errors.SIG_CERT_USAGE, "usage de clé : signature non permise")
+    except x509.ExtensionNotFound:
+        pass
+    if _is_ca(leaf):
+        raise errors.SignatureError(errors.SIG_CERT_USAGE, "certificat d'autorité")
+    if policy.require_rpps and not (rpps_of(leaf) or "").isdigit():
+        raise errors.SignatureError(errors.SIG_CERT_USAGE, "RPPS absent du certificat")
+
+
+def _signxml_verify(element, leaf, signing_time: datetime, policy: VerifyPolicy, signature):
+    config = SignatureConfiguration(
+        require_x509=True,
+        location="./",
+        expect_references=1,
+        signature_methods=policy.signature_methods,
+        digest_algorithms=policy.digest_algorithms,
+        verification_time=signing_time,
+        default_reference_c14n_method=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    line = signature.sourceline
+    try:
+        result = XMLVerifier().verify(
+            element, x509_cert=leaf, expect_config=config, parser=_safe_parser(), id_attribute="Id",
+        )
+    except sx.InvalidDigest as exc:
+        raise errors.SignatureError(errors.SIG_TAMPERED, line=line) from exc
+    except sx.InvalidCertificate as exc:
+        raise errors.SignatureError(errors.SIG_EXPIRED, str(exc)[:200], line=line) from exc
+    except sx.InvalidSignature as exc:
+        if "references" in str(exc):
+            raise errors.SignatureError(errors.SIG_WRAPPING, line=line) from exc
+        raise errors.SignatureError(errors.SIG_INVALID, line=line) from exc
+    except sx.InvalidInput as exc:
+        text = str(exc)
+        if "Ambiguous reference" in text:
+            raise errors.SignatureError(errors.SIG_DUPLICATE_ID, line=line) from exc
+        if "forbidden by configuration" in text:
+            raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, text[:200], line=line) from exc
+        raise errors.SignatureError(errors.SIG_MALFORMED, text[:200], line=line) from exc
+    except (etree.DocumentInvalid, sx.SignXMLException, ValueError, TypeError) as exc:
+        raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
+    return result.signed_xml
+
+
+def check_signer(result: VerifyResult, professional_rpps: str | None,
+                 token_rpps: str | None = None, *, path: str | None = None,
+                 line: int | None = None) -> list[XmlIssue]:
+    """The certificate's RPPS must be the FSE's professional (FSE-SIG-014), and that
+    professional the owner of the API token used, when given (FSE-SIG-015)."""
+    issues: list[XmlIssue] = []
+    if result.rpps != professional_rpps:
+        issues.append(XmlIssue.of(
+            errors.SIG_RPPS_MISMATCH,
+            f"RPPS du certificat {result.rpps or 'absent'}, RPPS de la FSE {professional_rpps or 'absent'}",
+            path, line,
+        ))
+    if token_rpps is not None and professional_rpps != token_rpps:
+        issues.append(XmlIssue.of(
+            errors.SIG_TOKEN_MISMATCH,
+            f"RPPS de la FSE {professional_rpps or 'absent'}, titulaire du jeton {token_rpps}",
+            path, line,
+        ))
+    return issues
+
+
+# --- signing -------------------------------------------------------------------------------
+
+def _method_for(key: PrivateKey) -> SignatureMethod:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return {256: SignatureMethod.ECDSA_SHA256, 384: SignatureMethod.ECDSA_SHA384}.get(
+            key.curve.key_size, SignatureMethod.ECDSA_SHA512
+        )
+    if isinstance(key, rsa.RSAPrivateKey):
+        return SignatureMethod.RSA_SHA256
+    raise TypeError("RSA or ECDSA key expected")
+
+
+def sign_document(element: etree._Element, key: PrivateKey, cert: x509.Certificate, *,
+                  chain: Iterable[x509.Certificate] = (),
+                  signature_method: SignatureMethod | None = None,
+                  digest_algorithm: DigestAlgorithm = DigestAlgorithm.SHA256) -> etree._Element:
+    """Enveloped XML-DSig over ``element`` (which needs an ``Id``); returns a signed copy.
+
+    Any signature already in the element is removed first. Exclusive C14N, so the signature
+    stays valid when the element is placed in a lot. The signature is the last child.
+    """
+    element_id = element.get("Id")
+    if not element_id:
+        raise ValueError("the element to sign needs an Id attribute")
+    work = etree.fromstring(etree.tostring(element), parser=_safe_parser())
+    for old in list(work.iter(SIGNATURE_TAG)):
+        old.getparent().remove(old)
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=signature_method or _method_for(key),
+        digest_algorithm=digest_algorithm,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    signed = signer.sign(work, key=key, cert=[cert, *chain], reference_uri=f"#{element_id}",
+                         id_attribute="Id")
+    return signed
+
+
+def sign_fse(element: etree._Element, key: PrivateKey, cert: x509.Certificate, *,
+             signing_time: datetime | None = None, chain: Iterable[x509.Certificate] = ()) -> etree._Element:
+    """Sign an FSE: set ``dateSignature`` (UTC, now by default), then :func:`sign_document`."""
+    work = etree.fromstring(etree.tostring(element), parser=_safe_parser())
+    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    work.set(SIGNING_TIME_ATTRIBUTE, when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return sign_document(work, key, cert, chain=chain)
+
+
+def verify_document(element: etree._Element, cert: x509.Certificate, *,
+                    signature_methods: frozenset[SignatureMethod] = ALLOWED_SIGNATURE_METHODS
+                    ) -> etree._Element:
+    """Verify a document signed by a known certificate (e.g. the gateway's ARL, by the
+    practice software); return the signed content. Raises :class:`SignatureError`."""
+    signature = _the_signature(element)
+    element_id = element.get("Id") or ""
+    signed_info = _one(signature, "SignedInfo")
+    reference = signed_info.findall(f"{DS}Reference")
+    if len(reference) != 1 or reference[0].get("URI") != f"#{element_id}":
+        raise errors.SignatureError(errors.SIG_WRAPPING, line=signature.sourceline)
+    config = SignatureConfiguration(
+        require_x509=True, location="./", expect_references=1,
+        signature_methods=signature_methods, digest_algorithms=ALLOWED_DIGESTS,
+    )
+    try:
+        result = XMLVerifier().verify(element, x509_cert=cert, expect_config=config,
+                                      parser=_safe_parser(), id_attribute="Id")
+    except sx.InvalidDigest as exc:
+        raise errors.SignatureError(errors.SIG_TAMPERED) from exc
+    except sx.InvalidCertificate as exc:
+        raise errors.SignatureError(errors.SIG_EXPIRED, str(exc)[:200]) from exc
+    except (sx.SignXMLException, etree.DocumentInvalid, ValueError) as exc:
+        raise errors.SignatureError(errors.SIG_INVALID, type(exc).__name__) from exc
+    if result.signed_xml is None or result.signed_xml.tag != element.tag:
+        raise errors.SignatureError(errors.SIG_WRAPPING)
+    return result.signed_xml
