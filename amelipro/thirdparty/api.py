@@ -1,0 +1,168 @@
+"""Tiers-payant JSON API (and the RSP feed in XML): every answer is the token owner's only.
+
+- ``GET /api/v1/returns?since=<cursor>`` -> ``{"returns": [...], "next": "<cursor>"}``
+  (``Accept: application/xml``: the same page as ``urn:amelipro:rsp:1`` XML);
+- ``GET /api/v1/payments`` (filters: statut, du, au, patient, min, max, retard, page),
+  ``GET /api/v1/payments/<fse_id>`` (with the transition history);
+- ``GET /api/v1/virements``, ``GET /api/v1/virements/<id>``;
+- ``GET /api/v1/penalties?mois=AAAA-MM``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from amelipro.api import api_professional, require_token
+from amelipro.db import get_session
+from amelipro.extensions import csrf
+from amelipro.thirdparty import rsp, services
+from amelipro.thirdparty.liquidation import paris_today, track_accepted
+from amelipro.thirdparty.models import Payment, Virement
+
+bp = Blueprint("thirdparty_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def _track() -> None:
+    """Take in newly accepted FSE so that they show as pending at once (commits)."""
+    pro = api_professional()
+    track_accepted(get_session(), professional_id=pro.id, actor=f"api:{pro.login}")
+
+
+def today() -> date:
+    """Today in Paris; ``THIRDPARTY_TODAY`` (ISO date) pins it for demos and tests."""
+    pinned = current_app.config.get("THIRDPARTY_TODAY")
+    return date.fromisoformat(pinned) if pinned else paris_today()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def payment_json(p: Payment, delay) -> dict:
+    return {
+        "fse_id": p.fse_id,
+        "invoice_number": p.invoice_number,
+        "patient_nir": p.patient_nir,
+        "care_date": _iso(p.care_date),
+        "status": p.status.value,
+        "status_label": p.status.label,
+        "software_status": p.status.software_label,
+        "acknowledged_on": _iso(p.acknowledged_on),
+        "due_date": _iso(p.due_date),
+        "amo_claimed": _money(p.amo_claimed),
+        "amo_paid": _money(p.amo_paid),
+        "reject_code": p.reject_code or None,
+        "liquidated_on": _iso(p.liquidated_on),
+        "paid_on": _iso(p.paid_on),
+        "virement_id": p.virement_id,
+        "replaced_by_fse_id": p.replaced_by_fse_id,
+        "delay": None if delay is None else {
+            "working_days": delay.day_number, "days_late": delay.days_late,
+            "penalty": _money(delay.penalty), "penalty_kind": delay.penalty_kind or None,
+        },
+    }
+
+
+def virement_json(v: Virement) -> dict:
+    return {
+        "id": v.id, "reference": v.reference, "value_date": _iso(v.value_date),
+        "amount": _money(v.amount), "fse_count": v.fse_count,
+        "received_amount": _money(v.received_amount), "received_on": _iso(v.received_on),
+        "reception": v.reception,
+    }
+
+
+@bp.get("/returns")
+@require_token
+def returns_feed():
+    since = services.parse_cursor(request.args.get("since"))
+    try:
+        limit = int(request.args.get("limit", services.FEED_LIMIT))
+    except ValueError:
+        limit = services.FEED_LIMIT
+    records, next_cursor = services.returns_since(get_session(), api_professional(), since, limit)
+    best = request.accept_mimetypes.best_match(["application/json", "application/xml", "text/xml"])
+    if best in ("application/xml", "text/xml") and request.accept_mimetypes[best] > request.accept_mimetypes["application/json"]:
+        return Response(rsp.feed_xml(records, next_cursor), content_type="application/xml; charset=utf-8")
+    return jsonify(rsp.feed_json(records, next_cursor))
+
+
+@bp.get("/payments")
+@require_token
+def payments():
+    _track()
+    f = services.PaymentFilter.from_args(request.args)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    day = today()
+    result = services.list_payments(get_session(), api_professional(), f, day, page=page)
+    return jsonify({
+        "payments": [payment_json(r.payment, r.delay) for r in result.rows],
+        "total": result.total, "page": result.page, "pages": result.pages,
+        "amo_claimed_total": _money(result.amount),
+    })
+
+
+@bp.get("/payments/<int:fse_id>")
+@require_token
+def payment(fse_id: int):
+    session = get_session()
+    pro = api_professional()
+    found = services.payment_by_fse(session, pro, fse_id)
+    detail = services.payment_detail(session, pro, found.id, today())
+    body = payment_json(detail.payment, detail.delay)
+    body["history"] = [
+        {"at": t.at.isoformat(), "event": t.event, "from": t.from_status, "to": t.to_status,
+         "cause": t.cause} for t in detail.transitions
+    ]
+    body["codes"] = detail.rsp.codes if detail.rsp else []
+    body["corrects_fse_id"] = detail.corrects.fse_id if detail.corrects else None
+    return jsonify(body)
+
+
+@bp.get("/virements")
+@require_token
+def virements():
+    rows = services.list_virements(get_session(), api_professional())
+    return jsonify({"virements": [virement_json(v) for v in rows]})
+
+
+@bp.get("/virements/<int:virement_id>")
+@require_token
+def virement(virement_id: int):
+    detail = services.virement_detail(get_session(), api_professional(), virement_id)
+    body = virement_json(detail.virement)
+    body["fse"] = [{"fse_id": p.fse_id, "invoice_number": p.invoice_number,
+                    "amo_paid": _money(p.amo_paid), "status": p.status.value} for p in detail.payments]
+    return jsonify(body)
+
+
+@bp.get("/penalties")
+@require_token
+def penalties():
+    _track()
+    day = today()
+    month = services.parse_month(request.args.get("mois") or request.args.get("month"), day)
+    statement = services.penalty_statement(get_session(), api_professional(), month, day)
+    return jsonify({
+        "month": f"{statement.month:%Y-%m}",
+        "total": _money(statement.total),
+        "penalties": [
+            {"fse_id": li.payment.fse_id, "invoice_number": li.payment.invoice_number,
+             "acknowledged_on": _iso(li.payment.acknowledged_on), "due_date": _iso(li.delay.due_date),
+             "paid_on": _iso(li.payment.paid_on), "working_days": li.delay.day_number,
+             "days_late": li.delay.days_late, "penalty_kind": li.delay.penalty_kind,
+             "penalty": _money(li.delay.penalty)}
+            for li in statement.lines
+        ],
+    })
