@@ -200,10 +200,22 @@ class ImportResult:
     skipped: tuple[ImportProblem, ...] = field(default_factory=tuple)
 
 
+IDENTITY_COLUMNS = {
+    "nom": "last_name", "prenom": "first_name", "regime": "regime", "caisse": "caisse",
+    "centre": "centre", "alsace_moselle": "alsace_moselle",
+}
+
+
 def import_beneficiaries(session: Session, people: Iterable[PatientRights], *,
                          actor: str = "cli", rows: int = 0,
-                         skipped: tuple[ImportProblem, ...] = ()) -> ImportResult:
-    """Create or replace each person (identity and every period), in one transaction."""
+                         skipped: tuple[ImportProblem, ...] = (),
+                         identity_fields: Iterable[str] | None = None) -> ImportResult:
+    """Create or replace each person (identity and every period), in one transaction.
+
+    ``identity_fields``: the identity attributes to overwrite on people already in the file
+    (a CSV without a ``nom`` column must not blank the names); None: all of them.
+    """
+    fields = set(IDENTITY_COLUMNS.values()) if identity_fields is None else set(identity_fields)
     people = list(people)
     existing: dict[tuple[str, int], Beneficiary] = {}
     nirs = sorted({p.nir for p in people})
@@ -219,12 +231,13 @@ def import_beneficiaries(session: Session, people: Iterable[PatientRights], *,
             session.add(row)
             existing[(person.nir, person.rank)] = row
             created += 1
+            update = set(IDENTITY_COLUMNS.values())
         else:
             updated += 1
+            update = fields
         row.birth_date = person.birth_date
-        row.last_name, row.first_name = person.last_name, person.first_name
-        row.regime, row.caisse, row.centre = person.regime, person.caisse, person.centre
-        row.alsace_moselle = person.alsace_moselle
+        for name in update:
+            setattr(row, name, getattr(person, name))
         row.updated_at = utcnow()
         row.rights_periods = [RightsRow(start_date=p.start, end_date=p.end) for p in person.rights]
         row.covers = [CoverRow(cover=c.cover, start_date=c.period.start, end_date=c.period.end,
@@ -252,7 +265,16 @@ def import_csv(session: Session, source: str | Path | bytes | IO[bytes], *,
     else:
         data = source.read()
     people, problems, rows = parse_csv(data)
-    return import_beneficiaries(session, people, actor=actor, rows=rows, skipped=tuple(problems))
+    header = set(_header(_decode(data)))
+    fields = [attr for column, attr in IDENTITY_COLUMNS.items() if column in header]
+    return import_beneficiaries(session, people, actor=actor, rows=rows, skipped=tuple(problems),
+                                identity_fields=fields)
+
+
+def _header(text: str) -> list[str]:
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    return [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
 
 
 def _decode(data: bytes) -> str:
@@ -431,3 +453,49 @@ def demo_beneficiaries(today: date) -> tuple[PatientRights, ...]:
 
 def seed_demo(session: Session, today: date) -> ImportResult:
     return import_beneficiaries(session, demo_beneficiaries(today), actor="demo")
+
+
+# --- the file as the liquidation reads it ----------------------------------------------------
+
+class SqlPatientFile:
+    """The caisse's file for ``amelipro.thirdparty`` liquidation: ``patient(nir, rank, at)``.
+
+    Answers are cached per (NIR, rank); call :meth:`prefetch` with a batch's keys to load them
+    in a few queries instead of one per FSE. ``loaded`` is False when the file is empty (then
+    the liquidation skips identity checks, as without a file).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.loaded = session.scalar(select(Beneficiary.id).limit(1)) is not None
+        self._cache: dict[tuple[str, int], PatientRights | None] = {}
+
+    def prefetch(self, keys: Iterable[tuple[str, int]]) -> None:
+        missing = {k for k in keys if k not in self._cache}
+        if not missing:
+            return
+        found = find_rights_many(self.session, missing)
+        for key in missing:
+            self._cache[key] = found.get(key)
+
+    def rights(self, nir: str, rank: int) -> PatientRights | None:
+        key = (nir, rank)
+        if key not in self._cache:
+            self._cache[key] = find_rights(self.session, nir, rank)
+        return self._cache[key]
+
+    def patient(self, nir: str, rank: int, at: date):
+        from amelipro.thirdparty.decision import PatientOnFile
+
+        person = self.rights(nir, rank)
+        if person is None:
+            return None
+        return PatientOnFile(
+            rights_open=person.is_open(at),
+            covers=frozenset(c.cover.value for c in person.covers_at(at)),
+            alsace_moselle=person.alsace_moselle,
+        )
+
+
+def patient_file_for_liquidation(session: Session) -> SqlPatientFile:
+    return SqlPatientFile(session)

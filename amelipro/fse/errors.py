@@ -23,7 +23,7 @@ CARE_DATE_FUTURE = define(
 CARE_DATE_TOO_OLD = define(
     "FSE-R-003", _S,
     "Date de soins trop ancienne : le délai de facturation est dépassé.",
-    "Les soins de plus de deux ans ne sont plus remboursables ; vérifiez la date de soins.",
+    "Au-delà du délai (deux ans par défaut), les soins ne sont plus remboursables ; vérifiez la date de soins.",
 )
 INVOICE_BEFORE_CARE = define(
     "FSE-R-004", _S,
