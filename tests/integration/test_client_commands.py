@@ -1,0 +1,157 @@
+"""``amelipro client sign`` and ``amelipro client submit`` against the real application
+(served over HTTP by werkzeug in a thread), with the test PKI."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from amelipro.fse.client import SubmitResult, submit_lot
+from amelipro.xmlcore.arl import read_arl
+from amelipro.xmlcore.lot import read_lot
+from amelipro.xmlcore.safe import parse_untrusted
+from amelipro.xmlcore.signature import verify_signed_element
+from tests.fixtures_pki import RPPS_MEDECIN
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "fse"
+
+
+@pytest.fixture
+def served(app):
+    """The app over real HTTP on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def test_sign_an_fse_file(runner, pki, verify_policy, tmp_path):
+    out = tmp_path / "signed.xml"
+    result = runner.invoke(args=[
+        "client", "sign", str(DATA / "fse-valide.xml"), "--key", str(pki.medecin.key_path),
+        "--cert", str(pki.medecin.cert_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "FSE signée" in result.output and RPPS_MEDECIN in result.output
+    verified = verify_signed_element(parse_untrusted(out.read_bytes()), verify_policy)
+    assert verified.rpps == RPPS_MEDECIN
+
+
+def test_sign_a_lot_file_signs_each_fse(runner, pki, verify_policy, tmp_path):
+    out = tmp_path / "lot.xml"
+    result = runner.invoke(args=[
+        "client", "sign", str(DATA / "lot-valide.xml"), "--key", str(pki.medecin_ec.key_path),
+        "--cert", str(pki.medecin_ec.cert_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "lot signé (1 FSE)" in result.output
+    reading = read_lot(out.read_bytes(), verify_policy)
+    assert [o.ok for o in reading.outcomes] == [True]
+    assert reading.outcomes[0].verified.signature_method == "ECDSA_SHA256"
+    # Signing again replaces the signature (exactly one per FSE).
+    again = tmp_path / "lot2.xml"
+    runner.invoke(args=["client", "sign", str(out), "--key", str(pki.medecin.key_path),
+                        "--cert", str(pki.medecin.cert_path), "--out", str(again)])
+    assert read_lot(again.read_bytes(), verify_policy).outcomes[0].verified.signature_method == "RSA_SHA256"
+
+
+def test_sign_refuses_other_documents(runner, pki, tmp_path):
+    other = tmp_path / "x.xml"
+    other.write_bytes(b"<facture/>")
+    result = runner.invoke(args=["client", "sign", str(other), "--key", str(pki.medecin.key_path),
+                                 "--cert", str(pki.medecin.cert_path), "--out", str(tmp_path / "o.xml")])
+    assert result.exit_code == 1 and "ni FSE ni lot" in result.output
+    hostile = runner.invoke(args=["client", "sign", str(DATA / "hostile" / "xxe-file.xml"),
+                                  "--key", str(pki.medecin.key_path), "--cert", str(pki.medecin.cert_path),
+                                  "--out", str(tmp_path / "o.xml")])
+    assert hostile.exit_code == 1 and "XML-006" in hostile.output
+    assert not (tmp_path / "o.xml").exists()
+
+
+def test_submit_a_signed_lot_to_the_gateway(runner, served, fse_env, tmp_path):
+    lot = tmp_path / "lot.xml"
+    lot.write_bytes(fse_env.lot(fse_env.sheets(3).sheets))
+    arl_path = tmp_path / "arl.xml"
+    args = ["client", "submit", str(lot), "--url", served, "--token", fse_env.token,
+            "--out", str(arl_path), "--gateway-cert", str(fse_env.pki.gateway.cert_path)]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "HTTP 201" in result.output
+    assert "ARL POSITIF" in result.output and "3 acceptée(s), 0 rejetée(s)" in result.output
+    assert "Signature de l'ARL vérifiée" in result.output
+    first = read_arl(arl_path.read_bytes())
+    # The same file again: same idempotency key, the first answer replayed, nothing recorded twice.
+    again = runner.invoke(args=args)
+    assert again.exit_code == 0, again.output
+    assert "réponse d'origine rejouée" in again.output
+    assert read_arl(arl_path.read_bytes()).lot_reference == first.lot_reference
+
+
+def test_submit_reports_rejections_and_negative_arls_in_french(runner, served, fse_env, tmp_path):
+    mixed = tmp_path / "mixed.xml"
+    mixed.write_bytes(fse_env.lot(fse_env.sheets(4, invalid=0.5, seed=5).sheets, number="L-MIX"))
+    result = runner.invoke(args=["client", "submit", str(mixed), "--url", served, "--token", fse_env.token])
+    assert result.exit_code == 3, result.output
+    assert "rejetée, " in result.output and "[FSE-R-" in result.output and "→" in result.output
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"<?xml version='1.0'?><!DOCTYPE x><Lot/>")
+    result = runner.invoke(args=["client", "submit", str(broken), "--url", served + "/api/v1/lots",
+                                 "--token", fse_env.token])
+    assert result.exit_code == 2, result.output
+    assert "ARL NÉGATIF" in result.output and "[XML-004]" in result.output
+
+
+def test_submit_with_a_bad_token(runner, served, fse_env, tmp_path):
+    lot = tmp_path / "lot.xml"
+    lot.write_bytes(fse_env.lot(fse_env.sheets(1).sheets))
+    result = runner.invoke(args=["client", "submit", str(lot), "--url", served, "--token", "faux"])
+    assert result.exit_code == 2, result.output
+    assert "HTTP 401" in result.output
+
+
+def test_submit_retries_with_the_same_key_then_succeeds():
+    calls: list[tuple[str, bytes]] = []
+    answers = [OSError("connexion refusée"), (503, b"", {"Retry-After": "2"}),
+               (409, b"", {}), (201, b"<ARL/>", {"Content-Type": "application/xml"})]
+
+    def opener(request: urllib.request.Request, timeout: float):
+        calls.append((request.get_header("Idempotency-key"), request.data))
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    sleeps: list[float] = []
+    result = submit_lot(b"<Lot/>", "http://gw", "t", opener=opener, sleep=sleeps.append, backoff=0.5)
+    assert isinstance(result, SubmitResult) and result.status == 201 and result.attempts == 4
+    assert len({key for key, _ in calls}) == 1 and all(body == b"<Lot/>" for _, body in calls)
+    assert sleeps == [0.5, 2.0, 2.0]
+
+
+def test_submit_does_not_retry_a_refusal():
+    calls = []
+
+    def opener(request, timeout):
+        calls.append(1)
+        return 422, b"<ARL/>", {}
+
+    assert submit_lot(b"<Lot/>", "http://gw", "t", opener=opener, sleep=lambda s: None).status == 422
+    assert calls == [1]
+
+
+def test_submit_gives_up_after_the_retries(runner, tmp_path):
+    lot = tmp_path / "lot.xml"
+    lot.write_bytes(b"<Lot/>")
+    # A port nobody listens on: connection refused on every attempt.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = runner.invoke(args=["client", "submit", str(lot), "--url", f"http://127.0.0.1:{port}",
+                                 "--token", "t", "--retries", "0"])
+    assert result.exit_code == 1 and "Envoi impossible après 1 essais" in result.output
