@@ -1,0 +1,139 @@
+"""The XML core alone, per FSE and on a 1,000-FSE lot: safe parse, XSD validation,
+signature verification (RSA-2048 and ECDSA P-256), and ``read_lot_document`` (everything the
+gateway does before the business rules), against plain signxml with a CA file for reference.
+
+    .venv/bin/python -m bench.xmlcore [N]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
+
+
+def _sheet(n: int, rpps: str):
+    from amelipro.fse.domain import (
+        Amounts,
+        CareSheet,
+        Exemption,
+        InsuranceNature,
+        Line,
+        LineKind,
+        PatientRef,
+        ProfessionalRef,
+        Totals,
+    )
+
+    day = date.today() - timedelta(days=1)
+    return CareSheet(
+        id=f"FSE-{rpps}-{n:06d}", invoice_number=f"B-{n:06d}", invoice_date=day,
+        professional=ProfessionalRef(rpps, "751234567", "medecin_generaliste"),
+        patient=PatientRef("185057800608436", date(1985, 5, 12), 1, "01", "751", "0000"),
+        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
+        tiers_payant_amo=True, tiers_payant_amc=False,
+        lines=(
+            Line(1, LineKind.NGAP, day, "G", 1, Decimal("1"),
+                 Amounts(Decimal("30.00"), Decimal("30.00"), 70, Decimal("21.00"))),
+            Line(2, LineKind.CCAM, day, "DEQP003", 1, Decimal("1"),
+                 Amounts(Decimal("14.77"), Decimal("14.77"), 70, Decimal("10.34"))),
+        ),
+        totals=Totals(Decimal("44.77"), Decimal("44.77"), Decimal("31.34")),
+    )
+
+
+def _time(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        best = min(best, (time.perf_counter() - start) / repeat)
+    return best
+
+
+def main(count: int = 1000) -> None:
+    from signxml import SignatureConfiguration, XMLVerifier
+
+    from amelipro.fse.document import (
+        build_lot,
+        care_sheet_to_xml,
+        document_bytes,
+        read_lot_document,
+    )
+    from amelipro.xmlcore import pki
+    from amelipro.xmlcore.safe import ParseLimits, parse_untrusted
+    from amelipro.xmlcore.schemas import get_registry
+    from amelipro.xmlcore.signature import TrustStore, VerifyPolicy, sign_fse, verify_signed_element
+
+    rpps = "10000000017"
+    with tempfile.TemporaryDirectory() as tmp:
+        trust = Path(tmp)
+        ca_key, ca = pki.generate_ca()
+        (trust / "ca.pem").write_bytes(pki.cert_pem(ca))
+        (trust / "ca.crl.pem").write_bytes(pki.make_crl(ca_key, ca).public_bytes(serialization.Encoding.PEM))
+        rsa_key, rsa_cert = pki.issue_certificate(ca_key, ca, "Bench RSA", rpps=rpps)
+        ec_key, ec_cert = pki.issue_certificate(ca_key, ca, "Bench EC", rpps=rpps, key_kind="ec")
+        policy = VerifyPolicy(TrustStore.load(trust))
+        registry = get_registry()
+        limits = ParseLimits(max_bytes=200 * 1024 * 1024)
+
+        one_rsa = document_bytes(sign_fse(care_sheet_to_xml(_sheet(1, rpps)), rsa_key, rsa_cert))
+        one_ec = document_bytes(sign_fse(care_sheet_to_xml(_sheet(1, rpps)), ec_key, ec_cert))
+        parsed_rsa = parse_untrusted(one_rsa)
+        parsed_ec = parse_untrusted(one_ec)
+        signed = verify_signed_element(parsed_rsa, policy).signed
+        config = SignatureConfiguration(location="./")
+        rows = [
+            ("safe parse, 1 FSE", _time(lambda: parse_untrusted(one_rsa), 2000), len(one_rsa)),
+            ("XSD validation (lxml), 1 FSE", _time(lambda: registry.is_valid(signed, "fse"), 2000), None),
+            ("verify RSA-2048, 1 FSE", _time(lambda: verify_signed_element(parsed_rsa, policy), 500), None),
+            ("verify ECDSA P-256, 1 FSE", _time(lambda: verify_signed_element(parsed_ec, policy), 500), None),
+            ("plain signxml + CA file (RSA)", _time(lambda: XMLVerifier().verify(
+                one_rsa, ca_pem_file=str(trust / "ca.pem"), expect_config=config), 300), None),
+        ]
+
+        start = time.perf_counter()
+        fses = [sign_fse(care_sheet_to_xml(_sheet(i, rpps)), rsa_key, rsa_cert) for i in range(count)]
+        sign_time = (time.perf_counter() - start) / count
+        lot = document_bytes(build_lot(fses, number="BENCH", sender_rpps=rpps))
+        etree.clear_error_log()
+
+        def floor() -> None:
+            root = parse_untrusted(lot, limits)
+            for element in root[1:]:
+                registry.is_valid(verify_signed_element(element, policy).signed, "fse")
+
+        def full() -> None:
+            doc = read_lot_document(lot, policy, limits=limits, token_rpps=rpps)
+            assert all(d.ok for d in doc.documents)
+
+        floor_s = min(_timed(floor) for _ in range(3))
+        full_s = min(_timed(full) for _ in range(3))
+
+    print(f"{'measure':<36} {'per FSE':>12}")
+    print(f"{'-' * 36} {'-' * 12}")
+    for name, seconds, _size in rows:
+        print(f"{name:<36} {seconds * 1e6:>9.0f} µs")
+    print(f"{'sign (client), RSA-2048':<36} {sign_time * 1e6:>9.0f} µs")
+    print(f"\nlot of {count} FSE, {len(lot) / 1e6:.1f} MB")
+    print(f"{'floor: parse + verify + XSD':<36} {floor_s * 1e3:>8.0f} ms  {count / floor_s:>7.0f} FSE/s")
+    print(f"{'read_lot_document (+ mapping, RPPS)':<36} {full_s * 1e3:>8.0f} ms  {count / full_s:>7.0f} FSE/s")
+    print(f"{'ratio read_lot_document / floor':<36} {floor_s / full_s:>8.2f}")
+
+
+def _timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
