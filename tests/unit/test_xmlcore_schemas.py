@@ -84,3 +84,28 @@ def test_a_registry_on_another_directory(tmp_path):
     shutil.copytree(Path(__file__).resolve().parents[2] / "xsd", tmp_path / "xsd")
     registry = SchemaRegistry(tmp_path / "xsd")
     assert registry.is_valid(read("fse-valide.xml"), "fse")
+
+
+def test_length_errors_in_the_lot_envelope():
+    lot = read("lot-valide.xml")
+    lot.find("{urn:amelipro:lot:1}Entete/{urn:amelipro:lot:1}Emetteur/{urn:amelipro:lot:1}Logiciel").text = "x" * 101
+    issues = get_registry().validate(lot, "lot")
+    assert [(i.code, i.path) for i in issues] == [("XSD-006", "/Lot/Entete/Emetteur/Logiciel")]
+
+
+def test_lxml_error_types_map_to_codes_when_xmlschema_is_silent():
+    """The fallback used if xmlschema ever disagrees with lxml: every lxml type has a code."""
+    from amelipro.xmlcore.schemas import _lxml_code
+
+    assert _lxml_code("SCHEMAV_CVC_IDC").code == "XSD-011"
+    assert _lxml_code("SCHEMAV_CVC_PATTERN_VALID").code == "XSD-004"
+    assert _lxml_code("SCHEMAV_SOMETHING_NEW").code == "XSD-012"
+
+
+def test_fallback_to_lxml_errors(monkeypatch):
+    registry = SchemaRegistry()
+    monkeypatch.setattr(registry, "_explain", lambda *a: [])
+    root = read("fse-invalide-schema.xml")
+    issues = registry.validate(root, "fse")
+    assert {i.code for i in issues} >= {"XSD-003", "XSD-004", "XSD-005", "XSD-007"}
+    assert all(i.line for i in issues)
