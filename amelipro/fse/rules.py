@@ -131,6 +131,7 @@ def check_care_sheet(
     if profession is None:
         profession = sheet.professional.specialty
     profession_value = profession.value if isinstance(profession, Profession) else str(profession)
+    lookup = MemoLookup(lookup)  # the pricing and several rules ask for the same facts
     pricing = price_care_sheet(sheet, lookup, rights, profession_value, sector=config.sector,
                                prior=prior, config=billing)
     ctx = RuleContext(today, lookup, rights, pricing, profession_value,
@@ -142,6 +143,29 @@ def check_care_sheet(
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+class MemoLookup:
+    """Remembers the reference's answers for the duration of one check."""
+
+    def __init__(self, inner: ReferenceLookup) -> None:
+        self.inner = inner
+        self._memo: dict[tuple[str, str, date], Any] = {}
+
+    def _get(self, kind: str, code: str, at: date, fetch: Callable[[str, date], Any]) -> Any:
+        key = (kind, code, at)
+        if key not in self._memo:
+            self._memo[key] = fetch(code, at)
+        return self._memo[key]
+
+    def medicine(self, cip13: str, at: date):
+        return self._get("medicine", cip13, at, self.inner.medicine)
+
+    def lpp(self, code: str, at: date):
+        return self._get("lpp", code, at, self.inner.lpp)
+
+    def act(self, code: str, at: date):
+        return self._get("act", code, at, self.inner.act)
+
 
 def _eur(value: Decimal) -> str:
     return f"{money(value):.2f}".replace(".", ",") + "\u00a0€"
