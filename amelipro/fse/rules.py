@@ -352,9 +352,10 @@ def rule_codes(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
         elif priced.problem in (LineProblem.NOT_REIMBURSABLE, LineProblem.NO_TARIFF):
             why = ("non remboursable" if priced.problem == LineProblem.NOT_REIMBURSABLE
                    else "sans tarif de remboursement")
+            label = f" ({priced.label.rstrip(' .')})" if priced.label else ""
             yield violation(E.NOT_REIMBURSABLE, path,
-                            f"Ligne {line.number} : « {line.code} » {priced.label} {why} le "
-                            f"{_d(line.care_date)}.".replace("  ", " "), line=line.number,
+                            f"Ligne {line.number} : « {line.code} »{label} {why} le "
+                            f"{_d(line.care_date)}.", line=line.number,
                             cpam_code=E.CPAM_FORBIDDEN_AT_DATE
                             if line.kind == LineKind.MEDICINE else None)
 
