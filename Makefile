@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Migrate, load reference data, demo accounts, demo PKI (each step is idempotent).
+# Migrate, load reference data, demo accounts and patients, demo PKI (each step is idempotent).
 setup: install
 	$(BIN)/amelipro db upgrade
 	$(BIN)/amelipro reference import
 	$(BIN)/amelipro demo seed
+	$(BIN)/amelipro beneficiaries demo
 	$(BIN)/amelipro pki init-demo
 
 run: setup
