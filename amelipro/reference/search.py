@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, exists, func, insert, or_, select, text
+from sqlalchemy import Boolean, Date, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from amelipro.reference import models as m
@@ -63,35 +63,36 @@ class SearchBackend(Protocol):
 
     def ensure_index(self, session: Session) -> None: ...
 
-    def text_ids(self, session: Session, words: list[str], base: Select, limit: int, offset: int) -> list[int]: ...
+    def refill(self, session: Session) -> None: ...
+
+    def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]: ...
 
 
-def _filters(query: SearchQuery) -> list[Any]:
-    e = m.SearchEntry
-    conds: list[Any] = [
-        or_(e.valid_from.is_(None), e.valid_from <= query.at),
-        or_(e.valid_to.is_(None), e.valid_to >= query.at),
-    ]
+def _filters(query: SearchQuery) -> tuple[str, dict[str, Any], bool]:
+    """SQL conditions on ``e`` (ref_search_entry), their parameters, and whether they are selective."""
+    parts = ["(e.valid_from IS NULL OR e.valid_from <= :at)", "(e.valid_to IS NULL OR e.valid_to >= :at)"]
+    params: dict[str, Any] = {"at": query.at}
     if query.kind:
-        conds.append(e.kind == query.kind)
+        parts.append("e.kind = :kind")
+        params["kind"] = query.kind
     if query.generic_group is not None:
-        conds.append(e.generic_group == query.generic_group)
+        parts.append("e.generic_group = :group")
+        params["group"] = query.generic_group
     if query.ehpad_category_id is not None:
-        conds.append(e.ehpad_category_id == query.ehpad_category_id)
+        parts.append("e.ehpad_category_id = :ehpad")
+        params["ehpad"] = query.ehpad_category_id
     if query.reimbursable is not None or query.rate is not None:
-        p = m.MedicinePrice
-        price_conds = [
-            p.cip13 == e.code,
-            or_(p.valid_from.is_(None), p.valid_from <= query.at),
-            or_(p.valid_to.is_(None), p.valid_to >= query.at),
-        ]
+        price = ["p.cip13 = e.code", "(p.valid_from IS NULL OR p.valid_from <= :at)",
+                 "(p.valid_to IS NULL OR p.valid_to >= :at)"]
         if query.reimbursable is not None:
-            price_conds.append(p.reimbursable == query.reimbursable)
+            price.append("p.reimbursable = :reimbursable")
+            params["reimbursable"] = query.reimbursable
         if query.rate is not None:
-            price_conds.append(p.rate_percent == query.rate)
-        conds.append(e.kind == "medicine")
-        conds.append(exists().where(and_(*price_conds)))
-    return conds
+            price.append("p.rate_percent = :rate")
+            params["rate"] = query.rate
+        parts.append("e.kind = 'medicine'")
+        parts.append(f"EXISTS (SELECT 1 FROM ref_medicine_price p WHERE {' AND '.join(price)})")
+    return " AND ".join(parts), params, len(params) > 1
 
 
 def code_candidates(q: str) -> list[str]:
@@ -99,8 +100,30 @@ def code_candidates(q: str) -> list[str]:
     return [raw] if raw and len(raw) <= 13 and raw.isalnum() else []
 
 
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _stmt(sql: str):
+    """Text statements are built once (their compiled form is then cached by SQLAlchemy)."""
+    stmt = _STATEMENTS.get(sql)
+    if stmt is None:
+        stmt = text(sql)
+        if ":at" in sql:
+            stmt = stmt.bindparams(bindparam("at", type_=Date()))
+        if ":reimbursable" in sql:
+            stmt = stmt.bindparams(bindparam("reimbursable", type_=Boolean()))
+        _STATEMENTS[sql] = stmt
+    return stmt
+
+
+_COLUMNS = "e.id, e.kind, e.code, e.label, e.detail"
+
+
 class SqliteFtsSearch:
+    """FTS5 table ``ref_search_fts`` (rowid = entry id)."""
+
     name = "sqlite-fts5"
+    no_limit = "-1"
 
     def ensure_index(self, session: Session) -> None:
         session.execute(text(
@@ -113,36 +136,39 @@ class SqliteFtsSearch:
         session.execute(text("INSERT INTO ref_search_fts(rowid, search_text) SELECT id, search_text FROM ref_search_entry"))
         session.execute(text("INSERT INTO ref_search_fts(ref_search_fts) VALUES ('optimize')"))
 
-    def text_ids(self, session: Session, words: list[str], base: Select, limit: int, offset: int) -> list[int]:
-        match = " ".join(f'"{w}"*' for w in words)
-        fts = text("SELECT rowid AS id, rank AS score FROM ref_search_fts WHERE ref_search_fts MATCH :match") \
-            .columns(id=m.SearchEntry.id.type).subquery("fts")
-        stmt = (base.join(fts, fts.c.id == m.SearchEntry.id)
-                .order_by(text("fts.score"), func.length(m.SearchEntry.label), m.SearchEntry.id)
-                .limit(limit).offset(offset))
-        return list(session.scalars(stmt, {"match": match}))
+    def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
+        inner = ("SELECT rowid AS id FROM ref_search_fts WHERE ref_search_fts MATCH :match "
+                 "ORDER BY rowid LIMIT {inner}")
+        return inner, {"match": " ".join(f'"{w}"*' for w in words)}
+
+    order = "f.id"
 
 
 class PostgresFtsSearch:
+    """Derived table ``ref_search_pg(id, tsv)`` with a GIN index."""
+
     name = "postgresql-tsvector"
+    no_limit = "ALL"
 
     def ensure_index(self, session: Session) -> None:
+        session.execute(text("DROP TABLE IF EXISTS ref_search_pg"))
         session.execute(text(
-            "CREATE INDEX IF NOT EXISTS ix_ref_search_entry_tsv ON ref_search_entry "
-            "USING gin (to_tsvector('simple', search_text))"
+            "CREATE TABLE ref_search_pg AS SELECT id, to_tsvector('simple', search_text) AS tsv "
+            "FROM ref_search_entry"
         ))
 
     def refill(self, session: Session) -> None:
+        session.execute(text("ALTER TABLE ref_search_pg ADD PRIMARY KEY (id)"))
+        session.execute(text("CREATE INDEX ix_ref_search_pg_tsv ON ref_search_pg USING gin (tsv)"))
+        session.execute(text("ANALYZE ref_search_pg"))
         session.execute(text("ANALYZE ref_search_entry"))
 
-    def text_ids(self, session: Session, words: list[str], base: Select, limit: int, offset: int) -> list[int]:
-        tsquery = " & ".join(f"{w}:*" for w in words)
-        vector = func.to_tsvector(text("'simple'"), m.SearchEntry.search_text)
-        query = func.to_tsquery(text("'simple'"), tsquery)
-        stmt = (base.where(vector.op("@@")(query))
-                .order_by(func.ts_rank(vector, query).desc(), func.length(m.SearchEntry.label), m.SearchEntry.id)
-                .limit(limit).offset(offset))
-        return list(session.scalars(stmt))
+    def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
+        inner = ("SELECT t.id FROM ref_search_pg t WHERE t.tsv @@ to_tsquery('simple', :tsq) "
+                 "ORDER BY t.id + 0 LIMIT {inner}")  # + 0: match through the GIN index, then top-N by id
+        return inner, {"tsq": " & ".join(f"{w}:*" for w in words)}
+
+    order = "f.id"
 
 
 def backend_for(session: Session) -> SqliteFtsSearch | PostgresFtsSearch:
@@ -150,50 +176,62 @@ def backend_for(session: Session) -> SqliteFtsSearch | PostgresFtsSearch:
 
 
 def search(session: Session, query: SearchQuery, backend: SearchBackend | None = None) -> SearchPage:
-    """Exact codes first, then ranked text matches; one extra row tells whether a next page exists."""
+    """Exact codes first, then ranked text matches; one extra row tells whether a next page exists.
+
+    The hot path is plain SQL: the text index is asked for its best rows first (``LIMIT`` inside
+    the index query), filtered on the entry; only when filters drop too many does it ask again
+    without that limit.
+    """
     backend = backend or backend_for(session)
     query = replace(query, page=max(1, query.page), page_size=max(1, min(query.page_size, 100)))
-    conds = _filters(query)
-    exact_ids: list[int] = []
+    where, params, selective = _filters(query)
+    want = query.page * query.page_size + 1  # rows needed up to this page, plus one
+    rows: list[Any] = []
     codes = code_candidates(query.q)
     if codes:
-        exact_ids = list(session.scalars(
-            select(m.SearchEntry.id).join(m.SearchCode, m.SearchCode.entry_id == m.SearchEntry.id)
-            .where(m.SearchCode.code.in_(codes), *conds)
-            .order_by(m.SearchCode.priority, m.SearchEntry.kind, m.SearchEntry.code)
-            .limit(50)
-        ))
-        exact_ids = list(dict.fromkeys(exact_ids))
+        rows = list(session.execute(_stmt(
+            f"SELECT {_COLUMNS} FROM ref_search_code c JOIN ref_search_entry e ON e.id = c.entry_id "
+            f"WHERE c.code = :code AND {where} ORDER BY c.priority, e.kind, e.code LIMIT 50"),
+            {**params, "code": codes[0]}))
+        seen: set[int] = set()
+        rows = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
+    exact = {r[0] for r in rows}
     words = tokens(query.q)[:8]
-    if words and not exact_ids and session.scalar(select(m.SearchEntry.id).limit(1)) is None:
+    if words and not rows and session.execute(_stmt("SELECT 1 FROM ref_search_entry LIMIT 1")).first() is None:
         words = []  # nothing imported yet: no text index to query
-    want = query.page * query.page_size + 1  # rows needed up to this page, plus one
-    text_ids: list[int] = []
-    if words:
-        base = select(m.SearchEntry.id).where(*conds)
-        if exact_ids:
-            base = base.where(m.SearchEntry.id.not_in(exact_ids))
-        remaining = max(0, want - len(exact_ids))
-        if remaining:
-            text_ids = backend.text_ids(session, words, base, remaining, 0)
-    ordered = exact_ids + text_ids
+    if rows and len(codes[0]) == len(query.q.strip()):
+        words = []  # the query is a code and it matched: the exact answer is the answer
+    if words and len(rows) < want:
+        inner_sql, text_params = backend.text_sql(words)
+        needed = want - len(rows)
+        inner = (needed + len(exact)) * (8 if selective else 1) + 10
+        for limit in (str(inner), backend.no_limit):
+            sql = (f"SELECT {_COLUMNS} FROM ({inner_sql.format(inner=limit)}) f "
+                   f"JOIN ref_search_entry e ON e.id = f.id WHERE {where} ORDER BY {backend.order} LIMIT :want")
+            found = [r for r in session.execute(_stmt(sql), {**params, **text_params, "want": needed + len(exact)})
+                     if r[0] not in exact]
+            if len(found) >= needed or limit == backend.no_limit:
+                break
+            # Filters dropped rows among the best ones: ask the index again without its limit.
+            probe = session.execute(_stmt(f"SELECT count(*) FROM ({inner_sql.format(inner=limit)}) f"),
+                                    text_params).scalar()
+            if probe < int(limit):
+                break  # the index had no more rows: nothing else to find
+        rows += found[:needed]
     start = (query.page - 1) * query.page_size
-    page_ids = ordered[start : start + query.page_size]
-    has_next = len(ordered) > start + query.page_size
-    rows = {e.id: e for e in session.scalars(select(m.SearchEntry).where(m.SearchEntry.id.in_(page_ids)))} \
-        if page_ids else {}
-    exact = set(exact_ids)
-    hits = [SearchHit(rows[i].kind, rows[i].code, rows[i].label, rows[i].detail, i in exact)
-            for i in page_ids if i in rows]
-    return SearchPage(query, hits, has_next)
+    page_rows = rows[start : start + query.page_size]
+    hits = [SearchHit(r[1], r[2], r[3], r[4], r[0] in exact) for r in page_rows]
+    return SearchPage(query, hits, len(rows) > start + query.page_size)
 
 
 def naive_search(session: Session, query: SearchQuery) -> list[int]:
     """Baseline for the benchmark: a ``LIKE '%word%'`` scan per word, no index, no ranking."""
-    stmt = select(m.SearchEntry.id).where(*_filters(query))
-    for word in tokens(query.q)[:8]:
-        stmt = stmt.where(m.SearchEntry.search_text.like(f"%{word}%"))
-    return list(session.scalars(stmt.order_by(func.length(m.SearchEntry.label)).limit(query.page_size)))
+    where, params, _selective = _filters(query)
+    words = tokens(query.q)[:8]
+    likes = "".join(f" AND e.search_text LIKE :w{i}" for i in range(len(words)))
+    params.update({f"w{i}": f"%{w}%" for i, w in enumerate(words)})
+    sql = f"SELECT e.id FROM ref_search_entry e WHERE {where}{likes} ORDER BY length(e.label) LIMIT :n"
+    return list(session.scalars(_stmt(sql), {**params, "n": query.page_size}))
 
 
 # ---------------------------------------------------------------- index build
@@ -276,10 +314,14 @@ def rebuild_search_index(session: Session) -> int:
         codes.append((len(entries) - 1, code, 0))
 
     if entries:
-        # Ids are assigned here so that codes can refer to them without RETURNING.
+        # Ids give the ranking of text matches (both backends return matches in id order): the
+        # shorter, more specific label first. They are assigned here so that codes can refer to
+        # them without RETURNING.
         first = (session.scalar(select(func.max(m.SearchEntry.id))) or 0) + 1
+        order = sorted(range(len(entries)), key=lambda i: (len(entries[i]["label"]), entries[i]["label"]))
+        rank = {idx: pos for pos, idx in enumerate(order)}
         for i, entry in enumerate(entries):
-            entry["id"] = first + i
+            entry["id"] = first + rank[i]
         session.execute(insert(m.SearchEntry), entries)
         seen: set[tuple[str, int]] = set()
         code_rows = []
@@ -287,7 +329,7 @@ def rebuild_search_index(session: Session) -> int:
             code = code.strip().upper()
             if code and (code, idx) not in seen:
                 seen.add((code, idx))
-                code_rows.append({"code": code, "entry_id": first + idx, "priority": priority})
+                code_rows.append({"code": code, "entry_id": first + rank[idx], "priority": priority})
         session.execute(insert(m.SearchCode), code_rows)
     backend.ensure_index(session)
     backend.refill(session)

@@ -36,6 +36,7 @@ class ImportConfig:
     effective: date | None = None  # date the release takes effect (default: from the files, else today)
     datasets: tuple[str, ...] = DATASETS
     actor: str = "cli"
+    rebuild_index: bool = True  # False: the caller rebuilds the search index (benchmark)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def import_reference(
         touched = touched or bool(run.created or run.changed or run.closed)
     entries = None
     index_missing = session.scalar(select(m.SearchEntry.id).limit(1)) is None
-    if touched or index_missing:
+    if config.rebuild_index and (touched or index_missing):
         if progress:
             progress("search")
         entries = rebuild_search_index(session)

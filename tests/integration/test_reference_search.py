@@ -44,9 +44,15 @@ def test_code_and_text(ref_session, q, first):
 
 def test_exact_code_is_flagged_and_first(ref_session):
     hits = search(ref_session, SearchQuery("G", AT)).hits
-    assert hits[0].exact and hits[0].code == "G"
-    assert not any(h.exact for h in hits[1:])
-    assert "TCG" in [h.code for h in hits]  # words starting with g follow
+    assert [(h.code, h.exact) for h in hits] == [("G", True)]  # a code that matches is the answer
+    words = search(ref_session, SearchQuery("medecine generale", AT)).hits
+    assert {"G", "VG", "TCG", "MEG"} <= {h.code for h in words}
+    assert not any(h.exact for h in words)
+
+
+def test_ranking_shorter_label_first(ref_session):
+    hits = search(ref_session, SearchQuery("lit", AT, kind="lpp")).hits
+    assert [len(h.label) for h in hits] == sorted(len(h.label) for h in hits)
 
 
 def test_several_words_all_required(ref_session):
