@@ -20,7 +20,7 @@ from amelipro.db import get_session
 from amelipro.extensions import csrf
 from amelipro.thirdparty import rsp, services
 from amelipro.thirdparty.liquidation import paris_today, track_accepted
-from amelipro.thirdparty.models import Payment, Virement
+from amelipro.thirdparty.models import Payment
 
 bp = Blueprint("thirdparty_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -71,7 +71,7 @@ def payment_json(p: Payment, delay) -> dict:
     }
 
 
-def virement_json(v: Virement) -> dict:
+def virement_json(v) -> dict:
     return {
         "id": v.id, "reference": v.reference, "value_date": _iso(v.value_date),
         "amount": _money(v.amount), "fse_count": v.fse_count,

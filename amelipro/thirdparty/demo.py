@@ -69,42 +69,45 @@ def lines_json(item: DemoFse) -> str:
 
 
 def insert_accepted(session: Session, items: list[DemoFse], *, lot_size: int = 500) -> list[int]:
-    """Insert lots of accepted FSE (no commit); returns the FSE ids in order."""
+    """Insert lots of accepted FSE (no commit), one lot per professional and acknowledgement
+    time (split every ``lot_size``); returns the FSE ids, grouped by lot."""
     ids: list[int] = []
-    for start in range(0, len(items), lot_size):
-        chunk = items[start:start + lot_size]
-        by_pro: dict[tuple[int, datetime], list[DemoFse]] = {}
-        for item in chunk:
-            by_pro.setdefault((item.professional_id, item.received_at), []).append(item)
-        for (pro_id, received_at), group in by_pro.items():
-            lot_id = session.execute(insert(Lot).values(
-                professional_id=pro_id, lot_number=f"DEMO-{received_at:%Y%m%d%H%M%S}",
-                received_at=received_at, status=LotStatus.ACCEPTED, source="demo",
-                fse_count=len(group), accepted_count=len(group), rejected_count=0,
-                duplicate_count=0, amo_accepted=sum((g.amo for g in group), Decimal("0.00")),
-                body_sha256=hashlib.sha256(f"{pro_id}{received_at}{start}".encode()).hexdigest(),
-                body_size=0, arl_xml="",
-            ).returning(Lot.id)).scalar_one()
-            rows = []
-            for position, item in enumerate(group, start=1):
-                rows.append({
-                    "lot_id": lot_id, "professional_id": pro_id, "position": position,
-                    "element_id": f"FSE-{item.invoice_number}", "status": FseStatus.ACCEPTED,
-                    "content_hash": hashlib.sha256(f"{pro_id}|{item.invoice_number}".encode()).hexdigest(),
-                    "duplicate_of_id": None, "corrects_id": item.corrects_id,
-                    "invoice_number": item.invoice_number, "invoice_date": item.care_date,
-                    "first_care_date": item.care_date, "last_care_date": item.care_date,
-                    "patient_nir": item.nir, "patient_birth_date": item.birth_date, "patient_rank": 1,
-                    "nature": item.nature, "pathway": True, "exemption": item.exemption,
-                    "tiers_payant_amo": item.tiers_payant_amo, "tiers_payant_amc": False,
-                    "charged_sent": item.charged, "base_sent": item.base, "amo_sent": item.amo,
-                    "charged_computed": item.charged, "base_computed": item.base,
-                    "amo_computed": item.amo, "patient_charges": Decimal("2.00"),
-                    "lines_json": lines_json(item), "errors_json": "[]", "signed_xml": "",
-                    "created_at": received_at,
-                })
-            ids.extend(session.execute(insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True),
-                                       rows).scalars())
+    by_pro: dict[tuple[int, datetime], list[DemoFse]] = {}
+    for item in items:
+        by_pro.setdefault((item.professional_id, item.received_at), []).append(item)
+    groups = []
+    for (pro_id, received_at), whole in sorted(by_pro.items()):
+        for start in range(0, len(whole), lot_size):
+            groups.append((pro_id, received_at, start, whole[start:start + lot_size]))
+    for pro_id, received_at, start, group in groups:
+        lot_id = session.execute(insert(Lot).values(
+            professional_id=pro_id, lot_number=f"DEMO-{received_at:%Y%m%d%H%M%S}",
+            received_at=received_at, status=LotStatus.ACCEPTED, source="demo",
+            fse_count=len(group), accepted_count=len(group), rejected_count=0,
+            duplicate_count=0, amo_accepted=sum((g.amo for g in group), Decimal("0.00")),
+            body_sha256=hashlib.sha256(f"{pro_id}{received_at}{start}".encode()).hexdigest(),
+            body_size=0, arl_xml="",
+        ).returning(Lot.id)).scalar_one()
+        rows = []
+        for position, item in enumerate(group, start=1):
+            rows.append({
+                "lot_id": lot_id, "professional_id": pro_id, "position": position,
+                "element_id": f"FSE-{item.invoice_number}", "status": FseStatus.ACCEPTED,
+                "content_hash": hashlib.sha256(f"{pro_id}|{item.invoice_number}".encode()).hexdigest(),
+                "duplicate_of_id": None, "corrects_id": item.corrects_id,
+                "invoice_number": item.invoice_number, "invoice_date": item.care_date,
+                "first_care_date": item.care_date, "last_care_date": item.care_date,
+                "patient_nir": item.nir, "patient_birth_date": item.birth_date, "patient_rank": 1,
+                "nature": item.nature, "pathway": True, "exemption": item.exemption,
+                "tiers_payant_amo": item.tiers_payant_amo, "tiers_payant_amc": False,
+                "charged_sent": item.charged, "base_sent": item.base, "amo_sent": item.amo,
+                "charged_computed": item.charged, "base_computed": item.base,
+                "amo_computed": item.amo, "patient_charges": Decimal("2.00"),
+                "lines_json": lines_json(item), "errors_json": "[]", "signed_xml": "",
+                "created_at": received_at,
+            })
+        ids.extend(session.execute(insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True),
+                                   rows).scalars())
     return ids
 
 
@@ -120,5 +123,6 @@ def generate(professional_ids: list[int], count: int, *, first_day: date,
         items.append(DemoFse(
             professional_id=pro, invoice_number=f"{prefix}{n:08d}", care_date=day,
             received_at=received, nir=nir_with_key(body),
+            birth_date=date(1940 + n % 66, 1 + n % 12, 1 + n % 28),
         ))
     return items

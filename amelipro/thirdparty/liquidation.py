@@ -21,6 +21,7 @@ Two services, each one transaction per batch:
 
 from __future__ import annotations
 
+import enum
 import json
 import time
 from collections import defaultdict
@@ -28,10 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from amelipro.auth.models import Professional
@@ -65,6 +67,7 @@ from amelipro.thirdparty.states import PaymentEvent, PaymentStatus, next_status
 PARIS = ZoneInfo("Europe/Paris")
 RSP_COUNTER = "rsp_cursor"
 CLAIM_COUNTER = "claims"
+INTAKE_COUNTER = "intake"
 ZERO = Decimal("0.00")
 _RETURN_EVENT = {
     ReturnStatus.PAID: PaymentEvent.PAY,
@@ -199,6 +202,30 @@ class RunResult:
         return self.claimed / self.seconds if self.seconds else 0.0
 
 
+# --- bulk writes -----------------------------------------------------------------------
+
+
+def bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """Append rows in the session's transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    raw = session.connection().connection.driver_connection
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[c]) for c in columns])
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
 # --- intake ----------------------------------------------------------------------------
 
 
@@ -209,6 +236,9 @@ def track_accepted(
     """Create the payment row of every accepted tiers-payant FSE that has none. Commits."""
     total = 0
     while True:
+        # One intake at a time (row lock held until commit): concurrent intakes never
+        # insert the same FSE twice, and the next one sees what this one committed.
+        _bump_counter(session, INTAKE_COUNTER, 1)
         stmt = (
             select(
                 StoredFse.id, StoredFse.professional_id, StoredFse.invoice_number,
@@ -236,6 +266,11 @@ def track_accepted(
             return total
 
 
+@lru_cache(maxsize=4096)
+def _due_date(ack: date) -> date:
+    return calendar.due_date(ack)
+
+
 def _insert_ignore(session: Session, model, rows: list[dict], conflict: list[str], returning):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -257,14 +292,19 @@ def _track_rows(session: Session, rows, actor: str) -> int:
             "fse_id": r.id, "professional_id": r.professional_id,
             "status": next_status(PaymentStatus.RECEIVED, PaymentEvent.ACKNOWLEDGE),
             "invoice_number": r.invoice_number, "patient_nir": r.patient_nir,
-            "care_date": r.first_care_date, "acknowledged_on": ack, "due_date": calendar.due_date(ack),
+            "care_date": r.first_care_date, "acknowledged_on": ack, "due_date": _due_date(ack),
             "charged": r.charged_sent if r.charged_sent is not None else (r.charged_computed or ZERO),
             "base": r.base_sent if r.base_sent is not None else (r.base_computed or ZERO),
-            "amo_claimed": amo, "created_at": now, "updated_at": now,
+            "amo_claimed": amo, "reject_code": "", "created_at": now, "updated_at": now,
         })
         meta[r.id] = r
-    # ON CONFLICT DO NOTHING: a concurrent intake of the same FSE is not an error.
-    created = _insert_ignore(session, Payment, payments, ["fse_id"], [Payment.id, Payment.fse_id])
+    if session.get_bind().dialect.name == "postgresql":
+        # Intakes are serialised by the "intake" counter lock: COPY, then read the new ids.
+        bulk_insert(session, Payment.__table__, payments)
+        created = session.execute(select(Payment.id, Payment.fse_id)
+                                  .where(Payment.fse_id.in_(list(meta)))).all()
+    else:
+        created = _insert_ignore(session, Payment, payments, ["fse_id"], [Payment.id, Payment.fse_id])
     transitions = []
     for payment_id, fse_id in created:
         r = meta[fse_id]
@@ -273,8 +313,7 @@ def _track_rows(session: Session, rows, actor: str) -> int:
             "from_status": PaymentStatus.RECEIVED.value, "to_status": PaymentStatus.ACCEPTED.value,
             "cause": f"Accusé de réception positif du lot {r.lot_id}.", "actor": actor,
         })
-    if transitions:
-        session.execute(PaymentTransition.__table__.insert(), transitions)
+    bulk_insert(session, PaymentTransition.__table__, transitions)
     corrections = [(meta[f].corrects_id, f) for _, f in created if meta[f].corrects_id]
     if corrections:
         _mark_resubmitted(session, corrections, actor, now)
@@ -376,6 +415,15 @@ def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str):
     return pricing if pricing.complete else None
 
 
+_FSE_COLUMNS = (
+    StoredFse.id, StoredFse.element_id, StoredFse.invoice_number, StoredFse.invoice_date,
+    StoredFse.first_care_date, StoredFse.last_care_date, StoredFse.patient_nir,
+    StoredFse.patient_birth_date, StoredFse.patient_rank, StoredFse.nature, StoredFse.pathway,
+    StoredFse.exemption, StoredFse.tiers_payant_amo, StoredFse.tiers_payant_amc,
+    StoredFse.charged_sent, StoredFse.base_sent, StoredFse.amo_sent, StoredFse.lines_json,
+)
+
+
 def liquidate_batch(
     session: Session,
     config: LiquidationConfig,
@@ -398,7 +446,7 @@ def liquidate_batch(
         select(Payment.id.label("payment_id"), Payment.amo_claimed, Payment.charged.label("p_charged"),
                Payment.base.label("p_base"), Payment.professional_id.label("pro_id"),
                Payment.care_date, Payment.invoice_number.label("p_invoice"),
-               StoredFse, Professional.profession)
+               Professional.profession, *_FSE_COLUMNS)
         .join(StoredFse, StoredFse.id == Payment.fse_id)
         .join(Professional, Professional.id == Payment.professional_id)
         .where(Payment.id.in_(ids))
@@ -408,22 +456,21 @@ def liquidate_batch(
     paid_keys = _already_paid_keys(session, rows)
     decisions = []
     for row in rows:
-        fse: StoredFse = row.StoredFse
         profession = row.profession.value if row.profession else "medecin_generaliste"
-        key = (row.pro_id, fse.patient_nir, fse.first_care_date, fse.last_care_date, row.amo_claimed)
+        key = (row.pro_id, row.patient_nir, row.first_care_date, row.last_care_date, row.amo_claimed)
         pricing = None
         try:
-            sheet = care_sheet_from_storage(fse, profession)
+            sheet = care_sheet_from_storage(row, profession)
         except (KeyError, ValueError, TypeError):
             sheet = None
         if sheet is not None:
             pricing = _price(sheet, lookup, profession)
         patient = None
-        if patients.loaded and fse.first_care_date is not None:
-            patient = patients.patient(fse.patient_nir, fse.patient_rank, fse.first_care_date)
+        if patients.loaded and row.first_care_date is not None:
+            patient = patients.patient(row.patient_nir, row.patient_rank, row.first_care_date)
         decision = decide(DecisionInput(
             amo_claimed=row.amo_claimed, charged=row.p_charged, base=row.p_base,
-            nature=fse.nature, exemption=fse.exemption, care_date=fse.first_care_date,
+            nature=row.nature, exemption=row.exemption, care_date=row.first_care_date,
             priced_amo=pricing.amo if pricing else None,
             priced_charged=pricing.charged if pricing else None,
             priced_base=pricing.base if pricing else None,
@@ -434,57 +481,55 @@ def liquidate_batch(
         decisions.append((row, decision))
 
     # Virements: one per professional and value date, upserted in professional order.
-    per_pro: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, 0])
+    per_pro: dict[int, list] = defaultdict(lambda: [ZERO, 0])
     for row, decision in decisions:
         if decision.status != ReturnStatus.REJECTED:
             per_pro[row.pro_id][0] += decision.amo_paid
             per_pro[row.pro_id][1] += 1
-    virement_ids = _upsert_virements(session, per_pro, value_date, now)
+    virement_ids = _ensure_virements(session, list(per_pro), value_date, now)
 
-    # Payments: final status, checked against the transition table; guarded on ACCEPTED.
-    updates, transitions = [], []
+    # Payments: final status checked against the transition table, then one UPDATE per
+    # group of identical values (guarded on ACCEPTED: the claim holds the rows anyway).
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    transitions = []
     counts = {ReturnStatus.PAID: 0, ReturnStatus.ADJUSTED: 0, ReturnStatus.REJECTED: 0}
     amount = ZERO
+    liquidated = next_status(PaymentStatus.ACCEPTED, PaymentEvent.LIQUIDATE)
+    liquidate_cause = f"Liquidation du {today:%d/%m/%Y} au tarif en vigueur à la date des soins."
     for row, decision in decisions:
         status = ReturnStatus(decision.status)
         counts[status] += 1
-        liquidated = next_status(PaymentStatus.ACCEPTED, PaymentEvent.LIQUIDATE)
         final = next_status(liquidated, _RETURN_EVENT[status])
         rejected = status is ReturnStatus.REJECTED
         if not rejected:
             amount += decision.amo_paid
-        updates.append({
-            "pid": row.payment_id, "status": final, "amo_paid": decision.amo_paid,
-            "reject_code": decision.reject_code, "liquidated_on": today,
-            "paid_on": None if rejected else value_date,
-            "virement_id": None if rejected else virement_ids[row.pro_id], "updated_at": now,
-        })
+        groups[(final, decision.amo_paid, decision.reject_code,
+                None if rejected else virement_ids[row.pro_id])].append(row.payment_id)
         transitions.append({
             "payment_id": row.payment_id, "at": now, "event": PaymentEvent.LIQUIDATE.value,
             "from_status": PaymentStatus.ACCEPTED.value, "to_status": liquidated.value,
-            "cause": f"Liquidation du {today:%d/%m/%Y} au tarif en vigueur à la date des soins.",
-            "actor": config.actor,
+            "cause": liquidate_cause, "actor": config.actor,
         })
         transitions.append({
             "payment_id": row.payment_id, "at": now, "event": _RETURN_EVENT[status].value,
             "from_status": liquidated.value, "to_status": final.value,
             "cause": _cause(decision, value_date), "actor": config.actor,
         })
-    table = Payment.__table__
-    result = session.execute(
-        update(table)
-        .where(and_(table.c.id == bindparam("pid"), table.c.status == PaymentStatus.ACCEPTED.value))
-        .values(status=bindparam("status"), amo_paid=bindparam("amo_paid"),
-                reject_code=bindparam("reject_code"), liquidated_on=bindparam("liquidated_on"),
-                paid_on=bindparam("paid_on"), virement_id=bindparam("virement_id"),
-                updated_at=bindparam("updated_at")),
-        [dict(u, status=u["status"].value) for u in updates],
-        execution_options={"synchronize_session": False},
-    )
-    if result.rowcount not in (-1, len(updates)):  # pragma: no cover - claims make this impossible
+    updated = 0
+    for (final, amo_paid, reject_code, virement_id), payment_ids in groups.items():
+        result = session.execute(
+            update(Payment)
+            .where(Payment.id.in_(payment_ids), Payment.status == PaymentStatus.ACCEPTED)
+            .values(status=final, amo_paid=amo_paid, reject_code=reject_code, liquidated_on=today,
+                    paid_on=None if virement_id is None else value_date, virement_id=virement_id,
+                    updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        updated += result.rowcount
+    if updated != len(decisions):  # pragma: no cover - the claim makes this impossible
         session.rollback()
         raise RuntimeError("a claimed payment changed under the liquidation")
-    session.execute(PaymentTransition.__table__.insert(), transitions)
+    bulk_insert(session, PaymentTransition.__table__, transitions)
 
     # Returns last: the cursor block is taken under the counter's row lock, held until commit.
     last = _bump_counter(session, RSP_COUNTER, len(decisions))
@@ -494,17 +539,23 @@ def liquidate_batch(
         rejected = decision.status == ReturnStatus.REJECTED
         returns.append({
             "cursor": first + offset, "professional_id": row.pro_id, "payment_id": row.payment_id,
-            "fse_id": row.StoredFse.id, "status": decision.status, "invoice_number": row.p_invoice,
+            "fse_id": row.id, "status": decision.status, "invoice_number": row.p_invoice,
             "liquidated_on": today, "care_date": row.care_date, "charged": decision.charged,
             "base": decision.base, "amo_claimed": row.amo_claimed, "amo_paid": decision.amo_paid,
-            "codes_json": json.dumps([{"code": c.code, "message": c.message, "hint": c.hint}
-                                      for c in decision.codes], ensure_ascii=False),
+            "codes_json": _codes_json(decision.codes),
             "virement_id": None if rejected else virement_ids[row.pro_id], "created_at": now,
         })
-    session.execute(RspReturn.__table__.insert(), returns)
+    bulk_insert(session, RspReturn.__table__, returns)
     session.commit()
     return BatchResult(len(decisions), counts[ReturnStatus.PAID], counts[ReturnStatus.ADJUSTED],
                        counts[ReturnStatus.REJECTED], amount, len(virement_ids))
+
+
+def _codes_json(codes) -> str:
+    if not codes:
+        return "[]"
+    return json.dumps([{"code": c.code, "message": c.message, "hint": c.hint} for c in codes],
+                      ensure_ascii=False)
 
 
 def _cause(decision, value_date: date) -> str:
@@ -521,7 +572,7 @@ def _already_paid_keys(session: Session, rows) -> set[tuple]:
     """Care already paid: same professional, patient, care dates and AMO amount."""
     if not rows:
         return set()
-    nirs = {r.StoredFse.patient_nir for r in rows}
+    nirs = {r.patient_nir for r in rows}
     pros = {r.pro_id for r in rows}
     found = session.execute(
         select(Payment.professional_id, StoredFse.patient_nir, StoredFse.first_care_date,
@@ -533,30 +584,22 @@ def _already_paid_keys(session: Session, rows) -> set[tuple]:
     return {tuple(r) for r in found}
 
 
-def _upsert_virements(session: Session, per_pro: dict[int, list], value_date: date,
+def _ensure_virements(session: Session, pro_ids: list[int], value_date: date,
                       now: datetime) -> dict[int, int]:
-    if not per_pro:
+    """The virement of each professional for ``value_date``, created if missing.
+
+    INSERT ... ON CONFLICT DO NOTHING takes no lock on an existing row, and amounts are sums
+    of payments: concurrent workers do not queue behind each other on virement rows.
+    """
+    if not pro_ids:
         return {}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    ids = {}
-    for pro_id in sorted(per_pro):
-        amount, count = per_pro[pro_id]
-        stmt = insert(Virement).values(
-            professional_id=pro_id, value_date=value_date,
-            reference=virement_reference(pro_id, value_date), amount=amount, fse_count=count,
-            received_amount=ZERO, created_at=now,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["professional_id", "value_date"],
-            set_={"amount": Virement.amount + stmt.excluded.amount,
-                  "fse_count": Virement.fse_count + stmt.excluded.fse_count},
-        ).returning(Virement.id)
-        ids[pro_id] = session.execute(stmt).scalar_one()
-    return ids
+    rows = [{"professional_id": pro_id, "value_date": value_date,
+             "reference": virement_reference(pro_id, value_date), "received_amount": ZERO,
+             "created_at": now} for pro_id in sorted(pro_ids)]
+    _insert_ignore(session, Virement, rows, ["professional_id", "value_date"], [Virement.id])
+    found = session.execute(select(Virement.professional_id, Virement.id).where(
+        Virement.professional_id.in_(pro_ids), Virement.value_date == value_date)).all()
+    return dict(found)
 
 
 def pending_count(session: Session) -> int:

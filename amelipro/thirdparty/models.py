@@ -104,7 +104,11 @@ class PaymentTransition(Base):
 
 
 class Virement(Base):
-    """One bank transfer per professional and value date, covering that day's payments."""
+    """One bank transfer per professional and value date, covering that day's payments.
+
+    Its amount is the sum of the payments attached to it (``services.virement_views``):
+    no hot row to update, so concurrent liquidation workers never wait on each other here.
+    """
 
     __tablename__ = "tp_virement"
     __table_args__ = (UniqueConstraint("professional_id", "value_date"),)
@@ -113,19 +117,11 @@ class Virement(Base):
     professional_id: Mapped[int] = mapped_column(ForeignKey("professional.id"), index=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     value_date: Mapped[date] = mapped_column()
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO)
-    fse_count: Mapped[int] = mapped_column(Integer, default=0)
     received_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO)
     received_on: Mapped[date | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     payments: Mapped[list[Payment]] = relationship(back_populates="virement")
-
-    @property
-    def reception(self) -> str:
-        if self.received_amount == 0:
-            return "annonce"
-        return "recu" if self.received_amount == self.amount else "ecart"
 
 
 class RspReturn(Base):

@@ -321,33 +321,60 @@ def payment_detail(session: Session, pro: Professional, payment_id: int, today: 
 
 
 @dataclass(frozen=True)
+class VirementView:
+    """A virement with its amount: the sum of the payments it carries."""
+
+    id: int
+    reference: str
+    value_date: date
+    amount: Decimal
+    fse_count: int
+    received_amount: Decimal
+    received_on: date | None
+
+    @property
+    def reception(self) -> str:
+        if self.received_amount == 0:
+            return "annonce"
+        return "recu" if self.received_amount == self.amount else "ecart"
+
+
+def virement_views(session: Session, pro: Professional, *conditions) -> list[VirementView]:
+    stmt = (
+        select(Virement.id, Virement.reference, Virement.value_date,
+               func.coalesce(func.sum(Payment.amo_paid), 0), func.count(Payment.id),
+               Virement.received_amount, Virement.received_on)
+        .outerjoin(Payment, Payment.virement_id == Virement.id)
+        .where(Virement.professional_id == pro.id, *conditions)
+        .group_by(Virement.id, Virement.reference, Virement.value_date, Virement.received_amount,
+                  Virement.received_on)
+        .order_by(Virement.value_date.desc(), Virement.id.desc())
+    )
+    return [VirementView(r[0], r[1], r[2], Decimal(r[3]).quantize(Decimal("0.01")), r[4], r[5], r[6])
+            for r in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
 class VirementDetail:
-    virement: Virement
+    virement: VirementView
     payments: tuple[Payment, ...]
     credits: tuple[BankStatementLine, ...]
 
 
-def list_virements(session: Session, pro: Professional, limit: int = 200) -> list[Virement]:
-    return list(session.scalars(select(Virement).where(Virement.professional_id == pro.id)
-                                .order_by(Virement.value_date.desc(), Virement.id.desc()).limit(limit)))
-
-
-def get_virement(session: Session, pro: Professional, virement_id: int) -> Virement:
-    virement = session.scalar(select(Virement).where(Virement.id == virement_id,
-                                                     Virement.professional_id == pro.id))
-    if virement is None:
-        raise AmeliproError(errors.NOT_FOUND)
-    return virement
+def list_virements(session: Session, pro: Professional, limit: int = 200) -> list[VirementView]:
+    return virement_views(session, pro)[:limit]
 
 
 def virement_detail(session: Session, pro: Professional, virement_id: int) -> VirementDetail:
-    virement = get_virement(session, pro, virement_id)
-    payments = session.scalars(select(Payment).where(Payment.virement_id == virement.id,
+    found = virement_views(session, pro, Virement.id == virement_id)
+    if not found:
+        raise AmeliproError(errors.NOT_FOUND)
+    payments = session.scalars(select(Payment).where(Payment.virement_id == virement_id,
                                                      Payment.professional_id == pro.id)
                                .order_by(Payment.id)).all()
-    credits = session.scalars(select(BankStatementLine).where(BankStatementLine.virement_id == virement.id)
+    credits = session.scalars(select(BankStatementLine).where(BankStatementLine.virement_id == virement_id)
                               .order_by(BankStatementLine.id)).all()
-    return VirementDetail(virement, tuple(payments), tuple(credits))
+    return VirementDetail(found[0], tuple(payments), tuple(credits))
 
 
 # --- returns feed --------------------------------------------------------------------------
@@ -443,7 +470,7 @@ def penalty_statement_csv(statement: PenaltyStatement, pro: Professional) -> str
 class StatementDetail:
     statement: BankStatementRecord
     lines: tuple[BankStatementLine, ...]
-    missing: tuple[Virement, ...]
+    missing: tuple[VirementView, ...]
 
 
 def import_statement(session: Session, pro: Professional, data: bytes, filename: str = "") -> BankStatementRecord:
@@ -457,8 +484,9 @@ def import_statement(session: Session, pro: Professional, data: bytes, filename:
         raise AmeliproError(errors.STATEMENT_DUPLICATE, statement_id=existing)
     virements = session.scalars(select(Virement).where(Virement.professional_id == pro.id)
                                 .with_for_update()).all()
-    announced = [AnnouncedVirement(v.id, v.reference, v.amount, v.value_date, v.received_amount)
-                 for v in virements]
+    amounts = {v.id: v.amount for v in virement_views(session, pro)}
+    announced = [AnnouncedVirement(v.id, v.reference, amounts.get(v.id, ZERO), v.value_date,
+                                   v.received_amount) for v in virements]
     result = reconcile(statement.lines, announced, period_end=statement.period_end)
     record = BankStatementRecord(
         professional_id=pro.id, filename=filename[:200], format=statement.format,
@@ -510,9 +538,9 @@ def statement_detail(session: Session, pro: Professional, statement_id: int) -> 
     lines = session.scalars(select(BankStatementLine).options(selectinload(BankStatementLine.virement))
                             .where(BankStatementLine.statement_id == record.id)
                             .order_by(BankStatementLine.id)).all()
-    missing = session.scalars(select(Virement).where(
-        Virement.professional_id == pro.id, Virement.received_amount == 0,
-        Virement.value_date <= record.period_end).order_by(Virement.value_date)).all()
+    missing = sorted(virement_views(session, pro, Virement.received_amount == 0,
+                                    Virement.value_date <= record.period_end),
+                     key=lambda v: (v.value_date, v.reference))
     return StatementDetail(record, tuple(lines), tuple(missing))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from amelipro.thirdparty.demo import generate, insert_accepted
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
+from amelipro.thirdparty.services import virement_views
 from amelipro.thirdparty.states import PaymentStatus
 
 
@@ -57,7 +58,7 @@ def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_sessi
                          .where(PaymentTransition.event == "pay")
                          .group_by(PaymentTransition.payment_id)).all()
         assert len(pays) == count and {n for _, n in pays} == {1}
-        total = s.scalar(select(func.sum(Virement.amount)))
-        assert Decimal(total) == Decimal("21.00") * count
-        assert s.scalar(select(func.sum(Virement.fse_count))) == count
-        assert s.scalar(select(func.count()).select_from(Virement)) == len(pros)
+        views = [v for p in pros for v in virement_views(s, p)]
+        assert len(views) == len(pros) == s.scalar(select(func.count()).select_from(Virement))
+        assert sum(v.amount for v in views) == Decimal("21.00") * count
+        assert sum(v.fse_count for v in views) == count

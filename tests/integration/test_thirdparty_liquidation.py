@@ -16,6 +16,7 @@ from amelipro.thirdparty.liquidation import (
     track_accepted,
 )
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
+from amelipro.thirdparty.services import virement_views
 from amelipro.thirdparty.states import PaymentStatus
 
 LIQ_DAY = date(2026, 5, 22)  # Friday, working day 8 after 11 May (Ascension on the 14th)
@@ -54,9 +55,10 @@ def test_paid_rejected_adjusted_and_virement(app, make_professional, make_accept
         assert by_fse[paid].paid_on == LIQ_DAY
 
         virements = {v.professional_id: v for v in s.scalars(select(Virement))}
-        assert virements[pro.id].amount == Decimal("63.00") and virements[pro.id].fse_count == 3
-        assert virements[other.id].amount == Decimal("21.00")
-        assert virements[pro.id].reference == f"AMP20260522{pro.id:06d}001"
+        (mine,) = virement_views(s, pro)
+        assert mine.amount == Decimal("63.00") and mine.fse_count == 3
+        assert virement_views(s, other)[0].amount == Decimal("21.00")
+        assert mine.reference == virements[pro.id].reference == f"AMP20260522{pro.id:06d}001"
         assert by_fse[other_paid].virement_id == virements[other.id].id
 
         history = s.scalars(select(PaymentTransition).where(
@@ -81,7 +83,7 @@ def test_second_run_pays_nothing_again(app, make_professional, make_accepted_fse
     assert first.claimed == 4 and again.claimed == 0 and again.tracked == 0
     with tp_session() as s:
         assert s.scalar(select(func.count()).select_from(RspReturn)) == 4
-        assert s.scalar(select(Virement.amount)) == Decimal("84.00")
+        assert [v.amount for v in virement_views(s, pro)] == [Decimal("84.00")]
 
 
 def test_weekend_liquidation_is_valued_next_working_day(app, make_professional, make_accepted_fse,

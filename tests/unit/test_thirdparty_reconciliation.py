@@ -150,7 +150,6 @@ def test_csv_refusals(data, code):
 
 
 def camt_fixture() -> bytes:
-    pytest.importorskip("amelipro.xmlcore.safe")  # TEMP until the XML helper lands it
     text = (DATA / "camt053_mixed.xml").read_text(encoding="utf-8")
     for key, value in {
         "{{AMOUNT_1}}": "150.00", "{{REF_1}}": REF_1, "{{AMOUNT_2}}": "90.00",
@@ -196,7 +195,22 @@ def test_camt053_bad_entries_are_all_reported():
 
 
 def test_not_a_camt053_document():
-    pytest.importorskip("amelipro.xmlcore.safe")  # TEMP
     with pytest.raises(StatementError) as info:
         read_statement(b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"/>')
     assert info.value.code == "TP-REL-002"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><Document>&x;</Document>', "XML-005"),
+        (b'<?xml version="1.0"?><!DOCTYPE d SYSTEM "file:///etc/passwd"><Document/>', "XML-006"),
+        (b"<Document><unclosed></Document>", "XML-003"),
+    ],
+)
+def test_hostile_camt053_is_refused_by_the_safe_parser(data, code):
+    from amelipro.errors import AmeliproError
+
+    with pytest.raises(AmeliproError) as info:
+        read_statement(data)
+    assert info.value.code == code

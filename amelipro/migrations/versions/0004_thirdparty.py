@@ -53,8 +53,6 @@ def upgrade() -> None:
     sa.Column('professional_id', sa.Integer(), nullable=False),
     sa.Column('reference', sa.String(length=20), nullable=False),
     sa.Column('value_date', sa.Date(), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
-    sa.Column('fse_count', sa.Integer(), nullable=False),
     sa.Column('received_amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('received_on', sa.Date(), nullable=True),
     sa.Column('created_at', amelipro.db.UTCDateTime(timezone=True), nullable=False),
