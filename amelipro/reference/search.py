@@ -96,7 +96,11 @@ def _filters(query: SearchQuery) -> tuple[str, dict[str, Any], bool]:
 
 
 def code_candidates(q: str) -> list[str]:
-    raw = q.strip().upper().replace(" ", "")
+    """The query as a code: one word, or digits typed in groups ("3400 9359 5583 8")."""
+    stripped = q.strip().upper()
+    raw = stripped.replace(" ", "")
+    if " " in stripped and not raw.isdigit():
+        return []
     return [raw] if raw and len(raw) <= 13 and raw.isalnum() else []
 
 
@@ -119,11 +123,23 @@ def _stmt(sql: str):
 _COLUMNS = "e.id, e.kind, e.code, e.label, e.detail"
 
 
+def _index_ready(session: Session) -> bool:
+    """Whether entries exist; remembered on the pooled connection once true."""
+    info = session.connection().info
+    if not info.get("ref_search_ready"):
+        info["ref_search_ready"] = session.execute(_stmt("SELECT 1 FROM ref_search_entry LIMIT 1")).first() is not None
+    return info["ref_search_ready"]
+
+
 class SqliteFtsSearch:
-    """FTS5 table ``ref_search_fts`` (rowid = entry id)."""
+    """FTS5 table ``ref_search_fts`` (rowid = entry id).
+
+    Words of one character are matched whole, longer ones as prefixes (same rule on both
+    backends: a one-letter prefix matches half the index and says nothing).
+    """
 
     name = "sqlite-fts5"
-    no_limit = "-1"
+    no_limit = -1
 
     def ensure_index(self, session: Session) -> None:
         session.execute(text(
@@ -138,8 +154,8 @@ class SqliteFtsSearch:
 
     def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
         inner = ("SELECT rowid AS id FROM ref_search_fts WHERE ref_search_fts MATCH :match "
-                 "ORDER BY rowid LIMIT {inner}")
-        return inner, {"match": " ".join(f'"{w}"*' for w in words)}
+                 "ORDER BY rowid LIMIT :inner")
+        return inner, {"match": " ".join(f'"{w}"' if len(w) == 1 else f'"{w}"*' for w in words)}
 
     order = "f.id"
 
@@ -148,7 +164,7 @@ class PostgresFtsSearch:
     """Derived table ``ref_search_pg(id, tsv)`` with a GIN index."""
 
     name = "postgresql-tsvector"
-    no_limit = "ALL"
+    no_limit = None  # LIMIT NULL: no limit
 
     def ensure_index(self, session: Session) -> None:
         session.execute(text("DROP TABLE IF EXISTS ref_search_pg"))
@@ -165,8 +181,8 @@ class PostgresFtsSearch:
 
     def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
         inner = ("SELECT t.id FROM ref_search_pg t WHERE t.tsv @@ to_tsquery('simple', :tsq) "
-                 "ORDER BY t.id + 0 LIMIT {inner}")  # + 0: match through the GIN index, then top-N by id
-        return inner, {"tsq": " & ".join(f"{w}:*" for w in words)}
+                 "ORDER BY t.id + 0 LIMIT :inner")  # + 0: match through the GIN index, then top-N by id
+        return inner, {"tsq": " & ".join(w if len(w) == 1 else f"{w}:*" for w in words)}
 
     order = "f.id"
 
@@ -197,7 +213,7 @@ def search(session: Session, query: SearchQuery, backend: SearchBackend | None =
         rows = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
     exact = {r[0] for r in rows}
     words = tokens(query.q)[:8]
-    if words and not rows and session.execute(_stmt("SELECT 1 FROM ref_search_entry LIMIT 1")).first() is None:
+    if words and not rows and not _index_ready(session):
         words = []  # nothing imported yet: no text index to query
     if rows and len(codes[0]) == len(query.q.strip()):
         words = []  # the query is a code and it matched: the exact answer is the answer
@@ -205,17 +221,19 @@ def search(session: Session, query: SearchQuery, backend: SearchBackend | None =
         inner_sql, text_params = backend.text_sql(words)
         needed = want - len(rows)
         inner = (needed + len(exact)) * (8 if selective else 1) + 10
-        for limit in (str(inner), backend.no_limit):
-            sql = (f"SELECT {_COLUMNS} FROM ({inner_sql.format(inner=limit)}) f "
-                   f"JOIN ref_search_entry e ON e.id = f.id WHERE {where} ORDER BY {backend.order} LIMIT :want")
-            found = [r for r in session.execute(_stmt(sql), {**params, **text_params, "want": needed + len(exact)})
+        # One statement text per filter combination: the server can keep it prepared.
+        sql = (f"SELECT {_COLUMNS} FROM ({inner_sql}) f "
+               f"JOIN ref_search_entry e ON e.id = f.id WHERE {where} ORDER BY {backend.order} LIMIT :want")
+        for limit in (inner, backend.no_limit):
+            found = [r for r in session.execute(_stmt(sql), {**params, **text_params, "inner": limit,
+                                                            "want": needed + len(exact)})
                      if r[0] not in exact]
-            if len(found) >= needed or limit == backend.no_limit:
-                break
+            if len(found) >= needed or limit == backend.no_limit or not selective:
+                break  # (without selective filters, a short answer means the index has no more)
             # Filters dropped rows among the best ones: ask the index again without its limit.
-            probe = session.execute(_stmt(f"SELECT count(*) FROM ({inner_sql.format(inner=limit)}) f"),
-                                    text_params).scalar()
-            if probe < int(limit):
+            probe = session.execute(_stmt(f"SELECT count(*) FROM ({inner_sql}) f"),
+                                    {**text_params, "inner": limit}).scalar()
+            if probe < limit:
                 break  # the index had no more rows: nothing else to find
         rows += found[:needed]
     start = (query.page - 1) * query.page_size
