@@ -22,6 +22,7 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "XML_MAX_BYTES": 20 * 1024 * 1024,
         "XML_MAX_DEPTH": 64,
+        "SIGNATURE_MAX_AGE_DAYS": 90,  # an FSE signed longer ago is refused (FSE-SIG-017)
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
@@ -33,6 +34,7 @@ _PARSERS = {
     "MAX_CONTENT_LENGTH": int,
     "XML_MAX_BYTES": int,
     "XML_MAX_DEPTH": int,
+    "SIGNATURE_MAX_AGE_DAYS": int,
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_HOURS": int,
