@@ -52,6 +52,7 @@ DS = f"{{{DS_NS}}}"
 SIGNATURE_TAG = f"{DS}Signature"
 SIGNING_TIME_ATTRIBUTE = "dateSignature"
 ID_ATTRIBUTES = ("Id", "ID", "id")
+MAX_CERTIFICATES = 5  # the signer's certificate and its intermediates
 
 ALLOWED_SIGNATURE_METHODS: frozenset[SignatureMethod] = frozenset({
     SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512,
@@ -82,7 +83,7 @@ class Revocations:
     revoked: Mapping[int, datetime]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrustStore:
     """CA certificates (``*.pem``) and CRLs (``*.crl.pem``) of a directory, loaded once."""
 
@@ -395,6 +396,9 @@ def _certificates(signature, store: TrustStore) -> tuple[x509.Certificate, tuple
     texts = [e.text or "" for e in signature.iterfind(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")]
     if not texts:
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, line=signature.sourceline)
+    if len(texts) > MAX_CERTIFICATES:
+        raise errors.SignatureError(errors.SIG_MALFORMED, f"{len(texts)} certificats (au plus {MAX_CERTIFICATES})",
+                                    line=signature.sourceline)
     try:
         certs = [store.certificate_from_base64(t) for t in texts]
     except (ValueError, TypeError):

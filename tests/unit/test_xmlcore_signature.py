@@ -336,3 +336,75 @@ def test_sign_and_verify_a_document_with_the_gateway_key(pki):
     assert info.value.code == "FSE-SIG-003"
     with pytest.raises(SignatureError):
         verify_document(reparse(sign_document(root, pki.other.key, pki.other.cert)), pki.gateway.cert)
+
+
+def test_too_many_certificates(pki, verify_policy):
+    element = signed_fse(pki.medecin)
+    x509data = element.find(f"{DS}Signature/{DS}KeyInfo/{DS}X509Data")
+    for _ in range(5):
+        x509data.append(copy.deepcopy(x509data[0]))
+    assert refused(element, verify_policy) == "FSE-SIG-019"
+
+
+def test_intermediate_certificates_from_the_signature(pki, tmp_path):
+    """A signer under an intermediate CA (sent in the signature) chains to the root."""
+    from cryptography.hazmat.primitives import serialization as ser
+
+    from amelipro.xmlcore import pki as demo_pki
+
+    root_key, root = demo_pki.generate_ca("Racine de test")
+    # an intermediate CA issued by the root
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes as h
+
+    inter_key = demo_pki.new_key()
+    now = datetime.now(UTC)
+    inter = (
+        cx509.CertificateBuilder().subject_name(demo_pki._name("AC intermédiaire de test"))
+        .issuer_name(root.subject).public_key(inter_key.public_key())
+        .serial_number(cx509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(cx509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(root_key, h.SHA256())
+    )
+    key, cert = demo_pki.issue_certificate(inter_key, inter, "Dr Inter", rpps=RPPS_MEDECIN)
+    (tmp_path / "root.pem").write_bytes(demo_pki.cert_pem(root))
+    (tmp_path / "root.crl.pem").write_bytes(demo_pki.make_crl(root_key, root).public_bytes(ser.Encoding.PEM))
+    unsigned = care_sheet_to_xml(sample_care_sheet())
+    with_chain = sign_fse(unsigned, key, cert, chain=[inter])
+    without_chain = sign_fse(unsigned, key, cert)
+    # Only the root trusted: the chain comes from the signature, but the intermediate's CRL
+    # is unknown to the gateway.
+    policy = VerifyPolicy(TrustStore.load(tmp_path))
+    assert refused(with_chain, policy) == "FSE-SIG-020"
+    relaxed = VerifyPolicy(policy.trust_store, require_crl=False)
+    assert verify_signed_element(reparse(with_chain), relaxed).rpps == RPPS_MEDECIN
+    assert refused(without_chain, relaxed) == "FSE-SIG-005"
+    # The intermediate and its CRL in the trust store: both forms verify.
+    (tmp_path / "inter.pem").write_bytes(demo_pki.cert_pem(inter))
+    (tmp_path / "inter.crl.pem").write_bytes(demo_pki.make_crl(inter_key, inter).public_bytes(ser.Encoding.PEM))
+    policy = VerifyPolicy(TrustStore.load(tmp_path))
+    assert verify_signed_element(reparse(with_chain), policy).rpps == RPPS_MEDECIN
+    assert verify_signed_element(reparse(without_chain), policy).rpps == RPPS_MEDECIN
+
+
+def test_verification_is_thread_safe(pki, verify_policy):
+    import threading
+
+    data = [etree.tostring(signed_fse(h, n)) for n, h in enumerate((pki.medecin, pki.medecin_ec) * 4)]
+    failures: list[BaseException] = []
+
+    def work():
+        try:
+            for _ in range(10):
+                for item in data:
+                    assert verify_signed_element(parse_untrusted(item), verify_policy).rpps == RPPS_MEDECIN
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
