@@ -4,6 +4,7 @@ gateway key, and read it back (practice-software client)."""
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,17 +105,25 @@ def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: object, limit: int = 2000) -> str:
+    """Text safe in XML (an error detail may quote what was received), at most ``limit``."""
+    return _NOT_XML.sub("\ufffd", str(value))[:limit]
+
+
 def _error_element(parent: etree._Element, error: ArlError) -> None:
     el = etree.SubElement(parent, f"{A}Erreur", code=error.code)
     if error.path:
-        el.set("chemin", error.path[:2000])
-    if error.line:
-        el.set("ligne", str(error.line))
-    etree.SubElement(el, f"{A}Message").text = error.message[:2000]
+        el.set("chemin", _text(error.path))
+    if error.line and int(error.line) > 0:
+        el.set("ligne", str(int(error.line)))
+    etree.SubElement(el, f"{A}Message").text = _text(error.message)
     if error.hint:
-        etree.SubElement(el, f"{A}Conseil").text = error.hint[:2000]
+        etree.SubElement(el, f"{A}Conseil").text = _text(error.hint)
     if error.detail:
-        etree.SubElement(el, f"{A}Detail").text = error.detail[:2000]
+        etree.SubElement(el, f"{A}Detail").text = _text(error.detail)
 
 
 def build_arl(arl: Arl) -> etree._Element:
@@ -123,10 +132,10 @@ def build_arl(arl: Arl) -> etree._Element:
     etree.SubElement(root, f"{A}DateEmission").text = _ts(arl.issued_at)
     lot = etree.SubElement(root, f"{A}Lot")
     if arl.lot_number:
-        etree.SubElement(lot, f"{A}Numero").text = arl.lot_number
+        etree.SubElement(lot, f"{A}Numero").text = _text(arl.lot_number)
     etree.SubElement(lot, f"{A}Empreinte").text = arl.lot_digest
     if arl.lot_reference:
-        etree.SubElement(lot, f"{A}Reference").text = arl.lot_reference
+        etree.SubElement(lot, f"{A}Reference").text = _text(arl.lot_reference)
     etree.SubElement(root, f"{A}Statut").text = arl.status.value
     etree.SubElement(
         root, f"{A}Resume", fse=str(len(arl.fses)), acceptees=str(arl.accepted),
@@ -141,11 +150,11 @@ def build_arl(arl: Arl) -> etree._Element:
         for item in arl.fses:
             el = etree.SubElement(fses, f"{A}FSE", rang=str(item.position), statut=item.status.value)
             if item.fse_id:
-                el.set("id", item.fse_id)
+                el.set("id", _text(item.fse_id))
             if item.invoice_number:
-                el.set("numeroFacture", item.invoice_number)
+                el.set("numeroFacture", _text(item.invoice_number))
             if item.reference:
-                el.set("reference", item.reference)
+                el.set("reference", _text(item.reference))
             for error in item.errors:
                 _error_element(el, error)
     return root

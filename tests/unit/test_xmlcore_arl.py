@@ -55,3 +55,12 @@ def test_negative_arl(pki):
     back = read_arl(data)
     assert back.status == ArlStatus.NEGATIVE and [e.code for e in back.errors] == ["XML-004", "LOT-001"]
     assert back.errors[1].path == "/Lot/Entete/NombreFSE"
+
+
+def test_error_texts_that_are_not_xml_do_not_break_the_arl():
+    arl = negative_arl("ARL-3", DIGEST, [{"code": "XML-003", "message": "Mal formé \x00\x1b fin",
+                                          "detail": "x" * 5000, "line": 0}])
+    data = arl_bytes(arl)
+    assert get_registry().is_valid(parse_untrusted(data), "arl")
+    back = read_arl(data).errors[0]
+    assert back.message == "Mal formé \ufffd\ufffd fin" and len(back.detail) == 2000 and back.line is None
