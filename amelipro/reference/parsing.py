@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -136,11 +137,13 @@ _TOKEN_RE = re.compile(r"[0-9a-z]+")
 
 
 def fold(text: str) -> str:
-    """Lower case without accents: 'Paracétamol ŒUF µg' -> 'paracetamol oeuf µg'."""
+    """Lower case without accents: 'Paracétamol ŒUF µg' -> 'paracetamol oeuf ug'."""
+    if text.isascii():
+        return text.lower()
     text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    text = text.replace("µ", "u").replace("μ", "u")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    text = text.replace("µ", "u").replace("μ", "u").replace("ß", "ss")
+    # NFKD splits letters from their accents (and '²' into '2'); what is not ASCII then goes.
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
 
 
 def tokens(text: str) -> list[str]:
@@ -148,8 +151,14 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(fold(text))
 
 
+@lru_cache(maxsize=65536)
+def _part_text(part: str) -> str:
+    return " ".join(tokens(part))
+
+
 def search_text(*parts: str) -> str:
-    return " ".join(t for part in parts if part for t in tokens(part))
+    """Indexed text: the tokens of every part (names and holders repeat: cached)."""
+    return " ".join(t for t in (_part_text(p) for p in parts if p) if t)
 
 
 # ---- a minimal dBase III reader/writer (LPP official release: lpp_*_tot*.dbf) ----
