@@ -41,7 +41,7 @@ def liquidate(batch_size: int, day: str | None, max_batches: int | None, worker:
         total = pending_count(session)
     click.echo(f"FSE suivies : {tracked} nouvelles ; à liquider : {total}.")
     with click.progressbar(length=total, label="Liquidation", show_pos=True, show_percent=True,
-                           file=click.get_text_stream("stderr")) as bar:
+                           show_eta=True) as bar:
         result = run_liquidation(new_session, config, progress=bar.update, track=False)
     click.echo(
         f"Liquidées : {result.claimed} (payées {result.paid}, ajustées {result.adjusted}, "

@@ -95,9 +95,22 @@ def value_date_for(day: date) -> date:
 class PatientFile(Protocol):
     """The caisse's file of insured persons, as the liquidation needs it."""
 
-    loaded: bool
+    loaded: bool  # False: no file available, identity and rights checks are skipped
 
-    def patient(self, nir: str, rank: int, at: date) -> PatientOnFile | None: ...
+    def prefetch(self, keys: set[tuple[str, int]]) -> None: ...
+
+    def rights(self, nir: str, rank: int) -> Any | None: ...  # PatientRights or None
+
+
+def on_file(person: Any | None, at: date) -> PatientOnFile | None:
+    """What a PatientRights record says at the date of care."""
+    if person is None:
+        return None
+    return PatientOnFile(
+        rights_open=person.is_open(at),
+        covers=frozenset(c.cover.value for c in person.covers_at(at)),
+        alsace_moselle=getattr(person, "alsace_moselle", False),
+    )
 
 
 @dataclass
@@ -106,26 +119,44 @@ class NoPatientFile:
 
     loaded: bool = False
 
-    def patient(self, nir: str, rank: int, at: date) -> PatientOnFile | None:  # noqa: ARG002
+    def prefetch(self, keys: set[tuple[str, int]]) -> None:  # noqa: ARG002
+        return None
+
+    def rights(self, nir: str, rank: int) -> Any | None:  # noqa: ARG002
         return None
 
 
 @dataclass
 class StaticPatientFile:
-    """A file given as plain values (tests, demos): nir -> PatientRights-like object."""
+    """A file given as plain values (tests, demos): (nir, rank) -> PatientRights."""
 
     people: dict[tuple[str, int], Any] = field(default_factory=dict)
     loaded: bool = True
 
-    def patient(self, nir: str, rank: int, at: date) -> PatientOnFile | None:
-        person = self.people.get((nir, rank))
-        if person is None:
-            return None
-        return PatientOnFile(
-            rights_open=person.is_open(at),
-            covers=frozenset(c.cover.value for c in person.covers_at(at)),
-            alsace_moselle=getattr(person, "alsace_moselle", False),
-        )
+    def prefetch(self, keys: set[tuple[str, int]]) -> None:  # noqa: ARG002
+        return None
+
+    def rights(self, nir: str, rank: int) -> Any | None:
+        return self.people.get((nir, rank))
+
+
+class BeneficiaryFile:
+    """The beneficiaries package's tables, read a batch at a time (``find_rights_many``)."""
+
+    def __init__(self, session: Session) -> None:
+        from amelipro.beneficiaries.models import Beneficiary
+
+        self.session = session
+        self.loaded = session.scalar(select(Beneficiary.id).limit(1)) is not None
+        self.cache: dict[tuple[str, int], Any] = {}
+
+    def prefetch(self, keys: set[tuple[str, int]]) -> None:
+        from amelipro.beneficiaries.services import find_rights_many
+
+        self.cache = find_rights_many(self.session, keys) if self.loaded else {}
+
+    def rights(self, nir: str, rank: int) -> Any | None:
+        return self.cache.get((nir, rank))
 
 
 class CachedLookup:
@@ -160,12 +191,11 @@ def default_lookup(session: Session) -> ReferenceLookup:
 
 
 def default_patient_file(session: Session) -> PatientFile:
-    """The caisse's file when the beneficiaries package provides one; else no checks."""
+    """The caisse's file when the beneficiaries package is installed; else no checks."""
     try:
-        from amelipro.beneficiaries.services import patient_file_for_liquidation  # type: ignore
-    except (ModuleNotFoundError, ImportError):
+        return BeneficiaryFile(session)
+    except ModuleNotFoundError:  # pragma: no cover - beneficiaries package absent
         return NoPatientFile()
-    return patient_file_for_liquidation(session)  # pragma: no cover - when it exists
 
 
 @dataclass(frozen=True)
@@ -315,9 +345,34 @@ def _track_rows(session: Session, rows, actor: str) -> int:
         })
     bulk_insert(session, PaymentTransition.__table__, transitions)
     corrections = [(meta[f].corrects_id, f) for _, f in created if meta[f].corrects_id]
+    corrections += _same_care_rejected(session, [meta[f] for _, f in created if not meta[f].corrects_id])
     if corrections:
         _mark_resubmitted(session, corrections, actor, now)
     return len(created)
+
+
+def _same_care_rejected(session: Session, rows: list) -> list[tuple[int, int]]:
+    """A new FSE for the same professional, patient and date of care as an FSE the caisse
+    rejected (and not yet replaced) is its corrected resubmission, even under a new invoice
+    number (practice software renumbers; the FSE package links only same-number resends)."""
+    if not rows:
+        return []
+    found = session.execute(
+        select(Payment.fse_id, Payment.professional_id, Payment.patient_nir, Payment.care_date)
+        .where(Payment.status == PaymentStatus.REJECTED, Payment.replaced_by_fse_id.is_(None),
+               Payment.professional_id.in_({r.professional_id for r in rows}),
+               Payment.patient_nir.in_({r.patient_nir for r in rows}))
+        .order_by(Payment.id)
+    ).all()
+    rejected: dict[tuple, int] = {}
+    for fse_id, pro_id, nir, care_date in found:
+        rejected.setdefault((pro_id, nir, care_date), fse_id)
+    out = []
+    for r in rows:
+        old = rejected.pop((r.professional_id, r.patient_nir, r.first_care_date), None)
+        if old is not None and old != r.id:
+            out.append((old, r.id))
+    return out
 
 
 def _mark_resubmitted(session: Session, corrections: list[tuple[int, int]], actor: str,
@@ -403,13 +458,13 @@ def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
     )
 
 
-def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str):
+def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: Any | None = None):
     from amelipro.fse.pricing import price_care_sheet
 
     if not sheet.lines:
         return None
     try:
-        pricing = price_care_sheet(sheet, lookup, None, profession)
+        pricing = price_care_sheet(sheet, lookup, rights, profession)
     except (KeyError, ValueError, LookupError):
         return None
     return pricing if pricing.complete else None
@@ -454,20 +509,22 @@ def liquidate_batch(
     ).all()
 
     paid_keys = _already_paid_keys(session, rows)
+    patients.prefetch({(r.patient_nir, r.patient_rank) for r in rows})
     decisions = []
     for row in rows:
         profession = row.profession.value if row.profession else "medecin_generaliste"
         key = (row.pro_id, row.patient_nir, row.first_care_date, row.last_care_date, row.amo_claimed)
         pricing = None
+        person = patients.rights(row.patient_nir, row.patient_rank) if patients.loaded else None
         try:
             sheet = care_sheet_from_storage(row, profession)
         except (KeyError, ValueError, TypeError):
             sheet = None
         if sheet is not None:
-            pricing = _price(sheet, lookup, profession)
+            pricing = _price(sheet, lookup, profession, person)
         patient = None
         if patients.loaded and row.first_care_date is not None:
-            patient = patients.patient(row.patient_nir, row.patient_rank, row.first_care_date)
+            patient = on_file(person, row.first_care_date)
         decision = decide(DecisionInput(
             amo_claimed=row.amo_claimed, charged=row.p_charged, base=row.p_base,
             nature=row.nature, exemption=row.exemption, care_date=row.first_care_date,

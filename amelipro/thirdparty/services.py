@@ -313,7 +313,9 @@ def payment_detail(session: Session, pro: Professional, payment_id: int, today: 
     if payment.replaced_by_fse_id:
         replaced_by = session.scalar(select(Payment).where(Payment.fse_id == payment.replaced_by_fse_id,
                                                            Payment.professional_id == pro.id))
-    if fse is not None and fse.corrects_id:
+    corrects = session.scalar(select(Payment).where(Payment.replaced_by_fse_id == payment.fse_id,
+                                                    Payment.professional_id == pro.id))
+    if corrects is None and fse is not None and fse.corrects_id:
         corrects = session.scalar(select(Payment).where(Payment.fse_id == fse.corrects_id,
                                                         Payment.professional_id == pro.id))
     return PaymentDetail(payment, fse, tuple(transitions), rsp, delay_of(payment, today),
