@@ -8,6 +8,7 @@ independently, so a bad FSE rejects only itself.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from amelipro.xmlcore.signature import (
 )
 
 L = f"{{{LOT_NS}}}"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,15 @@ def _read_fse(element: etree._Element, position: int, registry: SchemaRegistry,
             issue = XmlIssue(issue.code, issue.message, issue.hint, issue.detail, "/FSE",
                              issue.line or line)
         return FseOutcome(position, element_id, line, None, (issue,))
-    issues = registry.validate(verified.signed, "fse", line_of=verified.line_of)
+    except Exception:  # never a 5xx for a received document: logged, refused
+        log.exception("unexpected error verifying FSE %s (rank %s)", element_id, position)
+        issue = XmlIssue.of(errors.SIG_MALFORMED, "vérification impossible", "/FSE", line)
+        return FseOutcome(position, element_id, line, None, (issue,))
+    try:
+        issues = registry.validate(verified.signed, "fse", line_of=verified.line_of)
+    except Exception:  # pragma: no cover - defensive, as above
+        log.exception("unexpected error validating FSE %s (rank %s)", element_id, position)
+        issues = [XmlIssue.of(errors.XSD_INVALID, "validation impossible", "/FSE", line)]
     return FseOutcome(position, element_id, line, verified, tuple(issues))
 
 

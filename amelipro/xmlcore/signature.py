@@ -488,7 +488,8 @@ def _signxml_verify(element, leaf, signing_time: datetime, policy: VerifyPolicy,
         if "forbidden by configuration" in text:
             raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, text[:200], line=line) from exc
         raise errors.SignatureError(errors.SIG_MALFORMED, text[:200], line=line) from exc
-    except (etree.DocumentInvalid, sx.SignXMLException, ValueError, TypeError) as exc:
+    except (etree.LxmlError, sx.SignXMLException, ValueError, TypeError) as exc:
+        # e.g. a non-ASCII element name that signxml's internal re-serialization breaks
         raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
     return result.signed_xml
 

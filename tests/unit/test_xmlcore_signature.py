@@ -408,3 +408,18 @@ def test_verification_is_thread_safe(pki, verify_policy):
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_non_ascii_element_names_are_refused_cleanly(pki, verify_policy):
+    """signxml re-serializes in ASCII, which breaks a non-ASCII element name: a clean code."""
+    element = signed_fse(pki.medecin)
+    method = element.find(f"{DS}Signature/{DS}SignedInfo/{DS}Reference/{DS}DigestMethod")
+    method.tag = f"{DS}DigéstMethod"
+    with pytest.raises(SignatureError) as info:
+        verify_signed_element(parse_untrusted(etree.tostring(element, encoding="utf-8")), verify_policy)
+    assert info.value.code == "FSE-SIG-019"
+    content = signed_fse(pki.medecin)
+    etree.SubElement(content.find(f"{F}Totaux"), f"{F}Remarqué").text = "x"
+    with pytest.raises(SignatureError) as info:
+        verify_signed_element(parse_untrusted(etree.tostring(content, encoding="utf-8")), verify_policy)
+    assert info.value.code == "FSE-SIG-019"
