@@ -178,3 +178,32 @@ def test_signed_bytes_identify_identical_resends(pki, verify_policy):
     b = read_lot_document(signed_lot_bytes([signed_fse(pki.medecin_ec, 1)]), verify_policy).documents[0]
     assert a.sheet == b.sheet
     assert a.signed_bytes and b"SignatureValue" not in a.signed_bytes
+
+
+def test_mutated_lots_only_ever_raise_lot_errors(pki, verify_policy):
+    """Seeded fuzzing: whatever the bytes, a lot is refused whole (LotError) or read with
+    per-FSE errors; no other exception can reach the HTTP layer as a 5xx."""
+    import random
+
+    base = signed_lot_bytes([signed_fse(pki.medecin, n) for n in (1, 2)]).decode()
+    tokens = ["<", ">", "/", '"', "&amp;", "&#0;", 'Id="x"', ' Id="FSE-10000000017-000001"', "<!-- c -->",
+              "<![CDATA[x]]>", "é", "<a>", "</a>", 'xmlns="urn:x"', "<ds:Signature/>", "9", " ", "Dig"]
+    rng = random.Random(20261123)
+    outcomes = {"refused": 0, "read": 0}
+    for _ in range(300):
+        text = base
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(text))
+            if rng.random() < 0.5:
+                text = text[:i] + text[i + rng.randint(1, 20):]
+            else:
+                text = text[:i] + rng.choice(tokens) + text[i:]
+        try:
+            doc = read_lot_document(text.encode(), verify_policy)
+        except LotError as exc:
+            assert exc.errors and all(e["code"] and e["message"] for e in exc.errors)
+            outcomes["refused"] += 1
+        else:
+            assert all(d.ok or d.errors for d in doc.documents)
+            outcomes["read"] += 1
+    assert outcomes["refused"] and outcomes["read"]
