@@ -80,9 +80,7 @@ def _depth_xpath(max_depth: int) -> etree.XPath:
 
 
 _HAS_PI = etree.XPath("boolean(//processing-instruction())")
-_HAS_XINCLUDE = etree.XPath(
-    "boolean(//*[namespace-uri()=$a or namespace-uri()=$b])"
-)
+_XINCLUDE_TAGS = tuple(f"{{{ns}}}*" for ns in XINCLUDE_NAMESPACES)
 
 
 def parse_untrusted(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Element:
@@ -120,12 +118,10 @@ def parse_untrusted(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree.
         raise errors.UnsafeXmlError(
             errors.TOO_DEEP, f"Profondeur maximale : {limits.max_depth} niveaux."
         )
-    if _HAS_XINCLUDE(tree, a=XINCLUDE_NAMESPACES[0], b=XINCLUDE_NAMESPACES[1]):
-        el = next(
-            e for e in root.iter(etree.Element)
-            if etree.QName(e).namespace in XINCLUDE_NAMESPACES
-        )
-        raise errors.UnsafeXmlError(errors.XINCLUDE, etree.QName(el).localname, line=el.sourceline)
+    xinclude = next(root.iter(*_XINCLUDE_TAGS), None)
+    if xinclude is not None:
+        raise errors.UnsafeXmlError(errors.XINCLUDE, etree.QName(xinclude).localname,
+                                    line=xinclude.sourceline)
     return root
 
 
