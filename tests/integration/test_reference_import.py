@@ -161,3 +161,18 @@ def test_ehpad_mapping_add_and_remove_are_recorded(ref_session):
     assert exc.value.code == "REF-022"
     actions = set(ref_session.scalars(select(AuditEvent.action)))
     assert {"reference.ehpad.add", "reference.ehpad.remove", "reference.import"} <= actions
+
+
+def test_diff_page_and_api_show_the_change(app, client, ref_session, tmp_path):
+    source = _modified_release(tmp_path)
+    result = import_reference(ref_session, ImportConfig(source=source, effective=NEW_RELEASE))
+    bdpm = next(r for r in result.runs if r.dataset == "bdpm")
+    page = client.get(f"/referentiels/imports/{bdpm.id}").get_data(as_text=True)
+    assert "3400935955838" in page and "1.16" in page and "1.20" in page
+    assert "3400934744198" in page  # removed code listed
+    data = client.get(f"/api/v1/reference/imports/{bdpm.id}/diff").get_json()
+    assert data["changed"][0]["after"]["price"] == "1.20"
+    earlier = client.get("/api/v1/reference/medicines/3400935955838?at=2026-08-31").get_json()
+    later = client.get("/api/v1/reference/medicines/3400935955838?at=2026-09-01").get_json()
+    assert (earlier["in_force"]["price"], later["in_force"]["price"]) == ("1.16", "1.20")
+    assert len(later["history"]) == 2
