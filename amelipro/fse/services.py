@@ -25,7 +25,7 @@ from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import errors as rule_errors
 from amelipro.fse import idempotency, intake, lot_errors
-from amelipro.fse.domain import CareSheet
+from amelipro.fse.domain import CareSheet, Line
 from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 
@@ -89,28 +89,41 @@ class SubmitResult:
 
 # --- canonical content -------------------------------------------------------------------
 
-def _canon(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _canon(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canon(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _canon(getattr(value, k)) for k in value.__dataclass_fields__}
-    if hasattr(value, "value") and not isinstance(value, (int, str, bool)):  # enums
-        return value.value
-    return value
+def _dec(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def _day(value: date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def _line_key(line: Line) -> tuple:
+    a = line.amounts
+    amounts = ("",) if a is None else (_dec(a.charged), _dec(a.base), str(a.rate), _dec(a.amo))
+    return (line.number, line.kind.value, _day(line.care_date), line.code, line.quantity,
+            _dec(line.coefficient), *amounts)
+
+
+def canonical_content(sheet: CareSheet) -> tuple:
+    """Every field of the care sheet except its element Id, in a fixed order, numbers
+    normalized (30.00 == 30.0): two FSE with the same content have the same tuple, however
+    they were laid out, signed or identified."""
+    pro, pat, tot = sheet.professional, sheet.patient, sheet.totals
+    return (
+        "fse/1", sheet.invoice_number, _day(sheet.invoice_date),
+        (pro.rpps, pro.am_number, pro.specialty, pro.finess or ""),
+        (pat.nir, _day(pat.birth_date), pat.rank, pat.regime, pat.caisse, pat.centre),
+        sheet.nature.value, sheet.pathway, sheet.exemption.value,
+        sheet.tiers_payant_amo, sheet.tiers_payant_amc,
+        tuple(_line_key(line) for line in sheet.lines),
+        (_dec(tot.charged), _dec(tot.base), _dec(tot.amo)),
+        sheet.prescriber_rpps or "", _day(sheet.prescription_date),
+    )
 
 
 def content_hash(sheet: CareSheet) -> str:
     """Hash of what the care sheet says, independent of XML layout, signature and Id."""
-    data = _canon(sheet)
-    data.pop("id", None)
-    raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return hashlib.sha256(repr(canonical_content(sheet)).encode()).hexdigest()
 
 
 def raw_hash(data: bytes) -> str:
@@ -306,8 +319,10 @@ def submit_lot(
             idempotency.complete(session, claim, exc.http_status, intake.ARL_CONTENT_TYPE, arl)
         session.commit()
         return SubmitResult(exc.http_status, arl, report)
+    session.rollback()  # end the reading transaction: the recording one starts afresh
     for attempt in range(3):
         try:
+            _take_write_lock(session)
             return _record(session, pro, body, received, lot_number, checked, source, claim)
         except IntegrityError:
             # A concurrent lot took one of these invoice numbers: decide again against it.
@@ -315,6 +330,15 @@ def submit_lot(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _take_write_lock(session: Session) -> None:
+    """SQLite: take the database's write lock before reading what the decisions depend on,
+    so that a concurrent lot waits (busy timeout) instead of failing on a stale snapshot.
+    PostgreSQL needs nothing: the partial unique index on accepted invoice numbers makes a
+    concurrent duplicate wait, then fail, and the lot is decided again."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Lot).where(Lot.id == -1).values(source=Lot.source))
 
 
 def _record(

@@ -1,0 +1,91 @@
+"""Facturation: upload a signed lot file (ARL explained in French), dry run, demo command."""
+
+from __future__ import annotations
+
+import io
+
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from amelipro.fse.models import Lot, StoredFse
+
+
+def _count(env, model) -> int:
+    with env.app.app_context():
+        session = env.app.extensions["amelipro.sessionmaker"]()
+        n = session.scalar(select(func.count()).select_from(model))
+        session.close()
+    return n
+
+
+def _upload(client, auth, body: bytes, action: str):
+    token = auth.csrf("/facturation/envoyer")
+    return client.post("/facturation/envoyer", data={
+        "csrf_token": token, "action": action, "lot_file": (io.BytesIO(body), "lot.xml"),
+    }, content_type="multipart/form-data")
+
+
+def test_upload_then_pages(client, auth, fse_env):
+    demo = fse_env.sheets(4, invalid=0.5, seed=5)
+    auth.login(fse_env.doctor.login)
+    response = _upload(client, auth, fse_env.lot(demo.sheets), "envoyer")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Lot reçu" in html and "2 feuille(s) de soins acceptée(s), 2 rejetée(s)" in html
+    assert "Comment corriger" in html and "FSE-R-" in html
+    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 4
+    lots = client.get("/facturation/").get_data(as_text=True)
+    assert "Partiellement accepté" in lots
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        rejected = session.scalars(select(StoredFse).where(StoredFse.status == "rejetee")).first()
+        session.close()
+    page = client.get(f"/facturation/fse/{rejected.id}").get_data(as_text=True)
+    assert "Motifs de rejet" in page and str(escape(rejected.errors[0]["hint"])) in page
+    assert "Envoyé" in page and "Calculé" in page
+
+
+def test_dry_run_upload_stores_nothing(client, auth, fse_env):
+    demo = fse_env.sheets(2)
+    auth.login(fse_env.doctor.login)
+    html = _upload(client, auth, fse_env.lot(demo.sheets), "verifier").get_data(as_text=True)
+    assert "Rapport de vérification" in html and "Rien n'a été enregistré." in html
+    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0
+
+
+def test_unreadable_upload_explained(client, auth, fse_env):
+    auth.login(fse_env.doctor.login)
+    response = _upload(client, auth, b"<Lot", "envoyer")
+    html = response.get_data(as_text=True)
+    assert "Lot refusé" in html and "XML-003" in html and "aucune feuille de soins n'a été enregistrée" in html
+    assert _count(fse_env, Lot) == 0
+
+
+def test_demo_lot_command_writes_an_accepted_lot(fse_env, runner, tmp_path, client):
+    from amelipro.fse.demo import INVALID_KINDS
+    from amelipro.xmlcore.arl import read_arl
+
+    # The doctor's demo key: the test PKI's doctor certificate, where the command looks for it.
+    pki_dir = tmp_path / "pki" / fse_env.doctor.login
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    (pki_dir / "key.pem").write_bytes(fse_env.pki.medecin.key_path.read_bytes())
+    (pki_dir / "cert.pem").write_bytes(fse_env.pki.medecin.cert_path.read_bytes())
+    fse_env.app.config["PKI_DIR"] = str(tmp_path / "pki")
+    out = tmp_path / "lot.xml"
+    result = runner.invoke(args=["demo", "lot", fse_env.doctor.login, "--count", "12", "--invalid", "0.5",
+                                 "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "12 FSE dont 6 invalides" in result.output
+    headers = {"Authorization": f"Bearer {fse_env.token}", "Content-Type": "application/xml"}
+    arl = read_arl(client.post("/api/v1/lots", data=out.read_bytes(), headers=headers).data)
+    assert arl.accepted == 6 and arl.rejected == 6
+    codes = {e.code for f in arl.fses for e in f.errors}
+    assert len(codes) >= len(INVALID_KINDS) - 1  # varied errors, not one kind
+    valid = runner.invoke(args=["demo", "lot", fse_env.doctor.login, "--count", "3", "--out", str(out)])
+    assert valid.exit_code == 0
+    assert read_arl(client.post("/api/v1/lots", data=out.read_bytes(), headers=headers).data).accepted == 3
+
+
+def test_demo_lot_command_errors(runner, fse_env, tmp_path):
+    result = runner.invoke(args=["demo", "lot", "inconnu", "--out", str(tmp_path / "x.xml")])
+    assert result.exit_code != 0 and "Clé de démonstration absente" in result.output
