@@ -266,9 +266,6 @@ def track_accepted(
     """Create the payment row of every accepted tiers-payant FSE that has none. Commits."""
     total = 0
     while True:
-        # One intake at a time (row lock held until commit): concurrent intakes never
-        # insert the same FSE twice, and the next one sees what this one committed.
-        _bump_counter(session, INTAKE_COUNTER, 1)
         stmt = (
             select(
                 StoredFse.id, StoredFse.professional_id, StoredFse.invoice_number,
@@ -286,6 +283,13 @@ def track_accepted(
         )
         if professional_id is not None:
             stmt = stmt.where(StoredFse.professional_id == professional_id)
+        found = session.execute(stmt.limit(1)).first()  # read only: anything to take in?
+        session.rollback()
+        if found is None:
+            return total
+        # One intake at a time (row lock held until commit): concurrent intakes never
+        # insert the same FSE twice, and this one sees what the previous one committed.
+        _bump_counter(session, INTAKE_COUNTER, 1)
         rows = session.execute(stmt).all()
         if not rows:
             session.rollback()

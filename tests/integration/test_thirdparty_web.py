@@ -149,3 +149,28 @@ def test_penalty_statement_and_export(client, auth, world):
     text = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "A-WAIT" in text and text.strip().endswith("5,10")
     assert client.get("/paiements/penalites?mois=2026-13").status_code == 400
+
+
+def test_camt053_upload_matched_partial_unknown_and_missing(client, auth, world, tp_session):
+    from io import BytesIO
+    from pathlib import Path
+
+    auth.login("alice")
+    ref = virement_reference(world["a"].id, LIQ_DAY)
+    data = (Path(__file__).resolve().parents[1] / "data" / "thirdparty" / "camt053_mixed.xml").read_text()
+    for key, value in {"{{AMOUNT_1}}": "40.00", "{{REF_1}}": ref, "{{AMOUNT_2}}": "23.00",
+                       "{{REF_2_SPACED}}": f"{ref[:9]} {ref[9:]}", "{{AMOUNT_6}}": "103.00",
+                       "{{AMOUNT_6A}}": "40.00", "{{REF_6A}}": "AMP20990101000000001"}.items():
+        data = data.replace(key, value)
+    token = auth.csrf("/paiements/releves")
+    resp = client.post("/paiements/releves", data={
+        "csrf_token": token, "statement_file": (BytesIO(data.encode()), "releve.xml")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    matches = re.findall(r'data-position="(\d+)" data-match="(\w+)"', html)
+    # 40 € (partial), then 23 € completes the 63 € virement, unknown, debit, unknown ref,
+    # then the same reference again for 40 € more: over-received, shown as a difference
+    assert [m for _, m in matches] == ["partiel", "rapproche", "inconnu", "ignore", "inconnu", "partiel"]
+    assert "40,00" in html
+    assert "Aucun : tous les virements" in html
