@@ -161,14 +161,14 @@ def medicine_detail(session: Session, cip13: str, at: date) -> MedicineDetail | 
         groups.append({
             "group_id": member.group_id, "label": member.group_label, "type": member.generic_type,
             "type_label": GENERIC_TYPES.get(member.generic_type, str(member.generic_type)),
-            "members": [{"cis": g.cis, "name": name or g.cis, "type": g.generic_type,
+            "members": [{"cis": g.cis, "name": name or f"CIS {g.cis} (absent de la BDPM importée)", "type": g.generic_type,
                          "type_label": GENERIC_TYPES.get(g.generic_type, str(g.generic_type)),
                          "cip13": session.scalar(select(m.MedicineBox.cip13).where(m.MedicineBox.cis == g.cis)
                                                  .order_by(m.MedicineBox.cip13).limit(1))}
                         for g, name in rows],
         })
     composition = list(session.scalars(select(m.Composition).where(m.Composition.cis == box.cis)
-                                       .order_by(m.Composition.link_no, m.Composition.nature)))
+                                       .order_by(m.Composition.link_no, m.Composition.nature.desc())))
     return MedicineDetail(box, medicine, price, history, [(s, sibling_prices.get(s.cip13)) for s in siblings],
                           groups, composition, at)
 
