@@ -42,20 +42,21 @@ def test_not_reimbursable_medicine(lookup):
     assert fact.price is None
 
 
-@pytest.mark.parametrize(
-    ("code", "at", "tariff"),
-    [
+LETTER_KEYS = [
         ("G", date(2024, 12, 21), Decimal("26.50")),
         ("G", date(2024, 12, 22), Decimal("30.00")),
         ("G", date(2025, 1, 10), Decimal("30.00")),
         ("g", date(2025, 1, 10), Decimal("30.00")),
         ("TCG", date(2025, 3, 1), Decimal("25.00")),
-    ],
-)
-def test_ngap_letter_key_value_at_date(lookup, code, at, tariff):
-    fact = lookup.act(code, at)
-    assert fact.kind == "ngap"
-    assert fact.tariff == tariff
+    ("AMI", date(2025, 3, 1), Decimal("3.15")),  # unconfirmed value, still served
+]
+
+
+def test_ngap_letter_key_value_at_date(lookup):
+    for code, at, tariff in LETTER_KEYS:
+        fact = lookup.act(code, at)
+        assert fact.kind == "ngap", code
+        assert fact.tariff == tariff, (code, at)
 
 
 def test_ngap_code_without_value_has_no_tariff(lookup):
