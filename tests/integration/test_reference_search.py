@@ -20,18 +20,18 @@ def test_backend_matches_the_database(ref_session):
 
 
 FIRST_HITS = [
-        ("3400935955838", "3400935955838"),  # CIP13
-        ("3595583", "3400935955838"),  # CIP7
-        ("60234100", "3400935955838"),  # CIS
-        ("1241763", "1241763"),  # LPP
-        ("deqp003", "DEQP003"),  # CCAM, any case
-        ("G", "G"),  # NGAP letter key: exact code before the words starting with g
-        ("doliprane 1000", "3400935955838"),
-        ("dolip 1000", "3400935955838"),  # prefixes
-        ("DOLIPRANE", "3400935955838"),
-        ("paracétamol démo", "3400999000222"),  # accents in the query
-        ("paracetamol demo", "3400999000222"),  # accents missing
-        ("electrocardiographie domicile", "YYYY490"),
+    ("3400935955838", "3400935955838"),  # CIP13
+    ("3595583", "3400935955838"),  # CIP7
+    ("60234100", "3400935955838"),  # CIS
+    ("1241763", "1241763"),  # LPP
+    ("deqp003", "DEQP003"),  # CCAM, any case
+    ("G", "G"),  # NGAP letter key: exact code before the words starting with g
+    ("doliprane 1000", "3400935955838"),
+    ("dolip 1000", "3400935955838"),  # prefixes
+    ("DOLIPRANE", "3400935955838"),
+    ("paracétamol démo", "3400999000222"),  # accents in the query
+    ("paracetamol demo", "3400999000222"),  # accents missing
+    ("electrocardiographie domicile", "YYYY490"),
 ]
 
 
