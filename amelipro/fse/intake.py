@@ -75,10 +75,21 @@ class Gateway:
 
 
 def gateway() -> Gateway:
+    """The app's gateway, loaded on first use and kept in ``app.extensions``.
+
+    Without an ARL signing key the gateway refuses to work (503, FSE-LOT-009) and is not
+    kept, so that ``amelipro pki init-demo`` takes effect without a restart.
+    """
     app = current_app._get_current_object()
     found = app.extensions.get(EXTENSION_KEY)
     if found is None:
-        found = app.extensions[EXTENSION_KEY] = load_gateway(app.config)
+        found = load_gateway(app.config)
+        if found.arl_key is None or found.arl_cert is None:
+            from amelipro.errors import AmeliproError
+            from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
+
+            raise AmeliproError(GATEWAY_KEYS_MISSING)
+        app.extensions[EXTENSION_KEY] = found
     return found
 
 

@@ -3,7 +3,9 @@
 which also holds FSE-SIG-014 signer ≠ professional and FSE-SIG-015 foreign token).
 
 Prefixes owned here: ``FSE-LOT-`` and ``FSE-IDEM-``. Never renumber or reuse a code.
-FSE-LOT-003 is retired (the rules' FSE-R-018 says "invoice number already used").
+Retired, never to be reused: FSE-LOT-003 (the rules' FSE-R-018 says "invoice number already
+used"), FSE-LOT-004 (a resent FSE is answered with the status "doublon" and the original's
+reference, not an error), FSE-LOT-005 (an unmappable FSE is XSD-012 from the XML core).
 """
 
 from amelipro.errors import define
@@ -19,18 +21,6 @@ NO_RPPS = define(
     403,
     "Ce compte n'a pas de numéro RPPS : il ne peut pas facturer.",
     "Utilisez le jeton d'API d'un professionnel de santé.",
-)
-ALREADY_RECEIVED = define(
-    "FSE-LOT-004",
-    200,
-    "Feuille de soins déjà reçue à l'identique : elle n'est pas facturée une seconde fois.",
-    "Rien à faire : l'original a été accepté, sa référence est indiquée.",
-)
-UNREADABLE_FSE = define(
-    "FSE-LOT-005",
-    422,
-    "Feuille de soins illisible après vérification de la signature.",
-    "Vérifiez que le logiciel produit des feuilles de soins conformes au schéma publié.",
 )
 LOT_NOT_FOUND = define("FSE-LOT-006", 404, "Lot introuvable.")
 FSE_NOT_FOUND = define("FSE-LOT-007", 404, "Feuille de soins introuvable.")

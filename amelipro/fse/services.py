@@ -7,8 +7,10 @@ functions here commit.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -273,8 +275,42 @@ def refused(error: ErrorCode, detail: str = "", body: bytes = b"") -> SubmitResu
     return SubmitResult(error.status, intake.build_arl(intake.gateway(), report), report)
 
 
+class _GcPause:
+    """Pause the cyclic garbage collector while a lot is processed.
+
+    A lot of 1,000 FSE keeps tens of thousands of objects alive at once (XML trees, care
+    sheets, rows); the collector would scan them again and again as allocations pile up
+    (measured: a third of the time of a lot). Reference counting still frees what is not
+    cyclic; the pause ends with the lot, and a thread-safe counter keeps nested or
+    concurrent lots (threaded servers) from ending another's pause.
+    """
+
+    _lock = threading.Lock()
+    _depth = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if _GcPause._depth == 0 and gc.isenabled():
+                gc.disable()
+                _GcPause._paused = True
+            _GcPause._depth += 1
+
+    def __exit__(self, *_exc) -> None:
+        with self._lock:
+            _GcPause._depth -= 1
+            if _GcPause._depth == 0 and getattr(_GcPause, "_paused", False):
+                _GcPause._paused = False
+                gc.enable()
+
+
 def validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
     """Dry run: the same checks and report as ``submit_lot``; nothing is stored."""
+    intake.gateway()
+    with _GcPause():
+        return _validate_lot(session, pro, body)
+
+
+def _validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
     received = utcnow()
     try:
         lot_number, checked = _check_lot(session, pro, body)
@@ -306,6 +342,14 @@ def submit_lot(
     negative ARL (4xx). Otherwise the lot and every FSE (accepted, rejected, already received)
     are recorded together, with the idempotency answer when a key was given.
     """
+    intake.gateway()  # no keys: 503 before any work
+    with _GcPause():
+        return _submit_lot(session, pro, body, source, claim)
+
+
+def _submit_lot(
+    session: Session, pro: Professional, body: bytes, source: str, claim: idempotency.Claim | None,
+) -> SubmitResult:
     received = utcnow()
     try:
         lot_number, checked = _check_lot(session, pro, body)

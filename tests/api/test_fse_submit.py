@@ -239,3 +239,14 @@ def test_idempotency_key_in_progress_409(client, fse_env):
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "busy"}))
     assert response.status_code == 409 and response.get_json()["errors"][0]["code"] == "FSE-IDEM-003"
     assert _count(fse_env, Lot) == 0
+
+
+def test_gateway_without_signing_key_answers_503_and_stores_nothing(client, fse_env):
+    import shutil
+    from pathlib import Path
+
+    shutil.rmtree(Path(fse_env.app.config["PKI_DIR"]) / "gateway")
+    body = fse_env.lot(fse_env.sheets(1).sheets)
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "k503"}))
+    assert response.status_code == 503 and response.get_json()["errors"][0]["code"] == "FSE-LOT-009"
+    assert _count(fse_env, Lot) == 0 and _count(fse_env, IdempotencyKey) == 0

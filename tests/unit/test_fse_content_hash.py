@@ -65,3 +65,17 @@ def test_canonical_content_covers_every_domain_field():
     assert {f.name for f in dataclasses.fields(Line)} == {"number", "kind", "care_date", "code", "quantity",
                                                           "coefficient", "amounts"}
     assert len(canonical_content(sample_care_sheet(1))) == 14
+
+
+def test_gc_pause_nests_and_restores():
+    import gc
+
+    from amelipro.fse.services import _GcPause
+
+    assert gc.isenabled()
+    with _GcPause():
+        assert not gc.isenabled()
+        with _GcPause():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -4,15 +4,17 @@ import amelipro.fse.lot_errors  # noqa: F401 - declares the FSE-LOT and FSE-IDEM
 from amelipro.errors import REGISTRY
 
 SUBMISSION_CODES = {
-    "FSE-LOT-001", "FSE-LOT-002", "FSE-LOT-004", "FSE-LOT-005", "FSE-LOT-006",
-    "FSE-LOT-007", "FSE-LOT-008", "FSE-LOT-009",
+    "FSE-LOT-001", "FSE-LOT-002", "FSE-LOT-006", "FSE-LOT-007", "FSE-LOT-008", "FSE-LOT-009",
     "FSE-IDEM-001", "FSE-IDEM-002", "FSE-IDEM-003",
 }
 
 
+RETIRED = {"FSE-LOT-003", "FSE-LOT-004", "FSE-LOT-005"}
+
+
 def test_submission_codes_pinned():
     declared = {c for c in REGISTRY if c.startswith(("FSE-LOT-", "FSE-IDEM-"))}
-    assert declared == SUBMISSION_CODES
+    assert declared == SUBMISSION_CODES and not declared & RETIRED
 
 
 def test_submission_codes_have_hints_where_the_user_can_act():
