@@ -41,6 +41,9 @@ from amelipro.fse.domain import (
 from amelipro.fse.pricing import price_care_sheet
 from amelipro.reference.facts import ReferenceLookup
 
+# The demo doctor (medecin.demo) prescribes what pharmacists and nurses bill.
+DEMO_PRESCRIBER_RPPS = "10000000017"
+PRESCRIBED = frozenset({Profession.PHARMACIEN, Profession.INFIRMIER, Profession.MASSEUR_KINESITHERAPEUTE})
 INVALID_KINDS = ("nir_key", "amounts", "future_date", "unknown_code", "invoice_before_care", "exemption")
 
 
@@ -165,6 +168,9 @@ def make_sheet(
         lines=lines,
         totals=Totals(Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
     )
+    if profession in PRESCRIBED:  # dispensed or given on a doctor's prescription
+        sheet = replace(sheet, prescriber_rpps=DEMO_PRESCRIBER_RPPS,
+                        prescription_date=care_date - timedelta(days=rng.randrange(1, 20)))
     return _amounts(sheet, lookup, patient.rights)
 
 
@@ -267,6 +273,11 @@ def demo_lot(login: str, count: int, invalid_share: float, seed: int | None, out
             raise click.ClickException(f"Professionnel inconnu : {login}")
         if not pro.rpps:
             raise click.ClickException(f"{login} n'a pas de RPPS : il ne facture pas.")
+        from amelipro.beneficiaries.models import Beneficiary
+
+        if session.scalar(select(Beneficiary.id).limit(1)) is None:
+            click.echo("Attention : le fichier des assurés est vide, les patients seront inconnus de la "
+                       "caisse (lancez « amelipro beneficiaries demo »).", err=True)
         lot = build_sheets(session, pro, count, invalid_share, today=datetime.now(UTC).date(), seed=seed)
         data = write_lot(lot.sheets, pro, key_path, cert_path,
                          lot_number=f"DEMO-{datetime.now(UTC):%Y%m%d%H%M%S}")

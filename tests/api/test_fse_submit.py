@@ -250,3 +250,64 @@ def test_gateway_without_signing_key_answers_503_and_stores_nothing(client, fse_
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "k503"}))
     assert response.status_code == 503 and response.get_json()["errors"][0]["code"] == "FSE-LOT-009"
     assert _count(fse_env, Lot) == 0 and _count(fse_env, IdempotencyKey) == 0
+
+
+HOSTILE = [
+    (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><Lot>&b;</Lot>', 400),
+    (b'<?xml version="1.0"?><!DOCTYPE l SYSTEM "file:///etc/passwd"><Lot/>', 400),
+    (b'<Lot xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd"/></Lot>', 400),
+    (b"<a>" * 200 + b"</a>" * 200, 400),
+    (b"\xff\xfe\x00<", 400),
+    (b'<Lot xmlns="urn:amelipro:lot:1" Id="L" version="1"/>', 422),
+]
+
+
+@pytest.mark.parametrize("body, status", HOSTILE)
+def test_hostile_bodies_refused_with_a_negative_arl(client, fse_env, body, status):
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env))
+    assert response.status_code == status
+    arl = read_arl(response.data)
+    assert arl.status.value == "negatif" and arl.errors and b"root:" not in response.data
+    assert _count(fse_env, Lot) == 0
+
+
+def test_announced_count_mismatch_422(client, fse_env):
+    body = fse_env.lot(fse_env.sheets(2).sheets).replace(b"<NombreFSE>2</NombreFSE>", b"<NombreFSE>3</NombreFSE>")
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env))
+    assert response.status_code == 422 and _errors(read_arl(response.data)) == ["LOT-001"]
+
+
+def test_a_lot_is_recorded_whole_or_not_at_all(client, fse_env, monkeypatch):
+    """A failure after the FSE rows were inserted (here: building the ARL) leaves nothing."""
+    from amelipro.fse import intake
+
+    real = intake.build_arl
+
+    def failing(gw, report):
+        if report.positive and report.lot_id is not None:
+            raise RuntimeError("simulated failure after the inserts")
+        return real(gw, report)
+
+    monkeypatch.setattr(intake, "build_arl", failing)
+    fse_env.app.config["PROPAGATE_EXCEPTIONS"] = False
+    body = fse_env.lot(fse_env.sheets(5).sheets)
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "atom"}))
+    assert response.status_code == 500 and response.get_json()["errors"][0]["code"] == "GEN-000"
+    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0
+    assert _count(fse_env, IdempotencyKey) == 0  # released: the client may retry with its key
+    monkeypatch.setattr(intake, "build_arl", real)
+    again = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "atom"}))
+    assert again.status_code == 201 and _count(fse_env, StoredFse) == 5
+
+
+def test_submission_is_audited(client, fse_env):
+    from amelipro.audit import AuditEvent
+
+    client.post("/api/v1/lots", data=fse_env.lot(fse_env.sheets(2).sheets), headers=_headers(fse_env))
+    client.post("/api/v1/lots", data=b"<Lot", headers=_headers(fse_env))
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        events = {e.action: e.detail_dict for e in session.scalars(select(AuditEvent))}
+        session.close()
+    assert events["lot.submitted"]["accepted"] == 2 and events["lot.submitted"]["fse"] == 2
+    assert events["lot.refused"]["codes"] == ["XML-003"]
