@@ -56,7 +56,10 @@ def import_command(source: str | None, demo: bool, effective: str | None, only: 
     steps = [*datasets, "search"]
     with new_session() as session, click.progressbar(length=len(steps), label="Import",
                                                       show_pos=True) as bar:
-        result = import_reference(session, config, progress=lambda _name: bar.update(1))
+        try:
+            result = import_reference(session, config, progress=lambda _name: bar.update(1))
+        except AmeliproError as exc:
+            raise click.ClickException(f"{exc.error.message} {exc.detail}") from exc
         bar.update(bar.length - bar.pos)
     for run in result.runs:
         click.echo(f"  {run.dataset:<6} n°{run.id} : {run.created} créés, {run.changed} modifiés, "

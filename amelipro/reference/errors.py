@@ -18,3 +18,5 @@ EHPAD_MAPPING_EXISTS = define("REF-022", 409, "Ce code LPP est déjà rattaché 
 EHPAD_MAPPING_NOT_FOUND = define("REF-023", 404, "Rattachement EHPAD introuvable.")
 EHPAD_REASON_REQUIRED = define("REF-024", 400, "Motif du rattachement obligatoire.",
                                "Expliquez pourquoi ce code relève de la catégorie.")
+SOURCE_UNREADABLE = define("REF-025", 400, "Fichier de référentiel illisible : import interrompu, rien n'a été modifié.",
+                           "Vérifiez le fichier signalé (format, encodage) puis relancez l'import.")

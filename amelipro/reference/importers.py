@@ -103,12 +103,6 @@ def find_glob(root: Path, pattern: str) -> Path | None:
 # ---------------------------------------------------------------- dated rows
 
 
-def _in_force(model, at: date):
-    return ((model.valid_from.is_(None)) | (model.valid_from <= at)) & (
-        (model.valid_to.is_(None)) | (model.valid_to >= at)
-    )
-
-
 def apply_snapshot(
     ctx: ImportContext,
     model: type,
@@ -126,6 +120,12 @@ def apply_snapshot(
     open_rows = {
         r[1]: r for r in session.execute(select(*cols).where(model.stream == stream, model.valid_to.is_(None)))
     }
+    if open_rows and close_missing:
+        missing = sum(1 for code in open_rows if code not in rows)
+        if not rows or (missing > 100 and missing * 2 > len(open_rows)):
+            # An empty or truncated file would close most codes: refuse the release instead.
+            raise ValueError(f"{stream} : la version retirerait {missing} codes sur {len(open_rows)} "
+                             "(fichier vide ou tronqué ?) : import refusé")
     inserts: list[dict[str, Any]] = []
     closes: list[dict[str, Any]] = []
     start = None if first_release else effective

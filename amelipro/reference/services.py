@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -108,6 +109,17 @@ def import_reference(
             audit.record(session, "reference.import", actor_login=config.actor, dataset=dataset, run_id=run.id,
                          created=run.created, changed=run.changed, closed=run.closed, skipped=run.skipped)
             session.commit()
+        except (OSError, ValueError, UnicodeError) as exc:
+            # A release that cannot be read at all: nothing of it is kept, the failure is.
+            session.rollback()
+            failed = m.ImportRun(dataset=dataset, actor=config.actor, status="failed", started_at=utcnow(),
+                                 finished_at=utcnow(), effective_date=config.effective,
+                                 anomalies=json.dumps([{"file": "", "line": 0, "skipped": True,
+                                                        "reason": f"import interrompu : {exc}"[:500]}],
+                                                      ensure_ascii=False))
+            session.add(failed)
+            session.commit()
+            raise AmeliproError(errors.SOURCE_UNREADABLE, f"{dataset} : {exc}"[:300], run_id=failed.id) from exc
         except Exception:
             session.rollback()
             raise

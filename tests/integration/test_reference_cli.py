@@ -27,3 +27,18 @@ def test_import_bad_options(runner, tmp_path):
     assert bad_only.exit_code != 0 and "xyz" in bad_only.output
     bad_date = runner.invoke(args=["reference", "import", "--effective", "2026-13-01"])
     assert bad_date.exit_code != 0 and "AAAA-MM-JJ" in bad_date.output
+
+
+def test_unreadable_file_is_a_clean_cli_error(runner, tmp_path):
+    import shutil
+
+    from amelipro.reference.importers import DEMO_DIR
+
+    shutil.copytree(DEMO_DIR, tmp_path / "r")
+    (tmp_path / "r" / "ccam" / "ccam.csv").write_bytes(b"\xff\xfe\x00garbage")
+    result = runner.invoke(args=["reference", "import", "--source", str(tmp_path / "r"), "--only", "lpp"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "r" / "lpp" / "lpp.json").write_text("[", encoding="utf-8")
+    result = runner.invoke(args=["reference", "import", "--source", str(tmp_path / "r"), "--only", "lpp"])
+    assert result.exit_code == 1
+    assert "illisible" in result.output and "Traceback" not in result.output

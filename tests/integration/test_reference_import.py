@@ -176,3 +176,27 @@ def test_diff_page_and_api_show_the_change(app, client, ref_session, tmp_path):
     later = client.get("/api/v1/reference/medicines/3400935955838?at=2026-09-01").get_json()
     assert (earlier["in_force"]["price"], later["in_force"]["price"]) == ("1.16", "1.20")
     assert len(later["history"]) == 2
+
+
+def test_unreadable_release_is_recorded_and_changes_nothing(ref_session, tmp_path):
+    target = tmp_path / "broken"
+    shutil.copytree(DEMO_DIR, target)
+    (target / "lpp" / "lpp.json").write_text("{ pas du JSON", encoding="utf-8")
+    before = counts(ref_session)
+    with pytest.raises(AmeliproError) as exc:
+        import_reference(ref_session, ImportConfig(source=target, effective=NEW_RELEASE, datasets=("lpp",)))
+    assert exc.value.code == "REF-025"
+    failed = ref_session.get(m.ImportRun, exc.value.extra["run_id"])
+    assert failed.status == "failed" and "import interrompu" in failed.anomalies
+    assert counts(ref_session) == before
+
+
+def test_empty_release_does_not_close_everything(ref_session, tmp_path):
+    target = tmp_path / "empty"
+    shutil.copytree(DEMO_DIR, target)
+    ccam = target / "ccam" / "ccam.csv"
+    ccam.write_text("\n".join(ccam.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    with pytest.raises(AmeliproError) as exc:
+        import_reference(ref_session, ImportConfig(source=target, effective=NEW_RELEASE, datasets=("ccam",)))
+    assert exc.value.code == "REF-025" and "import refusé" in exc.value.detail
+    assert SqlReferenceLookup(ref_session).act("DEQP003", NEW_RELEASE).tariff == Decimal("14.77")

@@ -123,5 +123,5 @@ def test_reference_error_codes_pinned():
 
     assert sorted(c for c in REGISTRY if c.startswith("REF-")) == [
         "REF-001", "REF-002", "REF-003", "REF-004", "REF-010", "REF-020", "REF-021", "REF-022", "REF-023",
-        "REF-024",
+        "REF-024", "REF-025",
     ]
