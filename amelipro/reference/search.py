@@ -169,8 +169,9 @@ class PostgresFtsSearch:
     def ensure_index(self, session: Session) -> None:
         session.execute(text("DROP TABLE IF EXISTS ref_search_pg"))
         session.execute(text(
-            "CREATE TABLE ref_search_pg AS SELECT id, to_tsvector('simple', search_text) AS tsv "
-            "FROM ref_search_entry"
+            # strip(): positions are not used (no phrase search, ranking by id): a smaller heap.
+            "CREATE TABLE ref_search_pg AS SELECT id, strip(to_tsvector('simple', search_text)) AS tsv "
+            "FROM ref_search_entry ORDER BY id"
         ))
 
     def refill(self, session: Session) -> None:
