@@ -717,6 +717,11 @@ def ehpad_match(label: str, titre: str, rules=EHPAD_RULES) -> tuple[str, str] | 
 def import_ehpad(ctx: ImportContext, root: Path | None) -> None:
     path = find_file(root, "article-annexe.md") if root else None
     if path is None:
+        if ctx.session.scalar(select(m.EhpadCategory.id).limit(1)) is not None:
+            # No annex in this source: keep the categories, map the LPP codes imported since.
+            ctx.run.release = "Codes LPP rattachés aux catégories déjà importées"
+            seed_ehpad_mappings(ctx)
+            return
         path = DEMO_DIR / "ehpad_dm_forfait_soins" / "article-annexe.md"
     categories = parse_ehpad_annex(decode_bytes(path.read_bytes())[0])
     ctx.add_file(path, len(categories))

@@ -200,3 +200,12 @@ def test_empty_release_does_not_close_everything(ref_session, tmp_path):
         import_reference(ref_session, ImportConfig(source=target, effective=NEW_RELEASE, datasets=("ccam",)))
     assert exc.value.code == "REF-025" and "import refusé" in exc.value.detail
     assert SqlReferenceLookup(ref_session).act("DEQP003", NEW_RELEASE).tariff == Decimal("14.77")
+
+
+def test_source_without_annex_keeps_the_categories(ref_session):
+    categories = [(c.label, c.position) for c in ref_session.scalars(select(m.EhpadCategory))]
+    v900 = REFERENCE_TEST_DATA / "lpp_official" / "v900"
+    result = import_reference(ref_session, ImportConfig(source=v900))
+    ehpad = next(r for r in result.runs if r.dataset == "ehpad")
+    assert (ehpad.changed, ehpad.closed) == (0, 0)
+    assert [(c.label, c.position) for c in ref_session.scalars(select(m.EhpadCategory))] == categories
