@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amelipro.reference import models as m
@@ -368,3 +368,13 @@ def diff_json(diff: ReleaseDiff) -> dict[str, Any]:
 
 def list_runs(session: Session, limit: int = 100) -> list[m.ImportRun]:
     return list(session.scalars(select(m.ImportRun).order_by(m.ImportRun.id.desc()).limit(limit)))
+
+
+def summary(session: Session) -> dict[str, Any]:
+    """What is loaded: entries per kind and the last successful import of each dataset."""
+    counts = dict(session.execute(select(m.SearchEntry.kind, func.count()).group_by(m.SearchEntry.kind)).all())
+    last: dict[str, m.ImportRun] = {}
+    for run in session.scalars(select(m.ImportRun).where(m.ImportRun.status == "done")
+                               .order_by(m.ImportRun.id.desc()).limit(200)):
+        last.setdefault(run.dataset, run)
+    return {"counts": counts, "last_runs": sorted(last.values(), key=lambda r: r.dataset)}

@@ -109,7 +109,8 @@ def search_page():
     categories = list(session.scalars(select(m.EhpadCategory).order_by(m.EhpadCategory.part,
                                                                          m.EhpadCategory.position)))
     return render_template("reference/search.html", query=query, page=page, categories=categories,
-                           links=_page_links(query, page.has_next, "reference.search") if page else None)
+                           links=_page_links(query, page.has_next, "reference.search") if page else None,
+                           summary=None if page else queries.summary(session))
 
 
 @bp.get("/medicaments/<cip13>")
