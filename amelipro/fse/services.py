@@ -195,7 +195,9 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
         invoice = item.sheet.invoice_number
         history = existing.get(invoice, [])
         accepted = next(((i, h) for i, s, h in history if s == FseStatus.ACCEPTED), None)
-        last_rejected = next((i for i, s, _h in reversed(history) if s == FseStatus.REJECTED), None)
+        # A corrected resubmission: same invoice number as a rejected FSE, other content.
+        last_rejected = next((i for i, s, h in reversed(history)
+                              if s == FseStatus.REJECTED and h != item.content_hash), None)
         if accepted is not None:
             orig_id, orig_hash = accepted
             if orig_hash == item.content_hash:

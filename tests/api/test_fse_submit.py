@@ -117,10 +117,14 @@ def test_corrected_resubmission_links_the_rejected_original(client, fse_env):
                                   *sheet.lines[1:]))
     bad = read_arl(client.post("/api/v1/lots", data=fse_env.lot([wrong]), headers=_headers(fse_env)).data)
     assert bad.rejected == 1
+    same = read_arl(client.post("/api/v1/lots", data=fse_env.lot([wrong], number="L-1b"), headers=_headers(fse_env)).data)
+    assert same.rejected == 1  # the same mistake again: rejected again, not a correction
+    again = client.get(f"/api/v1/fse/{same.fses[0].reference}", headers=_headers(fse_env)).get_json()
+    assert again["corrects"] is None
     good = read_arl(client.post("/api/v1/lots", data=fse_env.lot([sheet], number="L-2"), headers=_headers(fse_env)).data)
     assert good.accepted == 1
     fse = client.get(f"/api/v1/fse/{good.fses[0].reference}", headers=_headers(fse_env)).get_json()
-    assert fse["corrects"] == int(bad.fses[0].reference)
+    assert fse["corrects"] == int(same.fses[0].reference)  # the latest rejected one
 
 
 @pytest.mark.parametrize("body, status, code", [
