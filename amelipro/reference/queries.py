@@ -378,3 +378,28 @@ def summary(session: Session) -> dict[str, Any]:
                                .order_by(m.ImportRun.id.desc()).limit(200)):
         last.setdefault(run.dataset, run)
     return {"counts": counts, "last_runs": sorted(last.values(), key=lambda r: r.dataset)}
+
+
+def amounts_at(session: Session, hits: list, at: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """In-force rate/price (medicines), tariff (LPP, acts) of a page of search hits: 3 queries."""
+    by_kind: dict[str, list[str]] = {}
+    for h in hits:
+        by_kind.setdefault(h.kind, []).append(h.code)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    if by_kind.get("medicine"):
+        for p in session.scalars(select(m.MedicinePrice).where(m.MedicinePrice.cip13.in_(by_kind["medicine"]),
+                                                               in_force(m.MedicinePrice, at))):
+            out[("medicine", p.cip13)] = {"rate": p.rate_percent, "reimbursable": p.reimbursable, "amount": p.price}
+    if by_kind.get("lpp"):
+        rows: dict[str, list[m.LppTariff]] = {}
+        for t in session.scalars(select(m.LppTariff).where(m.LppTariff.code.in_(by_kind["lpp"]),
+                                                           in_force(m.LppTariff, at))):
+            rows.setdefault(t.code, []).append(t)
+        for code, tariffs in rows.items():
+            best = _pick_lpp(tariffs)
+            out[("lpp", code)] = {"amount": best.tariff if best else None}
+    if by_kind.get("act"):
+        for t in session.scalars(select(m.ActTariff).where(m.ActTariff.code.in_(by_kind["act"]),
+                                                           in_force(m.ActTariff, at))):
+            out[("act", t.code)] = {"amount": t.tariff}
+    return out

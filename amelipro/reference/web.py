@@ -110,7 +110,8 @@ def search_page():
                                                                          m.EhpadCategory.position)))
     return render_template("reference/search.html", query=query, page=page, categories=categories,
                            links=_page_links(query, page.has_next, "reference.search") if page else None,
-                           summary=None if page else queries.summary(session))
+                           summary=None if page else queries.summary(session),
+                           amounts=queries.amounts_at(session, page.hits, query.at) if page else {})
 
 
 @bp.get("/medicaments/<cip13>")

@@ -105,6 +105,15 @@ def test_pages_are_public_and_french(client, demo):
         assert text in response.get_data(as_text=True), path
 
 
+def test_search_page_shows_amounts_at_the_date(client, demo):
+    page = client.get("/referentiels/?q=doliprane+1000&at=2026-08-01").get_data(as_text=True)
+    assert "65 % · 1,16" in page
+    page = client.get("/referentiels/?q=consultation+medecine&kind=act&at=2024-12-21").get_data(as_text=True)
+    assert "26,50" in page
+    page = client.get("/referentiels/?q=lit+medical&kind=lpp").get_data(as_text=True)
+    assert "tarif inconnu" in page
+
+
 def test_search_page_without_data_works(client):
     response = client.get("/referentiels/?q=doliprane")
     assert response.status_code == 200
