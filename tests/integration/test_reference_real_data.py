@@ -75,3 +75,15 @@ def test_real_ccam_and_lpp_tariffs(session):
     assert lookup.lpp("1266390", AT).tariff == Decimal("50.00")
     assert lookup.lpp("4592457", AT).tariff == Decimal("443.64")
     assert lookup.lpp("1134458", AT).tariff is None  # listed without a tariff: never 0 €
+
+
+def test_second_import_of_the_real_release_changes_nothing(session):
+    from amelipro.reference.services import ImportConfig, import_reference
+    from tests.fixtures_reference import SHARED_DATA
+
+    prices = session.scalar(select(func.count()).select_from(m.MedicinePrice))
+    result = import_reference(session, ImportConfig(source=SHARED_DATA, actor="test"))
+    for run in result.runs:
+        assert (run.created, run.changed, run.closed) == (0, 0, 0), run.dataset
+    assert result.search_entries is None
+    assert session.scalar(select(func.count()).select_from(m.MedicinePrice)) == prices
