@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from amelipro.auth.models import Professional
@@ -283,10 +283,11 @@ def track_accepted(
         )
         if professional_id is not None:
             stmt = stmt.where(StoredFse.professional_id == professional_id)
-        found = session.execute(stmt.limit(1)).first()  # read only: anything to take in?
-        session.rollback()
-        if found is None:
-            return total
+        if total == 0:
+            found = session.execute(stmt.limit(1)).first()  # read only: anything to take in?
+            session.rollback()
+            if found is None:
+                return total
         # One intake at a time (row lock held until commit): concurrent intakes never
         # insert the same FSE twice, and this one sees what the previous one committed.
         _bump_counter(session, INTAKE_COUNTER, 1)
@@ -333,10 +334,14 @@ def _track_rows(session: Session, rows, actor: str) -> int:
         })
         meta[r.id] = r
     if session.get_bind().dialect.name == "postgresql":
-        # Intakes are serialised by the "intake" counter lock: COPY, then read the new ids.
+        # Intakes are serialised by the "intake" counter lock: ids from the sequence, COPY.
+        ids = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence('tp_payment', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(payments)}).scalars().all()
+        for payment_id, payment in zip(ids, payments, strict=True):
+            payment["id"] = payment_id
         bulk_insert(session, Payment.__table__, payments)
-        created = session.execute(select(Payment.id, Payment.fse_id)
-                                  .where(Payment.fse_id.in_(list(meta)))).all()
+        created = [(p["id"], p["fse_id"]) for p in payments]
     else:
         created = _insert_ignore(session, Payment, payments, ["fse_id"], [Payment.id, Payment.fse_id])
     transitions = []
@@ -436,10 +441,11 @@ def _claim(session: Session, batch_size: int) -> list[int]:
     return list(session.scalars(stmt))
 
 
-def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
-    """Rebuild the frozen care sheet from the stored FSE (signed content mapped at intake)."""
+@lru_cache(maxsize=8192)
+def _lines_from_json(text: str) -> tuple[Line, ...]:
+    """Stored lines as frozen values (memoised: many FSE carry the same lines)."""
     lines = []
-    for raw in json.loads(row.lines_json or "[]"):
+    for raw in json.loads(text or "[]"):
         sent = raw.get("sent")
         lines.append(Line(
             number=int(raw["number"]), kind=LineKind(raw["kind"]),
@@ -449,6 +455,12 @@ def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
                 charged=Decimal(sent["charged"]), base=Decimal(sent["base"]), rate=int(sent["rate"]),
                 amo=Decimal(sent["amo"])),
         ))
+    return tuple(lines)
+
+
+def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
+    """Rebuild the frozen care sheet from the stored FSE (signed content mapped at intake)."""
+    lines = _lines_from_json(row.lines_json)
     return CareSheet(
         id=row.element_id or f"FSE{row.id}", invoice_number=row.invoice_number,
         invoice_date=row.invoice_date or row.first_care_date,
@@ -457,7 +469,7 @@ def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
         nature=InsuranceNature(row.nature or "10"), pathway=row.pathway,
         exemption=Exemption(row.exemption or "aucune"),
         tiers_payant_amo=row.tiers_payant_amo, tiers_payant_amc=row.tiers_payant_amc,
-        lines=tuple(lines),
+        lines=lines,
         totals=Totals(charged=row.charged_sent or ZERO, base=row.base_sent or ZERO, amo=row.amo_sent or ZERO),
     )
 
@@ -517,7 +529,7 @@ def liquidate_batch(
     decisions = []
     for row in rows:
         profession = row.profession.value if row.profession else "medecin_generaliste"
-        key = (row.pro_id, row.patient_nir, row.first_care_date, row.last_care_date, row.amo_claimed)
+        key = (row.pro_id, row.patient_nir, row.care_date, row.amo_claimed)
         pricing = None
         person = patients.rights(row.patient_nir, row.patient_rank) if patients.loaded else None
         try:
@@ -577,10 +589,15 @@ def liquidate_batch(
             "cause": _cause(decision, value_date), "actor": config.actor,
         })
     updated = 0
+    # PostgreSQL: the claim's FOR UPDATE row locks already exclude any other writer, and a
+    # status predicate here would tempt the planner into the status index (dead entries);
+    # SQLite: the guard is free (primary-key lookups under the write lock).
+    guard = [] if session.get_bind().dialect.name == "postgresql" else [
+        Payment.status == PaymentStatus.ACCEPTED]
     for (final, amo_paid, reject_code, virement_id), payment_ids in groups.items():
         result = session.execute(
             update(Payment)
-            .where(Payment.id.in_(payment_ids), Payment.status == PaymentStatus.ACCEPTED)
+            .where(Payment.id.in_(payment_ids), *guard)
             .values(status=final, amo_paid=amo_paid, reject_code=reject_code, liquidated_on=today,
                     paid_on=None if virement_id is None else value_date, virement_id=virement_id,
                     updated_at=now)
@@ -630,19 +647,20 @@ def _cause(decision, value_date: date) -> str:
 
 
 def _already_paid_keys(session: Session, rows) -> set[tuple]:
-    """Care already paid: same professional, patient, care dates and AMO amount."""
+    """Care already paid: same professional, patient, date of care and AMO amount."""
     if not rows:
         return set()
-    nirs = {r.patient_nir for r in rows}
-    pros = {r.pro_id for r in rows}
-    found = session.execute(
-        select(Payment.professional_id, StoredFse.patient_nir, StoredFse.first_care_date,
-               StoredFse.last_care_date, Payment.amo_claimed)
-        .join(StoredFse, StoredFse.id == Payment.fse_id)
-        .where(Payment.professional_id.in_(pros), Payment.patient_nir.in_(nirs),
-               Payment.status.in_([PaymentStatus.PAID, PaymentStatus.ADJUSTED]))
-    ).all()
-    return {tuple(r) for r in found}
+    found = set()
+    by_pro: dict[int, set[str]] = defaultdict(set)
+    for r in rows:
+        by_pro[r.pro_id].add(r.patient_nir)
+    for pro_id, nirs in by_pro.items():
+        found.update(tuple(r) for r in session.execute(
+            select(Payment.professional_id, Payment.patient_nir, Payment.care_date, Payment.amo_claimed)
+            .where(Payment.professional_id == pro_id, Payment.patient_nir.in_(nirs),
+                   Payment.status.in_([PaymentStatus.PAID, PaymentStatus.ADJUSTED]))
+        ))
+    return found
 
 
 def _ensure_virements(session: Session, pro_ids: list[int], value_date: date,

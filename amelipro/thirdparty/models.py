@@ -54,6 +54,7 @@ class Payment(Base):
         Index("ix_tp_payment_status_id", "status", "id"),  # liquidation claims
         Index("ix_tp_payment_professional_status", "professional_id", "status"),
         Index("ix_tp_payment_professional_ack", "professional_id", "acknowledged_on"),
+        Index("ix_tp_payment_professional_nir", "professional_id", "patient_nir", "care_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
