@@ -700,7 +700,9 @@ EHPAD_RULES: tuple[tuple[str, str, str], ...] = (
     ("Pompe pour nutrition entérale", r"\bpompe\b.*\bnutrition|\bnutrition enterale\b.*\bpompe", ""),
     ("Bande de crêpe et de contention", r"\bbandes? (de )?(crepe|contention)", ""),
     ("Seringue et aiguille", r"\bseringues?\b|\baiguilles?\b", r"\bstylo|insuline"),
-    ("Sondes naso-gastriques ou naso-entérale", r"\bsondes? naso", ""),
+    ("Sondes naso-gastriques ou naso-entérale", r"\bsondes?\b.*\bnaso[- ]?(gastrique|jejunale|enterale)", ""),
+    ("Nutriment pour supplémentation orale et nutriment pour supplémentation entérale",
+     r"\bnutriment|\bcomplement nutritionnel oral|^nut\b\.?\s*(orale|enterale)\b", r"\bsans gluten"),
     ("Siège pouvant être adapté sur un châssis à roulettes", r"\bsiege\b.*\bchassis", ""),
 )
 

@@ -108,6 +108,11 @@ def test_parse_ehpad_annex_parts_and_conditions():
         ("Escarres, coussin en gel, s/classe IB", "Coussin d'aide à la prévention d'escarres"),
         ("Pansements hydrocolloïdes, boîte de 5.", "Articles pour pansements"),
         ("Drainage, sonde vésic intermitt stérile, femme. B/1", "Sonde vésicale pour hétérosondage intermittent"),
+        ("Nut orale, mél poly hyperprot.hyperénerg, DIJON CEREALES",
+         "Nutriment pour supplémentation orale et nutriment pour supplémentation entérale"),
+        ("Nutrition entérale, sonde en PVC naso-gastrique ou naso-jéjunale.",
+         "Sondes naso-gastriques ou naso-entérale"),
+        ("Aliment sans gluten, farine, 500g.", None),
         ("LOC HEBDO COURTE DUREE DISCONTINUE", None),
     ],
 )
