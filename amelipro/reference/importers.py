@@ -224,17 +224,24 @@ def upsert_descriptive(
     return len(inserts), len(updates)
 
 
-def replace_set(ctx: ImportContext, model: type, rows: list[dict[str, Any]], names: tuple[str, ...]) -> bool:
-    """Replace a whole descriptive table when its content differs (compositions, groups)."""
+def replace_set(ctx: ImportContext, model: type, rows: list[dict[str, Any]], names: tuple[str, ...]) -> None:
+    """Replace a whole descriptive table when its content differs (compositions, groups).
+
+    Counted as rows created when the table was empty, else as one change of the table.
+    """
     session = ctx.session
     current = sorted(tuple(r) for r in session.execute(select(*(getattr(model, n) for n in names))))
     wanted = sorted(tuple(r[n] for n in names) for r in rows)
     if current == wanted:
-        return False
+        ctx.unchanged += 1
+        return
     session.execute(delete(model))
     if rows:
         session.execute(insert(model), rows)
-    return True
+    if current:
+        ctx.changed += 1
+    else:
+        ctx.created += len(rows)
 
 
 # ---------------------------------------------------------------- BDPM
@@ -349,9 +356,8 @@ def import_bdpm(ctx: ImportContext, root: Path, effective: date) -> None:
                 "sort_no": int(cols[4]) if len(cols) > 4 and cols[4].strip().isdigit() else 0,
             }
         ctx.add_file(path, len(members))
-        if replace_set(ctx, m.GenericMember, list(members.values()),
-                       ("group_id", "group_label", "cis", "generic_type", "sort_no")):
-            ctx.changed += 1
+        replace_set(ctx, m.GenericMember, list(members.values()),
+                    ("group_id", "group_label", "cis", "generic_type", "sort_no"))
 
     # Compositions
     path = paths["CIS_COMPO_bdpm.txt"]
@@ -373,10 +379,9 @@ def import_bdpm(ctx: ImportContext, root: Path, effective: date) -> None:
                 "link_no": int(cols[7]) if cols[7].strip().isdigit() else None,
             })
         ctx.add_file(path, len(compo))
-        if replace_set(ctx, m.Composition, compo,
-                       ("cis", "element", "substance_code", "substance", "dosage", "dosage_reference",
-                        "nature", "link_no")):
-            ctx.changed += 1
+        replace_set(ctx, m.Composition, compo,
+                    ("cis", "element", "substance_code", "substance", "dosage", "dosage_reference",
+                     "nature", "link_no"))
     # New boxes are counted through their price rows (apply_snapshot); new specialities and
     # changed descriptions are counted here.
     ctx.created += new
