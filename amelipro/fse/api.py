@@ -15,7 +15,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from amelipro.api import api_professional, require_token
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
 from amelipro.fse import idempotency, intake, lot_errors, services
 from amelipro.fse.models import Lot, StoredFse
@@ -221,5 +220,3 @@ def report_json(report: services.LotReport) -> dict[str, Any]:
         ],
     }
 
-
-__all__ = ["bp", "AmeliproError"]

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -408,9 +408,7 @@ def _record(
     session.add(lot)
     session.flush()
     rows = [_row(lot.id, pro.id, d, received) for d in decisions]
-    ids = list(session.scalars(
-        insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True), rows
-    ))
+    ids = _insert_fses(session, rows)
     for decision, fse_id in zip(decisions, ids, strict=True):
         if decision.duplicate_of_position is not None:
             session.execute(
@@ -430,6 +428,40 @@ def _record(
         idempotency.complete(session, claim, 201, intake.ARL_CONTENT_TYPE, arl, lot_id=lot.id)
     session.commit()
     return SubmitResult(201, arl, report)
+
+
+def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the lot's FSE rows in the lot's transaction; their ids, in order.
+
+    PostgreSQL: ids drawn from the sequence in one query, then one COPY (several times
+    faster than a multi-row INSERT for 1,000 rows of signed XML). SQLite: one executemany
+    with RETURNING.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        return list(session.scalars(
+            insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True), rows
+        ))
+    ids = list(session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence('fse', 'id')) FROM generate_series(1, :n)"),
+        {"n": len(rows)},
+    ))
+    columns = ["id", *rows[0].keys()]
+    table = StoredFse.__table__
+    names = ", ".join(f'"{table.c[c].name}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    import psycopg
+
+    try:
+        with raw.cursor() as cursor, cursor.copy(f"COPY fse ({names}) FROM STDIN") as copy:
+            for fse_id, row in zip(ids, rows, strict=True):
+                copy.write_row([fse_id, *(
+                    value.value if isinstance(value, FseStatus) else value for value in row.values()
+                )])
+    except psycopg.IntegrityError as exc:  # a concurrent lot took an invoice number
+        raise IntegrityError("COPY fse", None, exc) from exc
+    return ids
 
 
 def _money(value: Decimal | None) -> Decimal | None:
