@@ -120,8 +120,7 @@ def upgrade() -> None:
     with op.batch_alter_table('tp_payment', schema=None) as batch_op:
         batch_op.create_index('ix_tp_payment_professional_ack', ['professional_id', 'acknowledged_on'], unique=False)
         batch_op.create_index('ix_tp_payment_professional_nir', ['professional_id', 'patient_nir', 'care_date'], unique=False)
-        batch_op.create_index('ix_tp_payment_professional_status', ['professional_id', 'status'], unique=False)
-        batch_op.create_index('ix_tp_payment_status_id', ['status', 'id'], unique=False)
+        batch_op.create_index('ix_tp_payment_to_liquidate', ['id'], unique=False, sqlite_where=sa.text("status = 'acceptee'"), postgresql_where=sa.text("status = 'acceptee'"))
         batch_op.create_index(batch_op.f('ix_tp_payment_virement_id'), ['virement_id'], unique=False)
 
     op.create_table('tp_return',
@@ -205,8 +204,7 @@ def downgrade() -> None:
     op.drop_table('tp_return')
     with op.batch_alter_table('tp_payment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tp_payment_virement_id'))
-        batch_op.drop_index('ix_tp_payment_status_id')
-        batch_op.drop_index('ix_tp_payment_professional_status')
+        batch_op.drop_index('ix_tp_payment_to_liquidate', sqlite_where=sa.text("status = 'acceptee'"), postgresql_where=sa.text("status = 'acceptee'"))
         batch_op.drop_index('ix_tp_payment_professional_ack')
         batch_op.drop_index('ix_tp_payment_professional_nir')
 
