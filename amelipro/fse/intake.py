@@ -148,7 +148,10 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
             for issue in doc.errors:
                 refusals.append({**issue.as_dict(), "path": _lot_path(doc.position, issue.path), **where})
             continue
-        fses.append(ReadFse(doc.position, doc.element_id or "", _signed_text(doc.verified.signed),
+        # Stored: the FSE element as received *with* its verified signature, so that anyone can
+        # verify it again later (exclusive C14N: it stays valid outside the lot). Nothing is
+        # ever read back from it: the stored fields come from the verified content.
+        fses.append(ReadFse(doc.position, doc.element_id or "", _signed_text(doc.verified.source),
                             doc.verified.rpps, doc.sheet, verified=doc))
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code

@@ -52,8 +52,13 @@ def test_valid_lot_accepted_and_arl_signed_by_the_gateway(client, fse_env):
     fse = client.get(f"/api/v1/fse/{lot['fse'][0]['id']}", headers=_headers(fse_env)).get_json()
     assert fse["amounts"]["sent"]["amo"] == fse["amounts"]["computed"]["amo"]
     assert fse["lines"] and fse["lines"][0]["computed"]["amo"] == fse["lines"][0]["sent"]["amo"]
+    # The stored FSE is the signed element itself: it verifies again, on its own.
     signed = client.get(f"/api/v1/fse/{fse['id']}", headers={**_headers(fse_env), "Accept": "application/xml"})
-    assert b"<ds:Signature" in signed.data or b"Signature" in signed.data
+    from amelipro.xmlcore.safe import parse_untrusted
+    from amelipro.xmlcore.signature import TrustStore, VerifyPolicy, verify_signed_element
+
+    result = verify_signed_element(parse_untrusted(signed.data), VerifyPolicy(TrustStore.load(fse_env.pki.trust_dir)))
+    assert result.rpps == fse_env.doctor.rpps and result.element_id == fse["element_id"]
 
 
 def test_rejected_fse_in_a_positive_arl_with_located_errors(client, fse_env):
@@ -315,3 +320,16 @@ def test_submission_is_audited(client, fse_env):
         session.close()
     assert events["lot.submitted"]["accepted"] == 2 and events["lot.submitted"]["fse"] == 2
     assert events["lot.refused"]["codes"] == ["XML-003"]
+
+
+def test_rule_errors_point_to_the_received_line(client, fse_env):
+    """The ARL's line is the line, in the bytes sent, of the element at fault."""
+    sheets = fse_env.sheets(3).sheets
+    bad_nir = sheets[1].patient.nir[:13] + f"{(int(sheets[1].patient.nir[13:]) % 97) + 1:02d}"
+    sheets = [sheets[0], replace(sheets[1], patient=replace(sheets[1].patient, nir=bad_nir)), sheets[2]]
+    body = fse_env.lot(sheets)
+    arl = read_arl(client.post("/api/v1/lots", data=body, headers=_headers(fse_env)).data)
+    error = next(e for e in arl.fses[1].errors if e.code == "FSE-R-001")
+    assert error.path == "/Lot/FSE[2]/Patient/NIR"
+    lines = body.decode().splitlines()
+    assert bad_nir in lines[error.line - 1] and "NIR" in lines[error.line - 1]
