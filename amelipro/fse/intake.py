@@ -236,9 +236,10 @@ class CheckContext:
     today: Any
     config: Any
     rights: dict[tuple[str, int], Any] = field(default_factory=dict)
+    profession: str | None = None  # as registered for the professional, not as declared
 
 
-def check_context(session, sheets: list[CareSheet], gw: Gateway) -> CheckContext:
+def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None) -> CheckContext:
     from amelipro.filters import PARIS
     from amelipro.reference.queries import SqlReferenceLookup
 
@@ -248,6 +249,7 @@ def check_context(session, sheets: list[CareSheet], gw: Gateway) -> CheckContext
         today=datetime.now(PARIS).date(),
         config=gw.rule_config,
         rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
+        profession=profession,
     )
 
 
@@ -315,7 +317,7 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
 
     result = check_care_sheet(
         sheet, lookup=ctx.lookup, rights=ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
-        today=ctx.today, config=ctx.config,
+        today=ctx.today, config=ctx.config, profession=ctx.profession,
     )
     pricing = result.pricing
     computed = Computed(

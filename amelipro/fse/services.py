@@ -236,7 +236,9 @@ def _check_lot(session: Session, pro: Professional, body: bytes) -> tuple[str, l
         raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
     gw = intake.gateway()
     reading = intake.read_lot(gw, body, pro.rpps)
-    context = intake.check_context(session, [f.sheet for f in reading.fses], gw)
+    # Priced and checked as the profession the gateway knows for this professional.
+    profession = pro.profession.value if pro.profession else None
+    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession)
     checked = []
     for fse in reading.fses:
         errors, computed = intake.check_read(context, fse)

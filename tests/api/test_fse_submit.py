@@ -333,3 +333,16 @@ def test_rule_errors_point_to_the_received_line(client, fse_env):
     assert error.path == "/Lot/FSE[2]/Patient/NIR"
     lines = body.decode().splitlines()
     assert bad_nir in lines[error.line - 1] and "NIR" in lines[error.line - 1]
+
+
+def test_checked_as_the_registered_profession_not_the_declared_one(client, fse_env):
+    """A doctor's FSE declaring the pharmacist specialty cannot bill medicines."""
+    from amelipro.fse.domain import Line, LineKind
+
+    sheet = fse_env.sheets(1).sheets[0]
+    med = Line(number=len(sheet.lines) + 1, kind=LineKind.MEDICINE, care_date=sheet.lines[0].care_date,
+               code="3400930065891", quantity=1, amounts=sheet.lines[0].amounts)
+    claimed = replace(sheet, professional=replace(sheet.professional, specialty="pharmacien"),
+                      lines=(*sheet.lines, med))
+    arl = read_arl(client.post("/api/v1/lots", data=fse_env.lot([claimed]), headers=_headers(fse_env)).data)
+    assert arl.rejected == 1 and "FSE-R-019" in _errors(arl)  # kind of line not allowed
