@@ -346,3 +346,27 @@ def test_checked_as_the_registered_profession_not_the_declared_one(client, fse_e
                       lines=(*sheet.lines, med))
     arl = read_arl(client.post("/api/v1/lots", data=fse_env.lot([claimed]), headers=_headers(fse_env)).data)
     assert arl.rejected == 1 and "FSE-R-019" in _errors(arl)  # kind of line not allowed
+
+
+def test_mangled_lots_never_answer_5xx(client, fse_env):
+    """Truncations, byte flips and element swaps of a valid lot: always a 2xx/4xx answer."""
+    import random
+
+    rng = random.Random(20261123)
+    body = fse_env.lot(fse_env.sheets(2).sheets)
+    variants = [body[:n] for n in (1, 40, len(body) // 2, len(body) - 3)]
+    for _ in range(25):
+        data = bytearray(body)
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        variants.append(bytes(data))
+    variants += [
+        body.replace(b"<Quantite>1</Quantite>", b"<Quantite>0</Quantite>", 1),
+        body.replace(b"<Code>G</Code>", b"<Code>G</Code><Code>G</Code>", 1),
+        body.replace(b"urn:amelipro:fse:1", b"urn:amelipro:fse:2", 1),
+        body.replace(b"<DateSoins>", b"<DateSoins>9999-99-99", 1),
+    ]
+    for data in variants:
+        response = client.post("/api/v1/lots", data=data, headers=_headers(fse_env))
+        assert response.status_code < 500, (response.status_code, data[:80])
+        read_arl(response.data)  # always an ARL
