@@ -370,3 +370,15 @@ def test_mangled_lots_never_answer_5xx(client, fse_env):
         response = client.post("/api/v1/lots", data=data, headers=_headers(fse_env))
         assert response.status_code < 500, (response.status_code, data[:80])
         read_arl(response.data)  # always an ARL
+
+
+def test_keys_and_trust_store_loaded_once_per_app(client, fse_env, monkeypatch):
+    from amelipro.fse import intake
+
+    calls = []
+    real = intake.load_gateway
+    monkeypatch.setattr(intake, "load_gateway", lambda config: calls.append(1) or real(config))
+    for number in ("L-1", "L-2", "L-3"):
+        body = fse_env.lot(fse_env.sheets(2, seed=len(number) + len(calls)).sheets, number=number)
+        assert client.post("/api/v1/lots", data=body, headers=_headers(fse_env)).status_code == 201
+    assert len(calls) == 1 and intake.EXTENSION_KEY in fse_env.app.extensions
