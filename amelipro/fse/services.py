@@ -145,6 +145,7 @@ class CheckedFse:
     sheet: CareSheet | None
     errors: tuple[dict[str, Any], ...]
     computed: intake.Computed | None = None
+    read: intake.ReadFse | None = None  # to locate errors found later in the received document
 
 
 @dataclass
@@ -176,10 +177,15 @@ def _existing_by_invoice(
     return found
 
 
-def _invoice_reused(detail: str, **extra: Any) -> dict[str, Any]:
+def _invoice_reused(item: CheckedFse, detail: str, **extra: Any) -> dict[str, Any]:
     entry = rule_errors.INVOICE_DUPLICATE
-    return {"code": entry.code, "message": entry.message, "hint": entry.hint, "path": "invoice_number",
-            "detail": detail, **extra}
+    error = {"code": entry.code, "message": entry.message, "hint": entry.hint, "field": "invoice_number",
+             "path": f"/Lot/FSE[{item.position}]/Facture/Numero", "detail": detail, **extra}
+    if item.read is not None:
+        error["path"], line = intake.locate(item.read, "invoice_number")
+        if line is not None:
+            error["line"] = line
+    return error
 
 
 def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -> list[_Decision]:
@@ -203,7 +209,7 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
             if orig_hash == item.content_hash:
                 decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_id=orig_id))
             else:
-                err = _invoice_reused(f"Facture n° {invoice} déjà acceptée (FSE n° {orig_id}).",
+                err = _invoice_reused(item, f"Facture n° {invoice} déjà acceptée (FSE n° {orig_id}).",
                                       original_fse_id=orig_id)
                 decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
             continue
@@ -212,7 +218,7 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
             if h == item.content_hash:
                 decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_position=pos))
             else:
-                err = _invoice_reused(f"Facture n° {invoice} déjà présente dans ce lot (rang {pos}).",
+                err = _invoice_reused(item, f"Facture n° {invoice} déjà présente dans ce lot (rang {pos}).",
                                       original_position=pos)
                 decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
             continue
@@ -243,7 +249,7 @@ def _check_lot(session: Session, pro: Professional, body: bytes) -> tuple[str, l
     for fse in reading.fses:
         errors, computed = intake.check_read(context, fse)
         checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
-                                  fse.sheet, tuple(errors), computed))
+                                  fse.sheet, tuple(errors), computed, fse))
     return reading.lot_number, checked
 
 

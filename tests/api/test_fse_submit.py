@@ -103,6 +103,8 @@ def test_same_invoice_number_other_content_rejected(client, fse_env):
     arl = read_arl(client.post("/api/v1/lots", data=fse_env.lot([changed], number="L-2"),
                                headers=_headers(fse_env)).data)
     assert arl.rejected == 1 and _errors(arl) == ["FSE-R-018"]
+    error = arl.fses[0].errors[0]
+    assert error.path == "/Lot/FSE[1]/Facture/Numero" and error.line and sheet.invoice_number in error.detail
 
 
 def test_same_invoice_twice_in_one_lot(client, fse_env):
