@@ -63,6 +63,18 @@ def fse(fse_id: int):
     )
 
 
+@bp.get("/fse/<int:fse_id>/fse.xml")
+@login_required
+def fse_xml(fse_id: int):
+    """The FSE element as received, with its signature (verifiable on its own)."""
+    found = services.get_fse(get_session(), current_user, fse_id)
+    name = found.invoice_number or str(found.id)
+    return Response(
+        found.signed_xml, content_type="application/xml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="fse-{name}.xml"'},
+    )
+
+
 @bp.route("/envoyer", methods=["GET", "POST"])
 @login_required
 def upload():

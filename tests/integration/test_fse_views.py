@@ -19,6 +19,8 @@ def test_lots_lot_and_fse_pages(client, auth, make_professional, store_lot):
     page = client.get(f"/facturation/fse/{ko_id}").get_data(as_text=True)
     assert "Relisez la carte Vitale." in page and "FSE-R-001" in page and "ligne 12" in page
     assert "21,00" in page and "Consultation" in page
+    signed = client.get(f"/facturation/fse/{ko_id}/fse.xml")
+    assert signed.status_code == 200 and signed.data == b"<FSE/>" and "attachment" in signed.headers["Content-Disposition"]
     arl = client.get(f"/facturation/lots/{lot_id}/arl.xml")
     assert arl.status_code == 200 and arl.data == b"<ARL/>"
 
@@ -28,7 +30,8 @@ def test_other_professionals_data_hidden(client, auth, make_professional, store_
     lot_id, (fse_id, _) = store_lot(owner)
     auth.login(other.login)
     assert f"/facturation/lots/{lot_id}" not in client.get("/facturation/").get_data(as_text=True)
-    for path in (f"/facturation/lots/{lot_id}", f"/facturation/fse/{fse_id}", f"/facturation/lots/{lot_id}/arl.xml"):
+    for path in (f"/facturation/lots/{lot_id}", f"/facturation/fse/{fse_id}", f"/facturation/lots/{lot_id}/arl.xml",
+                 f"/facturation/fse/{fse_id}/fse.xml"):
         assert client.get(path).status_code == 404
 
 
