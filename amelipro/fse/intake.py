@@ -111,7 +111,7 @@ def load_gateway(config) -> Gateway:
         limits=ParseLimits.from_config(config),
         arl_key=key,
         arl_cert=cert,
-        rule_config=RuleConfig(),
+        rule_config=RuleConfig(check_rights=bool(config.get("FSE_CHECK_RIGHTS", True))),
     )
 
 
