@@ -384,3 +384,17 @@ def test_keys_and_trust_store_loaded_once_per_app(client, fse_env, monkeypatch):
         body = fse_env.lot(fse_env.sheets(2, seed=len(number) + len(calls)).sheets, number=number)
         assert client.post("/api/v1/lots", data=body, headers=_headers(fse_env)).status_code == 201
     assert len(calls) == 1 and intake.EXTENSION_KEY in fse_env.app.extensions
+
+
+def test_rights_check_can_be_switched_off_without_a_caisse_file(client, fse_env):
+    """FSE_CHECK_RIGHTS=False (no beneficiary file loaded): unknown patients are not rejected."""
+    from amelipro.fse import intake
+
+    sheet = fse_env.sheets(1).sheets[0]
+    stranger = replace(sheet, patient=replace(sheet.patient, nir="185057800608436", birth_date=sheet.patient.birth_date))
+    arl = read_arl(client.post("/api/v1/fse/validate", data=fse_env.lot([stranger]), headers=_headers(fse_env)).data)
+    assert "FSE-R-006" in _errors(arl)
+    fse_env.app.config["FSE_CHECK_RIGHTS"] = False
+    fse_env.app.extensions.pop(intake.EXTENSION_KEY, None)
+    arl = read_arl(client.post("/api/v1/fse/validate", data=fse_env.lot([stranger]), headers=_headers(fse_env)).data)
+    assert "FSE-R-006" not in _errors(arl)
