@@ -522,11 +522,11 @@ def get_lot(session: Session, pro: Professional, lot_id: int) -> Lot:
     return lot
 
 
-def lot_fses(session: Session, pro: Professional, lot: Lot) -> list[StoredFse]:
-    return list(session.scalars(
-        select(StoredFse).where(StoredFse.lot_id == lot.id, StoredFse.professional_id == pro.id)
-        .order_by(StoredFse.position)
-    ))
+def lot_fses(session: Session, pro: Professional, lot: Lot, status: FseStatus | None = None) -> list[StoredFse]:
+    stmt = select(StoredFse).where(StoredFse.lot_id == lot.id, StoredFse.professional_id == pro.id)
+    if status is not None:
+        stmt = stmt.where(StoredFse.status == status)
+    return list(session.scalars(stmt.order_by(StoredFse.position)))
 
 
 def get_fse(session: Session, pro: Professional, fse_id: int) -> StoredFse:

@@ -13,6 +13,7 @@ from flask_wtf.file import FileField
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.fse import intake, lot_errors, services
+from amelipro.fse.models import FseStatus
 
 bp = Blueprint("fse", __name__, url_prefix="/facturation")
 
@@ -40,7 +41,12 @@ def lots():
 def lot(lot_id: int):
     session = get_session()
     found = services.get_lot(session, current_user, lot_id)
-    return render_template("fse/lot.html", lot=found, fses=services.lot_fses(session, current_user, found))
+    try:
+        status = FseStatus(request.args["etat"]) if request.args.get("etat") else None
+    except ValueError:
+        status = None
+    return render_template("fse/lot.html", lot=found, status=status, statuses=list(FseStatus),
+                           fses=services.lot_fses(session, current_user, found, status))
 
 
 @bp.get("/lots/<int:lot_id>/arl.xml")

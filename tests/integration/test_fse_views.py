@@ -16,6 +16,9 @@ def test_lots_lot_and_fse_pages(client, auth, make_professional, store_lot):
     assert f"/facturation/lots/{lot_id}" in html and "Partiellement accepté" in html
     lot = client.get(f"/facturation/lots/{lot_id}").get_data(as_text=True)
     assert f"/facturation/fse/{ok_id}" in lot and "Clé du NIR invalide." in lot
+    only_rejected = client.get(f"/facturation/lots/{lot_id}?etat=rejetee").get_data(as_text=True)
+    assert f'"/facturation/fse/{ko_id}"' in only_rejected and f'"/facturation/fse/{ok_id}"' not in only_rejected
+    assert client.get(f"/facturation/lots/{lot_id}?etat=nimporte").status_code == 200
     page = client.get(f"/facturation/fse/{ko_id}").get_data(as_text=True)
     assert "Relisez la carte Vitale." in page and "FSE-R-001" in page and "ligne 12" in page
     assert "21,00" in page and "Consultation" in page
