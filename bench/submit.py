@@ -230,7 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", default="sqlite,postgresql")
     args = parser.parse_args(argv if argv is not None else [])
-    rows = [run(db.strip(), args.fse, args.lots, args.workers) for db in args.db.split(",") if db.strip()]
+    rows, failures = [], []
+    for db in (d.strip() for d in args.db.split(",") if d.strip()):
+        try:
+            rows.append(run(db, args.fse, args.lots, args.workers))
+        except Exception as exc:  # noqa: BLE001 - report this database, go on with the others
+            failures.append(f"{db:<11} ÉCHEC : {exc!r}"[:300])
     print(f"Lots de {args.fse} FSE signées, {args.lots} lots par base, gunicorn {args.workers} workers")
     print(f"{'base':<11} {'FSE/s HTTP':>10} {'p50 lot':>9} {'p99 lot':>9} {'plancher FSE/s':>15} "
           f"{'ratio':>7} {'acceptées':>10}")
@@ -238,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{f.database:<11} {f.e2e_rate:>10.0f} {statistics.median(f.e2e_seconds):>8.2f}s "
               f"{_percentile(f.e2e_seconds, 0.99):>8.2f}s {f.floor_rate:>15.0f} {f.ratio:>7.0%} "
               f"{f.accepted:>10}")
+    for line in failures:
+        print(line)
     print("plancher = validation XSD + vérification des signatures seules (xmlcore), mêmes lots, "
           "même machine ; cible : ratio ≥ 50 %")
 
