@@ -174,3 +174,13 @@ def test_camt053_upload_matched_partial_unknown_and_missing(client, auth, world,
     assert [m for _, m in matches] == ["partiel", "rapproche", "inconnu", "ignore", "inconnu", "partiel"]
     assert "40,00" in html
     assert "Aucun : tous les virements" in html
+
+
+def test_empty_pages_for_a_new_professional(client, auth, make_professional):
+    make_professional(login="nouveau")
+    auth.login("nouveau")
+    for path in ("/paiements/", "/paiements/factures", "/paiements/virements", "/paiements/releves",
+                 "/paiements/penalites"):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+    assert "0,00" in client.get("/paiements/").get_data(as_text=True)
