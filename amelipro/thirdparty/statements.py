@@ -85,6 +85,8 @@ def read_statement(data: bytes, filename: str = "") -> BankStatement:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
         return read_camt053(data)
+    if b"\x00" in data[:4096]:  # a binary file (PDF, spreadsheet...): not a text statement
+        raise StatementError(errors.STATEMENT_UNREADABLE, filename[:100])
     return read_csv(data)
 
 

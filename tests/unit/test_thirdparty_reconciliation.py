@@ -141,7 +141,8 @@ def test_csv_reports_every_bad_line_at_once():
 
 @pytest.mark.parametrize(
     ("data", "code"),
-    [(b"", "TP-REL-004"), (b"nom;prenom\nDupont;Jean\n", "TP-REL-002"), (b"date;montant\n", "TP-REL-004")],
+    [(b"", "TP-REL-004"), (b"nom;prenom\nDupont;Jean\n", "TP-REL-002"), (b"date;montant\n", "TP-REL-004"),
+     (b"PK\x03\x04\x00\x00binary spreadsheet", "TP-REL-001")],
 )
 def test_csv_refusals(data, code):
     with pytest.raises(StatementError) as info:
