@@ -215,3 +215,26 @@ def test_hostile_camt053_is_refused_by_the_safe_parser(data, code):
     with pytest.raises(AmeliproError) as info:
         read_statement(data)
     assert info.value.code == code
+
+
+def test_camt053_version_08_layout():
+    """Later versions: status in Sts/Cd, transaction amount directly in TxDtls/Amt."""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+ <GrpHdr><MsgId>M1</MsgId><CreDtTm>2026-06-05T18:00:00</CreDtTm></GrpHdr>
+ <Stmt><Id>S8</Id><Acct><Id><IBAN>FR7630001007941234567890185</IBAN></Id></Acct>
+  <Ntry><Amt Ccy="EUR">173.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+   <BookgDt><DtTm>2026-06-05T10:00:00+02:00</DtTm></BookgDt><ValDt><Dt>2026-06-05</Dt></ValDt>
+   <NtryDtls>
+    <TxDtls><Refs><EndToEndId>{REF_1}</EndToEndId></Refs><Amt Ccy="EUR">150.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></TxDtls>
+    <TxDtls><Refs><EndToEndId>{REF_6A}</EndToEndId></Refs><Amt Ccy="EUR">23.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></TxDtls>
+   </NtryDtls></Ntry>
+  <Ntry><Amt Ccy="EUR">5.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts>
+   <ValDt><Dt>2026-06-05</Dt></ValDt></Ntry>
+ </Stmt></BkToCstmrStmt></Document>""".encode()
+    statement = read_statement(xml)
+    assert [(line.amount, line.reference) for line in statement.lines] == [
+        (Decimal("150.00"), REF_1), (Decimal("23.00"), REF_6A)]
+    assert statement.lines[0].booking_date == date(2026, 6, 5) and len(statement.skipped) == 1
+    result = reconcile(statement.lines, VIREMENTS, period_end=statement.period_end)
+    assert [m.status for m in result.matches] == [MatchStatus.MATCHED, MatchStatus.MATCHED]
