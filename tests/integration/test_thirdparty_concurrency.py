@@ -62,3 +62,38 @@ def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_sessi
         assert len(views) == len(pros) == s.scalar(select(func.count()).select_from(Virement))
         assert sum(v.amount for v in views) == Decimal("21.00") * count
         assert sum(v.fse_count for v in views) == count
+
+
+def test_two_workers_racing_from_intake(app, make_professional, tp_lookup, tp_session):
+    """Both workers take in and liquidate at once: each FSE tracked once, paid once."""
+    pros = [make_professional() for _ in range(3)]
+    count = 600
+    with tp_session() as s:
+        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=3))
+        s.commit()
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def worker(name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(run_liquidation(
+                tp_session, LiquidationConfig(batch_size=25, today=date(2026, 5, 22), actor=name),
+                lookup=tp_lookup))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures
+    assert sum(r.tracked for r in results) == count
+    assert sum(r.claimed for r in results) == count
+    with tp_session() as s:
+        assert s.scalar(select(func.count()).select_from(Payment)) == count
+        assert s.scalar(select(func.count(func.distinct(RspReturn.payment_id)))) == count
+        acks = s.scalar(select(func.count()).select_from(PaymentTransition)
+                        .where(PaymentTransition.event == "acknowledge"))
+        assert acks == count
