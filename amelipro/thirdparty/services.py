@@ -257,12 +257,18 @@ def export_payments_csv(session: Session, pro: Professional, f: PaymentFilter, t
         if f.late_only and not (d and d.late):
             continue
         writer.writerow([
-            p.fse_id, p.invoice_number, p.patient_nir, _iso(p.care_date), _iso(p.acknowledged_on),
+            p.fse_id, _cell(p.invoice_number), _cell(p.patient_nir), _iso(p.care_date), _iso(p.acknowledged_on),
             _iso(p.due_date), p.status.label, _fr(p.amo_claimed), _fr(p.amo_paid), _iso(p.paid_on),
             p.virement.reference if p.virement else "", p.reject_code,
             d.day_number if d else "", d.days_late if d else "", _fr(d.penalty) if d else "",
         ])
     return out.getvalue()
+
+
+def _cell(text: str | None) -> str:
+    """Text from practice software, neutralised for spreadsheets (no formula injection)."""
+    text = text or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _iso(value: date | None) -> str:
@@ -457,7 +463,7 @@ def penalty_statement_csv(statement: PenaltyStatement, pro: Professional) -> str
                      "penalite"])
     for line in statement.lines:
         p, d = line.payment, line.delay
-        writer.writerow([p.fse_id, p.invoice_number, p.patient_nir, _iso(p.acknowledged_on),
+        writer.writerow([p.fse_id, _cell(p.invoice_number), _cell(p.patient_nir), _iso(p.acknowledged_on),
                          _iso(d.due_date), _iso(p.paid_on) or "impayée", d.day_number, d.days_late,
                          _fr(p.amo_paid if p.amo_paid is not None else p.amo_claimed),
                          d.penalty_kind, _fr(d.penalty)])

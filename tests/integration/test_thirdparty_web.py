@@ -184,3 +184,12 @@ def test_empty_pages_for_a_new_professional(client, auth, make_professional):
         resp = client.get(path)
         assert resp.status_code == 200, path
     assert "0,00" in client.get("/paiements/").get_data(as_text=True)
+
+
+def test_csv_export_neutralises_formulas(client, auth, make_professional, make_accepted_fse):
+    pro = make_professional(login="formule")
+    make_accepted_fse(pro, invoice_number='=HYPERLINK("http://x")')
+    auth.login("formule")
+    text = client.get("/paiements/factures.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in text
+    assert ";=HYPERLINK" not in text and ';"=HYPERLINK' not in text
