@@ -89,6 +89,7 @@ class Dashboard:
     late_count: int
     ageing: tuple[tuple[str, int, Decimal], ...]  # bucket, count, amount (unpaid FSE)
     daily_paid: tuple[tuple[date, Decimal], ...]  # the month's days, amount paid by value date
+    monthly_paid: tuple[tuple[date, Decimal], ...]  # the last 6 months, amount paid by value date
     recent_rejects: tuple[Payment, ...]
 
 
@@ -118,6 +119,16 @@ def dashboard(session: Session, pro: Professional, today: date) -> Dashboard:
         daily[p.paid_on] += p.amo_paid or ZERO
     days = tuple((first + timedelta(days=i), daily[first + timedelta(days=i)])
                  for i in range((last - first).days + 1))
+    months = [first]
+    for _ in range(5):
+        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
+    by_month = dict.fromkeys(months, ZERO)
+    for paid_on, amount in session.execute(
+        select(Payment.paid_on, Payment.amo_paid).where(
+            Payment.professional_id == pro.id, Payment.status.in_(PAID_STATUSES),
+            Payment.paid_on.between(months[0], last))
+    ):
+        by_month[paid_on.replace(day=1)] += amount or ZERO
     recent = session.scalars(base.where(Payment.status == PaymentStatus.REJECTED)
                              .order_by(Payment.liquidated_on.desc(), Payment.id.desc()).limit(5)).all()
     return Dashboard(
@@ -128,7 +139,7 @@ def dashboard(session: Session, pro: Professional, today: date) -> Dashboard:
         rejected_amount=sum((p.amo_claimed for p in rejected_month), ZERO),
         penalties_due=penalties, late_count=late,
         ageing=tuple((b, ageing_count[b], ageing_amount[b]) for b in AGEING_BUCKETS),
-        daily_paid=days, recent_rejects=tuple(recent),
+        daily_paid=days, monthly_paid=tuple(by_month.items()), recent_rejects=tuple(recent),
     )
 
 

@@ -71,8 +71,13 @@ def dashboard():
         [(f"{d.day:02d}", amount) for d, amount in data.daily_paid],
         title=f"Paiements reçus par jour de valeur, {data.month:%m/%Y}", label_every=5,
     )
+    monthly_chart = charts.bar_chart(
+        [(f"{m:%m/%y}", amount) for m, amount in data.monthly_paid],
+        title="Paiements reçus sur six mois (par mois de valeur)",
+    )
     return render_template("thirdparty/dashboard.html", data=data, today=day,
-                           ageing_chart=ageing_chart, paid_chart=paid_chart)
+                           ageing_chart=ageing_chart, paid_chart=paid_chart,
+                           monthly_chart=monthly_chart)
 
 
 @bp.get("/factures")
