@@ -73,7 +73,7 @@ def dashboard():
     )
     monthly_chart = charts.bar_chart(
         [(f"{m:%m/%y}", amount) for m, amount in data.monthly_paid],
-        title="Paiements reçus sur six mois (par mois de valeur)",
+        title="Paiements reçus sur six mois (par mois de valeur)", width=960, height=200,
     )
     return render_template("thirdparty/dashboard.html", data=data, today=day,
                            ageing_chart=ageing_chart, paid_chart=paid_chart,
