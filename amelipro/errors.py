@@ -25,7 +25,12 @@ class ErrorCode:
 
 
 REGISTRY: dict[str, ErrorCode] = {}
-RETIRED: frozenset[str] = frozenset()
+# Codes once published and withdrawn: never to be reused with another meaning.
+RETIRED: frozenset[str] = frozenset({
+    "FSE-LOT-003",  # invoice number already used: the rules' FSE-R-018
+    "FSE-LOT-004",  # a resent FSE is answered with the status "doublon", not an error
+    "FSE-LOT-005",  # an FSE that cannot be mapped: XSD-012 from the XML core
+})
 
 
 def define(code: str, status: int, message: str, hint: str = "") -> ErrorCode:

@@ -447,7 +447,7 @@ def demo_beneficiaries(today: date) -> tuple[PatientRights, ...]:
         person("1850744109222", date(1985, 7, 30), "GARCIA", "Lucas",
                rights=(Period(since, today - days(60)),)),
         person("2720867482333", date(1972, 8, 14), "SCHMITT", "Anne", caisse="671", alsace=True),
-        person("155022A004123", date(1955, 2, 27), "CASANOVA", "Marc", caisse="2A1"),
+        person("155022A004123", date(1955, 2, 27), "CASANOVA", "Marc", caisse="201"),  # CPAM de Corse-du-Sud
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -42,6 +43,8 @@ def test_demo_set_has_valid_nirs_and_varied_situations(db_session):
     assert result.created == len(people) >= 10
     for person in people:
         assert services.normalize_nir(person.nir) == person.nir
+        # the codes a care sheet copies from the file must pass xsd/fse/1 (\d{2}, \d{3}, \d{4})
+        assert re.fullmatch(r"\d{2}/\d{3}/\d{4}", f"{person.regime}/{person.caisse}/{person.centre}")
     answer = services.rights_at(db_session, GARCIA, TODAY)
     assert answer.people[0].at.open is False
     assert services.rights_at(db_session, GARCIA, TODAY - timedelta(days=90)).people[0].at.open
