@@ -35,7 +35,6 @@ pytest_plugins = [
 
 TEST_DB = os.environ.get("AMELIPRO_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("AMELIPRO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PASSWORD = "mot-de-passe-test-1"
 
 
