@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from amelipro import audit
+from amelipro import home as home_panels
 from amelipro.db import get_session
 
 bp = Blueprint("main", __name__)
@@ -15,7 +16,7 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def home():
-    return render_template("home.html")
+    return render_template("home.html", panels=home_panels.panels(current_app, get_session(), current_user))
 
 
 @bp.get("/healthz")

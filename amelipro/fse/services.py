@@ -569,7 +569,30 @@ def related_fses(session: Session, pro: Professional, fse: StoredFse) -> list[St
     ))
 
 
+@dataclass(frozen=True)
+class Activity:
+    """A professional's sending activity since a moment (the home dashboard)."""
+
+    lots: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    amo_accepted: Decimal
+
+
+def activity_since(session: Session, pro: Professional, since: datetime) -> Activity:
+    lots, accepted, rejected, duplicates, amo = session.execute(
+        select(func.count(Lot.id), func.coalesce(func.sum(Lot.accepted_count), 0),
+               func.coalesce(func.sum(Lot.rejected_count), 0),
+               func.coalesce(func.sum(Lot.duplicate_count), 0),
+               func.coalesce(func.sum(Lot.amo_accepted), 0))
+        .where(Lot.professional_id == pro.id, Lot.received_at >= since)
+    ).one()
+    return Activity(int(lots), int(accepted), int(rejected), int(duplicates),
+                    Decimal(amo).quantize(Decimal("0.01")))
+
+
 __all__ = [
-    "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash", "validate_lot",
+    "Activity", "activity_since", "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash", "validate_lot",
     "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "related_fses",
 ]

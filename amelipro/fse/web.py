@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
+
+from amelipro import home
+from amelipro.db import utcnow
 
 
 def register(app: Flask) -> None:
@@ -11,3 +16,26 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     demo.register(app)  # `amelipro demo lot`
+    home.add_panel(app, _home_panel)
+
+
+def _home_panel(session, pro):
+    from amelipro.filters import euros
+    from amelipro.fse import services
+
+    if not pro.rpps:
+        return None
+    since = utcnow() - timedelta(days=30)
+    act = services.activity_since(session, pro, since)
+    return home.Panel(
+        title="Facturation : 30 derniers jours",
+        endpoint="fse.lots",
+        facts=(
+            home.Fact("Lots reçus", str(act.lots)),
+            home.Fact("FSE acceptées", str(act.accepted), f"{euros(act.amo_accepted)} de part AMO"),
+            home.Fact("FSE rejetées", str(act.rejected), "à corriger et renvoyer" if act.rejected else "",
+                      alert=bool(act.rejected)),
+            home.Fact("Déjà reçues", str(act.duplicates)),
+        ),
+        note="" if act.lots else "Aucun lot reçu depuis 30 jours.",
+    )

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 from flask import Flask
 
+from amelipro import home
+
 
 def register(app: Flask) -> None:
     from amelipro.thirdparty import api, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    home.add_panel(app, _home_panel)
+
+
+def _home_panel(session, pro):
+    from amelipro.filters import euros
+    from amelipro.thirdparty import services
+    from amelipro.thirdparty.api import today
+    from amelipro.thirdparty.liquidation import track_accepted
+
+    if not pro.rpps:
+        return None
+    track_accepted(session, professional_id=pro.id, actor=f"web:{pro.login}")  # as the Paiements page
+    data = services.dashboard(session, pro, today())
+    return home.Panel(
+        title="Paiements en tiers payant : ce mois",
+        endpoint="thirdparty.dashboard",
+        facts=(
+            home.Fact("En attente", euros(data.pending_amount), f"{data.pending_count} FSE"),
+            home.Fact("Payé", euros(data.paid_amount), f"{data.paid_count} FSE"),
+            home.Fact("Rejeté", euros(data.rejected_amount), f"{data.rejected_count} FSE",
+                      alert=bool(data.rejected_count)),
+            home.Fact("Pénalités de retard dues", euros(data.penalties_due),
+                      f"{data.late_count} FSE en retard" if data.late_count else "",
+                      alert=bool(data.penalties_due)),
+        ),
+    )
