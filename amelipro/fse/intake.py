@@ -90,7 +90,21 @@ def gateway() -> Gateway:
 
             raise AmeliproError(GATEWAY_KEYS_MISSING)
         app.extensions[EXTENSION_KEY] = found
+    else:
+        _refresh_trust_store(found, app.config)
     return found
+
+
+def _refresh_trust_store(gw: Gateway, config) -> None:
+    """A CA or CRL file added to the trust store takes effect on the next lot, no restart
+    (one directory listing per lot; the store itself is reloaded only when a file changed)."""
+    from dataclasses import replace
+
+    from amelipro.xmlcore.signature import trust_store_for
+
+    store = trust_store_for(config["TRUST_STORE_DIR"])
+    if store is not gw.policy.trust_store:
+        gw.policy = replace(gw.policy, trust_store=store)
 
 
 def load_gateway(config) -> Gateway:

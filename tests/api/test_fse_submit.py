@@ -398,3 +398,26 @@ def test_rights_check_can_be_switched_off_without_a_caisse_file(client, fse_env)
     fse_env.app.extensions.pop(intake.EXTENSION_KEY, None)
     arl = read_arl(client.post("/api/v1/fse/validate", data=fse_env.lot([stranger]), headers=_headers(fse_env)).data)
     assert "FSE-R-006" not in _errors(arl)
+
+
+def test_a_new_crl_takes_effect_without_restart(client, fse_env):
+    """The operator drops a CRL revoking the doctor's card: the next lot is refused (FSE-SIG-008)."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+
+    from amelipro.xmlcore import pki as demo_pki
+
+    first = fse_env.lot(fse_env.sheets(1, seed=3).sheets, number="L-AVANT")
+    assert client.post("/api/v1/lots", data=first, headers=_headers(fse_env)).status_code == 201
+    pki = fse_env.pki
+    crl = demo_pki.make_crl(pki.ca_key, pki.ca_cert, [
+        (pki.revoked.cert.serial_number, datetime.now(UTC) - timedelta(hours=1)),
+        (pki.medecin.cert.serial_number, datetime.now(UTC) - timedelta(seconds=1)),
+    ])
+    (Path(fse_env.app.config["TRUST_STORE_DIR"]) / "test-ca.crl.pem").write_bytes(
+        crl.public_bytes(serialization.Encoding.PEM))
+    later = fse_env.lot(fse_env.sheets(1, seed=4).sheets, number="L-APRES")
+    response = client.post("/api/v1/lots", data=later, headers=_headers(fse_env))
+    assert response.status_code == 422 and "FSE-SIG-008" in _errors(read_arl(response.data))
