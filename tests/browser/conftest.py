@@ -61,3 +61,22 @@ def page(browser, live_server):
     page.watch = PageWatch(page, live_server)
     yield page
     context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """``login(page, "medecin.demo")``: logs a demo account in through the login form."""
+    from playwright.sync_api import expect
+
+    from amelipro.demo import DEMO_ACCOUNTS
+
+    passwords = {a.login: a.password for a in DEMO_ACCOUNTS}
+
+    def do(page, account: str) -> None:
+        page.goto(f"{live_server}/connexion")
+        page.get_by_label("Identifiant").fill(account)
+        page.get_by_label("Mot de passe").fill(passwords[account])
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+    return do
