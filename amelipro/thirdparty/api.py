@@ -5,7 +5,9 @@
 - ``GET /api/v1/payments`` (filters: statut, du, au, patient, min, max, retard, page),
   ``GET /api/v1/payments/<fse_id>`` (with the transition history);
 - ``GET /api/v1/virements``, ``GET /api/v1/virements/<id>``;
-- ``GET /api/v1/penalties?mois=AAAA-MM``.
+- ``GET /api/v1/penalties?mois=AAAA-MM``;
+- ``POST /api/v1/statements`` (a camt.053 or CSV bank statement as the body: matched at once),
+  ``GET /api/v1/statements``, ``GET /api/v1/statements/<id>``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from amelipro.api import api_professional, require_token
 from amelipro.db import get_session
+from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
-from amelipro.thirdparty import rsp, services
+from amelipro.thirdparty import errors, rsp, services
 from amelipro.thirdparty.liquidation import paris_today, track_accepted
 from amelipro.thirdparty.models import Payment
 
@@ -166,3 +169,67 @@ def penalties():
             for li in statement.lines
         ],
     })
+
+
+# --- bank statements (rapprochement) ---------------------------------------------------------
+
+def statement_json(record, lines=None, missing=None) -> dict:
+    body = {
+        "id": record.id, "uploaded_at": record.uploaded_at.isoformat(), "filename": record.filename,
+        "format": record.format, "statement_ref": record.statement_ref, "iban": record.iban,
+        "period_start": _iso(record.period_start), "period_end": _iso(record.period_end),
+        "lines": record.line_count, "matched": record.matched_count, "partial": record.partial_count,
+        "duplicates": record.duplicate_count, "unknown": record.unknown_count,
+        "credits_total": _money(record.credits_total),
+    }
+    if lines is not None:
+        body["credits"] = [
+            {"position": li.position, "booking_date": _iso(li.booking_date), "value_date": _iso(li.value_date),
+             "amount": _money(li.amount), "currency": li.currency, "reference": li.reference,
+             "label": li.label, "status": li.status.value, "method": li.method,
+             "virement_id": li.virement_id, "virement_reference": li.virement.reference if li.virement else None,
+             "expected": _money(li.expected), "difference": _money(li.difference)}
+            for li in lines
+        ]
+    if missing is not None:
+        body["virements_not_received"] = [virement_json(v) for v in missing]
+    return body
+
+
+@bp.post("/statements")
+@require_token
+def upload_statement():
+    """A bank statement as the request body (camt.053 XML or CSV): matched at once."""
+    session = get_session()
+    pro = api_professional()
+    filename = (request.headers.get("X-Filename") or request.args.get("filename") or "")[:200]
+    try:
+        record = services.import_statement(session, pro, request.get_data(cache=False), filename)
+    except AmeliproError as exc:
+        session.rollback()
+        if exc.error is errors.STATEMENT_DUPLICATE and exc.extra.get("statement_id"):
+            body = {"errors": [exc.as_dict()]}
+            response = jsonify(body)
+            response.status_code = exc.status
+            response.headers["Location"] = url_for("thirdparty_api.statement", statement_id=exc.extra["statement_id"])
+            return response
+        raise
+    detail = services.statement_detail(session, pro, record.id)
+    response = jsonify(statement_json(detail.statement, detail.lines, detail.missing))
+    response.status_code = 201
+    response.headers["Location"] = url_for("thirdparty_api.statement", statement_id=record.id)
+    return response
+
+
+@bp.get("/statements")
+@require_token
+def statements():
+    rows = services.list_statements(get_session(), api_professional())
+    return jsonify({"statements": [statement_json(r) for r in rows]})
+
+
+@bp.get("/statements/<int:statement_id>")
+@require_token
+def statement(statement_id: int):
+    detail = services.statement_detail(get_session(), api_professional(), statement_id)
+    return jsonify(statement_json(detail.statement, detail.lines, detail.missing))

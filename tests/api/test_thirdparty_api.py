@@ -106,3 +106,48 @@ def test_virements_and_penalties(client, two_pros):
     assert penalties["total"] == str(Decimal("2.10") * 3)
     assert {p["penalty_kind"] for p in penalties["penalties"]} == {"pourcentage"}
     assert client.get("/api/v1/penalties?mois=mai", headers=h).status_code == 400
+
+
+def test_statement_upload_api_matches_and_is_scoped(client, two_pros):
+    from amelipro.thirdparty.reconciliation import virement_reference
+
+    ref = virement_reference(two_pros["a"].id, LIQ_DAY)
+    csv_body = ("date;date_valeur;libelle;reference;montant\n"
+                f"27/05/2026;27/05/2026;VIR CPAM;{ref};63,00\n"
+                "28/05/2026;28/05/2026;MUTUELLE;;12,50\n").encode()
+    h = {**two_pros["ha"], "Content-Type": "text/csv", "X-Filename": "releve-mai.csv"}
+    resp = client.post("/api/v1/statements", data=csv_body, headers=h)
+    body = resp.get_json()
+    assert resp.status_code == 201, body
+    assert resp.headers["Location"] == f"/api/v1/statements/{body['id']}"
+    assert (body["lines"], body["matched"], body["unknown"], body["credits_total"]) == (2, 1, 1, "75.50")
+    assert [c["status"] for c in body["credits"]] == ["rapproche", "inconnu"]
+    assert body["credits"][0]["virement_reference"] == ref and body["credits"][0]["amount"] == "63.00"
+    assert body["virements_not_received"] == [] and body["filename"] == "releve-mai.csv"
+    # the same file again: 409 pointing to the first reconciliation, nothing stored twice
+    again = client.post("/api/v1/statements", data=csv_body, headers=h)
+    assert again.status_code == 409 and again.get_json()["errors"][0]["code"] == "TP-REL-005"
+    assert again.headers["Location"] == resp.headers["Location"]
+    listed = client.get("/api/v1/statements", headers=two_pros["ha"]).get_json()["statements"]
+    assert [s["id"] for s in listed] == [body["id"]]
+    # another professional sees neither the list nor the statement
+    assert client.get("/api/v1/statements", headers=two_pros["hb"]).get_json() == {"statements": []}
+    assert client.get(f"/api/v1/statements/{body['id']}", headers=two_pros["hb"]).status_code == 404
+
+
+@pytest.mark.parametrize("data, status, code", [
+    (b"", 400, "TP-REL-006"),
+    (b"%PDF-1.4\x00\x01binary", 400, "TP-REL-001"),
+    (b"date;montant\n2026-05-22;abc\n", 422, "TP-REL-003"),
+    (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', 400, None),
+])
+def test_statement_upload_api_refusals(client, two_pros, data, status, code):
+    resp = client.post("/api/v1/statements", data=data, headers={**two_pros["ha"], "Content-Type": "text/csv"})
+    errors = resp.get_json()["errors"]
+    assert resp.status_code == status and (code is None or errors[0]["code"] == code), errors
+    assert "root:" not in resp.get_data(as_text=True)
+    assert client.get("/api/v1/statements", headers=two_pros["ha"]).get_json() == {"statements": []}
+
+
+def test_statement_upload_api_needs_a_token(client):
+    assert client.post("/api/v1/statements", data=b"x").status_code == 401
