@@ -193,7 +193,8 @@ def fse_json(fse: StoredFse) -> dict[str, Any]:
             "sent": {"charged": _amount(fse.charged_sent), "base": _amount(fse.base_sent),
                      "amo": _amount(fse.amo_sent)},
             "computed": {"charged": _amount(fse.charged_computed), "base": _amount(fse.base_computed),
-                         "amo": _amount(fse.amo_computed), "patient_charges": _amount(fse.patient_charges)},
+                         "amo": _amount(fse.amo_computed), "patient_charges": _amount(fse.patient_charges),
+                         "participation": _amount(fse.participation), "franchise": _amount(fse.franchise)},
         },
         "lines": fse.lines,
         "received_at": fse.created_at.isoformat(),
@@ -215,7 +216,8 @@ def report_json(report: services.LotReport) -> dict[str, Any]:
             {"position": f.position, "element_id": f.element_id, "invoice_number": f.invoice_number,
              "status": f.status.value, "id": f.fse_id, "duplicate_of": f.duplicate_of_id,
              "corrects": f.corrects_id, "amo_sent": _amount(f.amo_sent),
-             "amo_computed": _amount(f.amo_computed), "errors": list(f.errors)}
+             "amo_computed": _amount(f.amo_computed), "participation": _amount(f.participation),
+             "franchise": _amount(f.franchise), "errors": list(f.errors)}
             for f in report.fses
         ],
     }

@@ -38,8 +38,11 @@ class Computed:
     charged: Decimal
     base: Decimal
     amo: Decimal
-    patient_charges: Decimal
-    lines: tuple[dict[str, Any], ...] = ()  # per line: number, base, rate, amo, label
+    patient_charges: Decimal  # participation + franchise
+    lines: tuple[dict[str, Any], ...] = ()  # per line: number, base, rate, amo, label, charges
+    participation: Decimal = Decimal("0.00")
+    franchise: Decimal = Decimal("0.00")
+    pricing: Any = None  # the Pricing itself, to charge it again against the history
 
 
 @dataclass(frozen=True)
@@ -333,8 +336,11 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
         sheet, lookup=ctx.lookup, rights=ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
         today=ctx.today, config=ctx.config, profession=ctx.profession,
     )
-    pricing = result.pricing
-    computed = Computed(
+    return result.as_dicts(), computed_of(result.pricing)
+
+
+def computed_of(pricing) -> Computed:
+    return Computed(
         charged=pricing.charged, base=pricing.base, amo=pricing.amo,
         patient_charges=pricing.charges.total,
         lines=tuple({
@@ -342,8 +348,26 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
             "amo": f"{p.amo:.2f}", "label": p.label,
             "participation": f"{p.participation:.2f}", "franchise": f"{p.franchise:.2f}",
         } for p in pricing.lines),
+        participation=pricing.charges.participation,
+        franchise=pricing.charges.franchise,
+        pricing=pricing,
     )
-    return result.as_dicts(), computed
+
+
+def recharge(ctx: CheckContext, sheet: CareSheet, computed: Computed, prior) -> Computed:
+    """The same computation with its patient charges taken again against ``prior`` (the
+    patient's history): amounts and rule errors do not depend on it."""
+    from amelipro.fse.charges import default_billing_config
+    from amelipro.fse.pricing import recharge as recharge_pricing
+
+    if computed.pricing is None:
+        return computed
+    billing = getattr(ctx.config, "billing", None) or default_billing_config()
+    pricing = recharge_pricing(
+        computed.pricing, sheet, ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
+        ctx.profession, prior=prior, config=billing,
+    )
+    return computed_of(pricing)
 
 
 def lines_view(sheet: CareSheet, computed: Computed | None) -> list[dict[str, Any]]:

@@ -103,6 +103,8 @@ class StoredFse(Base):
         ),
         Index("ix_fse_professional_invoice", "professional_id", "invoice_number"),
         Index("ix_fse_professional_content", "professional_id", "content_hash"),
+        # The patient's history of charges (annual and day caps), read per lot.
+        Index("ix_fse_patient_care", "patient_nir", "patient_rank", "first_care_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,6 +139,10 @@ class StoredFse(Base):
     base_computed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     amo_computed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     patient_charges: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # PF + franchises
+    # The two charges apart (their sum is patient_charges), after the caps given the patient's
+    # history (amelipro.fse.history): what the annual and day caps count for later FSE.
+    participation: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # participation forfaitaire
+    franchise: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))  # franchises médicales
 
     lines_json: Mapped[str] = mapped_column(Text, default="[]")  # lines, sent vs computed
     errors_json: Mapped[str] = mapped_column(Text, default="[]")  # [{code, message, hint, path, line}]

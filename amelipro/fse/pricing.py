@@ -15,7 +15,10 @@ practice software sent with this result, and the liquidation pays from it.
   The exemption is the one the sheet declares (the rules check it against the caisse's file).
 - Patient charges (participation forfaitaire, franchises) are reported apart: they are
   deducted from the patient's later reimbursements, never from the AMO part paid to the
-  professional in tiers payant.
+  professional in tiers payant. Caps: per calendar year of care for the patient (all
+  professionals), per day for the patient *and the same professional* (participation;
+  franchise on paramedical acts). ``prior`` says what was already taken before this sheet
+  (built from stored FSE by ``amelipro.fse.history``); without it the sheet starts from zero.
 
 Every amount is a Decimal rounded half-up to the cent.
 """
@@ -101,11 +104,44 @@ class PricedLine:
 
 
 @dataclass(frozen=True)
+class YearCharges:
+    """Charges already deducted from one patient in one calendar year (all professionals)."""
+
+    year: int
+    participation: Decimal = ZERO
+    franchise: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class DayCharges:
+    """Charges already taken from one patient on one day *by the same professional* (the
+    day caps are per professional: participation forfaitaire, franchise on paramedical acts)."""
+
+    day: date
+    participation: Decimal = ZERO
+    paramedical_franchise: Decimal = ZERO  # franchises on acts only (medicine boxes have no day cap)
+
+
+@dataclass(frozen=True)
 class PriorCharges:
-    """Patient charges already deducted this calendar year (annual caps)."""
+    """Patient charges already deducted before this care sheet.
+
+    ``years`` and ``days`` come from the history (``amelipro.fse.history``); a year not listed
+    falls back to ``participation_year`` / ``franchise_year`` (a single figure for callers that
+    price one year), a day not listed starts from zero.
+    """
 
     participation_year: Decimal = ZERO
     franchise_year: Decimal = ZERO
+    years: tuple[YearCharges, ...] = ()
+    days: tuple[DayCharges, ...] = ()
+
+    def year(self, year: int) -> YearCharges:
+        found = next((y for y in self.years if y.year == year), None)
+        return found or YearCharges(year, self.participation_year, self.franchise_year)
+
+    def day(self, day: date) -> DayCharges:
+        return next((d for d in self.days if d.day == day), None) or DayCharges(day)
 
 
 @dataclass(frozen=True)
@@ -173,6 +209,30 @@ def price_care_sheet(
         amo=money(sum((line.amo for line in lines), ZERO)),
         charges=charges,
     )
+
+
+def recharge(
+    pricing: Pricing,
+    sheet: CareSheet,
+    rights: PatientRights | None,
+    profession: Profession | str | None = None,
+    *,
+    prior: PriorCharges | None = None,
+    config: BillingConfig | None = None,
+) -> Pricing:
+    """The same pricing with its patient charges computed again against ``prior``.
+
+    Lines, bases and AMO parts are unchanged (charges never touch them): the submission
+    prices every FSE of a lot first, then, once it knows which are accepted, charges them in
+    order against the patient's history.
+    """
+    config = config or default_billing_config()
+    profession_value = _profession_value(profession if profession is not None
+                                         else sheet.professional.specialty)
+    birth_date = rights.birth_date if rights is not None else sheet.patient.birth_date
+    lines, charges = _apply_charges(sheet, list(pricing.lines), rights, profession_value,
+                                    birth_date, prior or PriorCharges(), config)
+    return replace(pricing, lines=tuple(lines), charges=charges)
 
 
 def _profession_value(profession: Profession | str) -> str:
@@ -318,31 +378,32 @@ def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRig
     for line in sorted(lines, key=lambda item: (item.care_date, item.number)):
         at = line.care_date
         if not line.priced:
-            out.append(line)
+            out.append(_with_charges(line, ZERO, ZERO, None))
             continue
         reason = charge_exemption(sheet, rights, birth_date, at, config)
         participation = franchise = ZERO
         if reason is None:
+            before_year, before_day = prior.year(at.year), prior.day(at)
             if line.kind in _ACT_KINDS and profession in pf_cfg.professions:
                 participation = _capped(
                     pf_cfg.unit.at(at),
-                    pf_cfg.day_cap.at(at) - pf_day[at],
-                    pf_cfg.year_cap.at(at) - prior.participation_year - pf_year[at.year],
+                    pf_cfg.day_cap.at(at) - before_day.participation - pf_day[at],
+                    pf_cfg.year_cap.at(at) - before_year.participation - pf_year[at.year],
                 )
                 pf_day[at] += participation
                 pf_year[at.year] += participation
             elif line.kind in _ACT_KINDS and profession in fr_cfg.paramedical_professions:
                 franchise = _capped(
                     fr_cfg.paramedical_act.at(at),
-                    fr_cfg.paramedical_day_cap.at(at) - para_day[at],
-                    fr_cfg.year_cap.at(at) - prior.franchise_year - fr_year[at.year],
+                    fr_cfg.paramedical_day_cap.at(at) - before_day.paramedical_franchise - para_day[at],
+                    fr_cfg.year_cap.at(at) - before_year.franchise - fr_year[at.year],
                 )
                 para_day[at] += franchise
             elif line.kind == LineKind.MEDICINE:
                 franchise = _capped(
                     fr_cfg.medicine_box.at(at) * line.quantity,
                     None,
-                    fr_cfg.year_cap.at(at) - prior.franchise_year - fr_year[at.year],
+                    fr_cfg.year_cap.at(at) - before_year.franchise - fr_year[at.year],
                 )
             fr_year[at.year] += franchise
         elif reason not in reasons:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from amelipro.auth.models import Professional
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import errors as rule_errors
-from amelipro.fse import idempotency, intake, lot_errors
+from amelipro.fse import history, idempotency, intake, lot_errors
 from amelipro.fse.domain import CareSheet, Line
 from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
@@ -51,6 +51,8 @@ class FseReport:
     corrects_id: int | None = None
     amo_sent: Decimal | None = None
     amo_computed: Decimal | None = None
+    participation: Decimal | None = None  # patient charges, after the caps given the history
+    franchise: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,9 @@ def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
     return LotStatus.REJECTED if rejected == len(decisions) else LotStatus.PARTIAL
 
 
-def _check_lot(session: Session, pro: Professional, body: bytes) -> tuple[str, list[CheckedFse]]:
+def _check_lot(
+    session: Session, pro: Professional, body: bytes,
+) -> tuple[str, list[CheckedFse], intake.CheckContext | None]:
     """Read, verify and check a lot; raises ``LotRefusedError`` for a negative ARL."""
     if not pro.rpps:
         raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
@@ -250,7 +254,30 @@ def _check_lot(session: Session, pro: Professional, body: bytes) -> tuple[str, l
         errors, computed = intake.check_read(context, fse)
         checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
                                   fse.sheet, tuple(errors), computed, fse))
-    return reading.lot_number, checked
+    return reading.lot_number, checked, context
+
+
+def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
+            context: intake.CheckContext | None) -> None:
+    """Patient charges against the patient's history, in the lot's order.
+
+    The history (accepted FSE of the year, all professionals; this professional's of the same
+    day) is read once for the lot; each FSE is charged against it, and an accepted one then
+    counts for the next FSE of the same patient. Rejected FSE and duplicates are shown what
+    they would have been charged, but never count.
+    """
+    sheets = [d.checked.sheet for d in decisions if d.checked.sheet is not None and d.checked.computed]
+    if context is None or not sheets:
+        return
+    ledger = history.load_ledger(session, pro.id, sheets)
+    for decision in decisions:
+        sheet, computed = decision.checked.sheet, decision.checked.computed
+        if sheet is None or computed is None:
+            continue
+        charged = intake.recharge(context, sheet, computed, ledger.prior(sheet))
+        decision.checked = replace(decision.checked, computed=charged)
+        if decision.status == FseStatus.ACCEPTED and charged.pricing is not None:
+            ledger.add(sheet.patient.nir, sheet.patient.rank, charged.pricing.lines)
 
 
 def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple[FseReport, ...]:
@@ -272,6 +299,8 @@ def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple
             corrects_id=decision.corrects_id,
             amo_sent=sheet.totals.amo if sheet else None,
             amo_computed=computed.amo if computed else None,
+            participation=computed.participation if computed else None,
+            franchise=computed.franchise if computed else None,
         ))
     return tuple(out)
 
@@ -323,8 +352,9 @@ def validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResu
 def _validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
     received = utcnow()
     try:
-        lot_number, checked = _check_lot(session, pro, body)
+        lot_number, checked, context = _check_lot(session, pro, body)
         decisions = _decide(session, pro, checked)
+        _charge(session, pro, decisions, context)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), dry_run=True,
                            body_sha256=raw_hash(body))
@@ -362,7 +392,7 @@ def _submit_lot(
 ) -> SubmitResult:
     received = utcnow()
     try:
-        lot_number, checked = _check_lot(session, pro, body)
+        lot_number, checked, context = _check_lot(session, pro, body)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
         arl = intake.build_arl(intake.gateway(), report)
@@ -377,7 +407,7 @@ def _submit_lot(
     for attempt in range(3):
         try:
             _take_write_lock(session)
-            return _record(session, pro, body, received, lot_number, checked, source, claim)
+            return _record(session, pro, body, received, lot_number, checked, context, source, claim)
         except IntegrityError:
             # A concurrent lot took one of these invoice numbers: decide again against it.
             session.rollback()
@@ -397,9 +427,11 @@ def _take_write_lock(session: Session) -> None:
 
 def _record(
     session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
-    checked: Sequence[CheckedFse], source: str, claim: idempotency.Claim | None,
+    checked: Sequence[CheckedFse], context: intake.CheckContext | None, source: str,
+    claim: idempotency.Claim | None,
 ) -> SubmitResult:
     decisions = _decide(session, pro, checked)
+    _charge(session, pro, decisions, context)  # under the write lock: the history is current
     status = _lot_status(decisions)
     amo_accepted = sum(
         (d.checked.sheet.totals.amo for d in decisions if d.status == FseStatus.ACCEPTED and d.checked.sheet),
@@ -491,6 +523,7 @@ def _row(lot_id: int, pro_id: int, decision: _Decision, now: datetime) -> dict[s
         "exemption": "", "tiers_payant_amo": False, "tiers_payant_amc": False,
         "charged_sent": None, "base_sent": None, "amo_sent": None,
         "charged_computed": None, "base_computed": None, "amo_computed": None, "patient_charges": None,
+        "participation": None, "franchise": None,
         "lines_json": "[]",
     }
     if sheet is not None:
@@ -509,6 +542,7 @@ def _row(lot_id: int, pro_id: int, decision: _Decision, now: datetime) -> dict[s
         row.update(
             charged_computed=_money(computed.charged), base_computed=_money(computed.base),
             amo_computed=_money(computed.amo), patient_charges=_money(computed.patient_charges),
+            participation=_money(computed.participation), franchise=_money(computed.franchise),
         )
     return row
 

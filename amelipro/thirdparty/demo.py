@@ -103,6 +103,7 @@ def insert_accepted(session: Session, items: list[DemoFse], *, lot_size: int = 5
                 "charged_sent": item.charged, "base_sent": item.base, "amo_sent": item.amo,
                 "charged_computed": item.charged, "base_computed": item.base,
                 "amo_computed": item.amo, "patient_charges": Decimal("2.00"),
+                "participation": Decimal("2.00"), "franchise": Decimal("0.00"),
                 "lines_json": lines_json(item), "errors_json": "[]", "signed_xml": "",
                 "created_at": received_at,
             })

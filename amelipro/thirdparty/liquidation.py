@@ -471,6 +471,14 @@ def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
 
 
 def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: Any | None = None):
+    """The AMO part, base and charged amount at the date of care, as the submission priced them.
+
+    No history of patient charges here (no ``prior``): the liquidation pays and compares only
+    AMO, base and charged amounts, which the participation forfaitaire and the franchises never
+    change (they are deducted from the patient's reimbursements, not from the tiers-payant AMO
+    part). The charges that count are the ones the submission stored on the FSE
+    (``fse.participation``, ``fse.franchise``, computed against the patient's history).
+    """
     from amelipro.fse.pricing import price_care_sheet
 
     if not sheet.lines:

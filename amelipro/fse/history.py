@@ -1,0 +1,194 @@
+"""What a patient was already charged: the history behind the caps of patient charges.
+
+The participation forfaitaire and the franchises have annual caps per patient (the caisse's
+view of its insured person: every professional counts) and day caps per patient *and
+professional*. Pricing is pure (``amelipro.fse.pricing``); this module reads the stored FSE
+and gives it a :class:`~amelipro.fse.pricing.PriorCharges` per care sheet.
+
+Who counts: accepted FSE only (status ``acceptee``), whoever billed them; rejected FSE and
+duplicates (``doublon``, never billed twice) do not. A year is the calendar year of the date
+of care of each line (an FSE spanning 31 December counts in both years, line by line). A day
+counts the same professional's accepted FSE with care that day.
+
+``load_ledger`` reads the whole lot's history in a few queries (grouped sums per patient and
+year, then the rare rows that need their lines), never one per FSE; the
+:class:`ChargeLedger` then accumulates the lot's own accepted FSE in order, so that the second
+FSE of a patient in a lot sees the first one's charges.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy.orm import Session
+
+from amelipro.fse.domain import CareSheet, LineKind
+from amelipro.fse.models import FseStatus, StoredFse
+from amelipro.fse.pricing import ZERO, DayCharges, PricedLine, PriorCharges, YearCharges, money
+
+_IN_CHUNK = 500  # bound on IN (...) lists
+_ACTS = frozenset({LineKind.NGAP.value, LineKind.CCAM.value})
+
+PatientKey = tuple[str, int]  # (NIR, rank)
+
+
+class ChargeLedger:
+    """Charges already taken, per patient and year and per patient and day (one professional).
+
+    Pure and in memory: filled by :func:`load_ledger`, then by :meth:`add` for each accepted
+    FSE of the lot, in order.
+    """
+
+    def __init__(self) -> None:
+        self._years: dict[tuple[str, int, int], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self._days: dict[tuple[str, int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+
+    def add_year(self, nir: str, rank: int, year: int, participation: Decimal, franchise: Decimal) -> None:
+        entry = self._years[(nir, rank, year)]
+        entry[0] += participation
+        entry[1] += franchise
+
+    def add_day(self, nir: str, rank: int, day: date, participation: Decimal,
+                paramedical_franchise: Decimal) -> None:
+        entry = self._days[(nir, rank, day)]
+        entry[0] += participation
+        entry[1] += paramedical_franchise
+
+    def add(self, nir: str, rank: int, lines: Iterable[PricedLine]) -> None:
+        """Count the charges of one more accepted FSE of this professional."""
+        for line in lines:
+            if line.participation or line.franchise:
+                self.add_year(nir, rank, line.care_date.year, line.participation, line.franchise)
+                para = line.franchise if line.kind.value in _ACTS else ZERO
+                self.add_day(nir, rank, line.care_date, line.participation, para)
+
+    def prior(self, sheet: CareSheet) -> PriorCharges:
+        """What was taken before this care sheet, for its patient, years and days of care."""
+        nir, rank = sheet.patient.nir, sheet.patient.rank
+        days = sorted({line.care_date for line in sheet.lines})
+        years = sorted({day.year for day in days})
+        return PriorCharges(
+            years=tuple(YearCharges(y, *self._years.get((nir, rank, y), (ZERO, ZERO))) for y in years),
+            days=tuple(DayCharges(d, *self._days.get((nir, rank, d), (ZERO, ZERO))) for d in days),
+        )
+
+    def year_total(self, nir: str, rank: int, year: int) -> tuple[Decimal, Decimal]:
+        participation, franchise = self._years.get((nir, rank, year), (ZERO, ZERO))
+        return participation, franchise
+
+
+def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _stored_lines(text: str) -> Iterator[tuple[date, str, Decimal, Decimal]]:
+    """(care date, kind, participation, franchise) of each line of a stored FSE."""
+    for raw in json.loads(text or "[]"):
+        computed = raw.get("computed") or {}
+        participation = Decimal(str(computed.get("participation") or "0"))
+        franchise = Decimal(str(computed.get("franchise") or "0"))
+        if participation or franchise:
+            yield date.fromisoformat(raw["care_date"]), raw.get("kind", ""), participation, franchise
+
+
+def load_year_charges(
+    session: Session, keys: Iterable[tuple[str, int, int]], ledger: ChargeLedger | None = None,
+) -> ChargeLedger:
+    """Charges of accepted FSE (all professionals) per (NIR, rank, calendar year of care).
+
+    One grouped query per 500 NIR; the FSE whose care spans two years (rare) are then read
+    line by line, in one more query.
+    """
+    ledger = ledger or ChargeLedger()
+    wanted = set(keys)
+    if not wanted:
+        return ledger
+    first = date(min(y for _, _, y in wanted), 1, 1)
+    last = date(max(y for _, _, y in wanted), 12, 31)
+    y_first = extract("year", StoredFse.first_care_date)
+    y_last = extract("year", StoredFse.last_care_date)
+    spanning: set[PatientKey] = set()
+    for chunk in _chunks(sorted({nir for nir, _, _ in wanted})):
+        rows = session.execute(
+            select(StoredFse.patient_nir, StoredFse.patient_rank, y_first, y_last,
+                   func.coalesce(func.sum(StoredFse.participation), 0),
+                   func.coalesce(func.sum(StoredFse.franchise), 0))
+            .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.patient_nir.in_(chunk),
+                   StoredFse.last_care_date >= first, StoredFse.first_care_date <= last)
+            .group_by(StoredFse.patient_nir, StoredFse.patient_rank, y_first, y_last)
+        )
+        for nir, rank, year, year_last, participation, franchise in rows:
+            if int(year) != int(year_last):
+                spanning.add((nir, rank))
+            elif (nir, rank, int(year)) in wanted:
+                ledger.add_year(nir, rank, int(year), money(participation), money(franchise))
+    if spanning:
+        for chunk in _chunks(sorted({nir for nir, _ in spanning})):
+            rows = session.execute(
+                select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.lines_json)
+                .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.patient_nir.in_(chunk),
+                       StoredFse.last_care_date >= first, StoredFse.first_care_date <= last,
+                       y_first != y_last)
+            )
+            for nir, rank, lines_json in rows:
+                if (nir, rank) not in spanning:
+                    continue
+                for day, _kind, participation, franchise in _stored_lines(lines_json):
+                    if (nir, rank, day.year) in wanted:
+                        ledger.add_year(nir, rank, day.year, participation, franchise)
+    return ledger
+
+
+def load_day_charges(
+    session: Session, professional_id: int, keys: Iterable[tuple[str, int, date]],
+    ledger: ChargeLedger | None = None,
+) -> ChargeLedger:
+    """Charges of the professional's accepted FSE per (NIR, rank, day of care): what the day
+    caps count. Read line by line (an FSE may hold several days), in one query per 500 NIR."""
+    ledger = ledger or ChargeLedger()
+    wanted = set(keys)
+    if not wanted:
+        return ledger
+    days = sorted({day for _, _, day in wanted})
+    for chunk in _chunks(sorted({nir for nir, _, _ in wanted})):
+        rows = session.execute(
+            select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.lines_json)
+            .where(
+                StoredFse.professional_id == professional_id,
+                StoredFse.status == FseStatus.ACCEPTED,
+                StoredFse.patient_nir.in_(chunk),
+                or_(StoredFse.participation > 0, StoredFse.franchise > 0),
+                or_(
+                    StoredFse.first_care_date.in_(days),
+                    and_(StoredFse.first_care_date != StoredFse.last_care_date,
+                         StoredFse.first_care_date <= days[-1], StoredFse.last_care_date >= days[0]),
+                ),
+            )
+        )
+        for nir, rank, lines_json in rows:
+            for day, kind, participation, franchise in _stored_lines(lines_json):
+                if (nir, rank, day) in wanted:
+                    ledger.add_day(nir, rank, day, participation, franchise if kind in _ACTS else ZERO)
+    return ledger
+
+
+def load_ledger(session: Session, professional_id: int, sheets: Iterable[CareSheet]) -> ChargeLedger:
+    """The history behind a lot of this professional's care sheets, in a few queries."""
+    year_keys: set[tuple[str, int, int]] = set()
+    day_keys: set[tuple[str, int, date]] = set()
+    for sheet in sheets:
+        nir, rank = sheet.patient.nir, sheet.patient.rank
+        for line in sheet.lines:
+            year_keys.add((nir, rank, line.care_date.year))
+            day_keys.add((nir, rank, line.care_date))
+    ledger = load_year_charges(session, year_keys)
+    return load_day_charges(session, professional_id, day_keys, ledger)
+
+
+__all__ = ["ChargeLedger", "load_day_charges", "load_ledger", "load_year_charges"]

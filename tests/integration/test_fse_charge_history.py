@@ -1,0 +1,284 @@
+"""Patient charges against the patient's history: signed lots through the API, stored FSE,
+the dry run, the FSE page and JSON; and the history loaders on stored rows.
+
+Annual caps count the patient's accepted FSE of the calendar year, whoever billed them; day
+caps count the same professional's accepted FSE of the same day. Rejected FSE and duplicates
+never count.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from amelipro.auth.models import Profession
+from amelipro.beneficiaries.services import demo_beneficiaries
+from amelipro.db import utcnow
+from amelipro.fse.domain import (
+    CareSheet,
+    Exemption,
+    InsuranceNature,
+    Line,
+    LineKind,
+    PatientRef,
+    ProfessionalRef,
+    Totals,
+)
+from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
+from amelipro.fse.pricing import DayCharges
+from amelipro.xmlcore.arl import read_arl
+from tests.fixtures_fse import signed_lot
+from tests.fixtures_pki import RPPS_OTHER
+
+D = Decimal
+TODAY = date.today()
+PEOPLE = {p.last_name: p for p in demo_beneficiaries(TODAY)}
+MARTIN, CASANOVA = PEOPLE["MARTIN"], PEOPLE["CASANOVA"]  # adults, no exemption, rights open
+# The last day of care of the "same year" tests, with three weeks of that year before it.
+END = TODAY - timedelta(days=1) if (TODAY - timedelta(days=1)).timetuple().tm_yday > 21 \
+    else date(TODAY.year - 1, 12, 30)
+# A year whose January is already past (the "new year" tests).
+NEW_YEAR = TODAY.year if TODAY >= date(TODAY.year, 1, 25) else TODAY.year - 1
+KINDS = {"G": LineKind.NGAP, "DEQP003": LineKind.CCAM}
+_invoices = iter(range(1, 10**6))
+
+
+# --- building and sending care sheets ----------------------------------------------------
+
+def care_sheet(env, pro, patient, *acts: tuple[date, str]) -> CareSheet:
+    """A care sheet of ``pro`` for ``patient`` with one act per (day, code), carrying the
+    gateway's own amounts (what a correct practice software sends)."""
+    from amelipro.fse.demo import _amounts
+    from amelipro.reference.queries import SqlReferenceLookup
+
+    n = next(_invoices)
+    lines = tuple(Line(i, KINDS[code], day, code, 1, D("1")) for i, (day, code) in enumerate(acts, start=1))
+    sheet = CareSheet(
+        id=f"FSE-H{n}", invoice_number=f"H{n:06d}", invoice_date=max(day for day, _ in acts),
+        professional=ProfessionalRef(pro.rpps, pro.am_number, "medecin_generaliste"),
+        patient=PatientRef(patient.nir, patient.birth_date, patient.rank, patient.regime, patient.caisse,
+                           patient.centre),
+        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
+        tiers_payant_amo=True, tiers_payant_amc=False, lines=lines,
+        totals=Totals(D("0.00"), D("0.00"), D("0.00")),
+    )
+    with env.app.app_context():
+        session = env.app.extensions["amelipro.sessionmaker"]()
+        sheet = _amounts(sheet, SqlReferenceLookup(session), patient)
+        session.close()
+    return sheet
+
+
+def consultations(env, pro, patient, days: list[date]) -> list[CareSheet]:
+    return [care_sheet(env, pro, patient, (day, "G")) for day in days]
+
+
+def two_a_day(last: date, count: int) -> list[date]:
+    """``count`` days of care, two consultations a day, ending the day before ``last``."""
+    return sorted(last - timedelta(days=1 + i // 2) for i in range(count))
+
+
+def _headers(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+
+
+def submit(client, env, sheets, *, holder=None, token=None) -> list[StoredFse]:
+    """Send a signed lot; the stored FSE in lot order."""
+    body = signed_lot(sheets, holder or env.pki.medecin, f"L-H{next(_invoices)}")
+    response = client.post("/api/v1/lots", data=body, headers=_headers(token or env.token))
+    arl = read_arl(response.data)
+    assert response.status_code == 201, [e.code for f in arl.fses for e in f.errors] + [e.code for e in arl.errors]
+    with env.app.app_context():
+        session = env.app.extensions["amelipro.sessionmaker"]()
+        rows = list(session.scalars(select(StoredFse).where(StoredFse.lot_id == int(arl.lot_reference))
+                                    .order_by(StoredFse.position)))
+        session.close()
+    return rows
+
+
+def participation(rows) -> list[Decimal]:
+    return [row.participation for row in rows]
+
+
+def line_participation(row: StoredFse) -> list[str]:
+    return [line["computed"]["participation"] for line in row.lines]
+
+
+@pytest.fixture
+def other_doctor(fse_env, make_professional, api_token):
+    pro = make_professional(rpps=RPPS_OTHER, profession=Profession.MEDECIN_GENERALISTE, am_number="751234568")
+    return pro, api_token(pro)
+
+
+# --- through the API ---------------------------------------------------------------------
+
+def test_annual_cap_from_history_and_within_the_lot(client, fse_env, other_doctor):
+    doctor = fse_env.doctor
+    # 26 consultations in one lot: the first 25 pay 2 €, the 26th sees the lot's own 50 €.
+    first = submit(client, fse_env, consultations(fse_env, doctor, MARTIN, two_a_day(END, 26)))
+    assert participation(first) == [D("2.00")] * 25 + [D("0.00")]
+    assert all(row.status == FseStatus.ACCEPTED and row.franchise == D("0.00") for row in first)
+    assert all(row.patient_charges == row.participation + row.franchise for row in first)
+    # The next lot: nothing more for this patient; another patient is unaffected.
+    second = submit(client, fse_env, consultations(fse_env, doctor, MARTIN, [END])
+                    + consultations(fse_env, doctor, CASANOVA, [END]))
+    assert participation(second) == [D("0.00"), D("2.00")]
+    # The caisse's view: another doctor's consultation of the same patient pays nothing either.
+    other, token = other_doctor
+    third = submit(client, fse_env, consultations(fse_env, other, MARTIN, [END]),
+                   holder=fse_env.pki.other, token=token)
+    assert participation(third) == [D("0.00")]
+
+
+def test_cap_reached_in_the_middle_of_a_care_sheet(client, fse_env):
+    doctor = fse_env.doctor
+    submit(client, fse_env, consultations(fse_env, doctor, MARTIN, two_a_day(END, 24)))  # 48 €
+    [row] = submit(client, fse_env, [care_sheet(fse_env, doctor, MARTIN, (END, "G"), (END, "DEQP003"))])
+    assert row.participation == D("2.00") and line_participation(row) == ["2.00", "0.00"]
+    assert row.amo_computed == row.amo_sent  # the AMO part never depends on the history
+
+
+def test_a_new_calendar_year_starts_from_zero(client, fse_env):
+    doctor = fse_env.doctor
+    december = [date(NEW_YEAR - 1, 12, 28) - timedelta(days=i // 2) for i in range(25)]
+    submit(client, fse_env, consultations(fse_env, doctor, MARTIN, december))  # 50 € in NEW_YEAR - 1
+    rows = submit(client, fse_env, consultations(fse_env, doctor, MARTIN,
+                                                 [date(NEW_YEAR - 1, 12, 30), date(NEW_YEAR, 1, 5)]))
+    assert participation(rows) == [D("0.00"), D("2.00")]
+
+
+def test_rejected_and_duplicate_fse_do_not_count(client, fse_env):
+    from amelipro.fse.demo import make_invalid
+
+    doctor = fse_env.doctor
+    earlier = consultations(fse_env, doctor, MARTIN, two_a_day(END, 24))
+    submit(client, fse_env, earlier)  # 48 €
+    wrong = make_invalid(consultations(fse_env, doctor, MARTIN, [END])[0], "amounts", TODAY, None, MARTIN)
+    rows = submit(client, fse_env, [earlier[0], wrong] + consultations(fse_env, doctor, MARTIN, [END]))
+    assert [row.status for row in rows] == [FseStatus.DUPLICATE, FseStatus.REJECTED, FseStatus.ACCEPTED]
+    assert rows[2].participation == D("2.00")  # neither the duplicate nor the rejected one took it
+    # Now the cap is reached (the test above could not pass by accident).
+    assert participation(submit(client, fse_env, consultations(fse_env, doctor, MARTIN, [END]))) == [D("0.00")]
+
+
+def test_day_cap_across_two_fse_of_the_same_day(client, fse_env, other_doctor):
+    doctor, day = fse_env.doctor, END
+    [morning] = submit(client, fse_env, [care_sheet(fse_env, doctor, MARTIN, (day, "G"), (day, "DEQP003"),
+                                                    (day, "G"))])
+    assert morning.participation == D("6.00")
+    # Same doctor, same day: 8 €/day, so 2 € left; in one lot, the second FSE sees the first.
+    rows = submit(client, fse_env, [care_sheet(fse_env, doctor, MARTIN, (day, "G"), (day, "DEQP003")),
+                                    care_sheet(fse_env, doctor, MARTIN, (day, "G"))])
+    assert participation(rows) == [D("2.00"), D("0.00")]
+    assert line_participation(rows[0]) == ["2.00", "0.00"]
+    # Another doctor the same day has a day cap of his own; the next day starts afresh.
+    other, token = other_doctor
+    rows = submit(client, fse_env, [care_sheet(fse_env, other, MARTIN, (day, "G"), (day, "G"))],
+                  holder=fse_env.pki.other, token=token)
+    assert participation(rows) == [D("4.00")]
+    assert participation(submit(client, fse_env, [care_sheet(fse_env, doctor, MARTIN, (day - timedelta(days=1), "G"))])) \
+        == [D("2.00")]
+
+
+def test_dry_run_uses_history_and_stores_nothing(client, fse_env):
+    doctor = fse_env.doctor
+    submit(client, fse_env, consultations(fse_env, doctor, MARTIN, two_a_day(END, 25)))  # 50 €
+    body = signed_lot(consultations(fse_env, doctor, MARTIN, [END]) + consultations(fse_env, doctor, CASANOVA, [END]),
+                      fse_env.pki.medecin, "L-DRY")
+    response = client.post("/api/v1/fse/validate", data=body,
+                           headers={**_headers(fse_env.token), "Accept": "application/json"})
+    report = response.get_json()
+    assert response.status_code == 200 and report["dry_run"]
+    assert [(f["participation"], f["franchise"]) for f in report["fse"]] == [("0.00", "0.00"), ("2.00", "0.00")]
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        assert len(session.scalars(select(StoredFse)).all()) == 25
+        session.close()
+
+
+def test_fse_json_and_page_show_the_charges_apart(client, fse_env, auth):
+    doctor = fse_env.doctor
+    [row] = submit(client, fse_env, [care_sheet(fse_env, doctor, MARTIN, (END, "G"), (END, "DEQP003"))])
+    data = client.get(f"/api/v1/fse/{row.id}", headers=_headers(fse_env.token)).get_json()
+    computed = data["amounts"]["computed"]
+    assert (computed["participation"], computed["franchise"], computed["patient_charges"]) == ("4.00", "0.00", "4.00")
+    auth.login(doctor.login)
+    page = client.get(f"/facturation/fse/{row.id}").get_data(as_text=True)
+    assert "dont participation forfaitaire" in page and "dont franchises médicales" in page
+    assert 'data-testid="fse-participation">4,00' in page and 'data-testid="fse-franchise">0,00' in page
+
+
+# --- the history loaders on stored rows --------------------------------------------------
+
+def _store(session, pro_id: int, nir: str, lines: list[tuple[date, str, str, str]], *,
+           status: FseStatus = FseStatus.ACCEPTED, rank: int = 1) -> None:
+    """One stored FSE with (day, kind, participation, franchise) lines."""
+    n = next(_invoices)
+    lot = Lot(professional_id=pro_id, lot_number=f"L{n}", status=LotStatus.ACCEPTED, fse_count=1,
+              accepted_count=1, rejected_count=0, duplicate_count=0, amo_accepted=D("0.00"),
+              body_sha256="0" * 64, body_size=0, arl_xml="")
+    session.add(lot)
+    session.flush()
+    days = [day for day, *_ in lines]
+    pf = sum((D(p) for _, _, p, _ in lines), D("0.00"))
+    fr = sum((D(f) for _, _, _, f in lines), D("0.00"))
+    session.add(StoredFse(
+        lot_id=lot.id, professional_id=pro_id, position=1, element_id=f"E{n}", status=status,
+        content_hash=f"{n:064d}", invoice_number=f"S{n}", invoice_date=max(days),
+        first_care_date=min(days), last_care_date=max(days), patient_nir=nir, patient_rank=rank,
+        patient_birth_date=date(1982, 8, 19), nature="10", exemption="aucune",
+        patient_charges=pf + fr, participation=pf, franchise=fr,
+        lines_json=json.dumps([{"number": i, "kind": kind, "code": "X", "care_date": day.isoformat(),
+                                "computed": {"participation": p, "franchise": f}}
+                               for i, (day, kind, p, f) in enumerate(lines, start=1)]),
+        errors_json="[]", signed_xml="", created_at=utcnow(),
+    ))
+    session.flush()
+
+
+def test_history_loaders_count_who_they_should(db_session, make_professional):
+    from amelipro.fse.history import load_day_charges, load_year_charges
+
+    one, two = make_professional(), make_professional(profession=Profession.INFIRMIER)
+    a, b = MARTIN.nir, CASANOVA.nir
+    y = 2025
+    _store(db_session, one.id, a, [(date(y, 3, 1), "ngap", "2.00", "0.00")])
+    _store(db_session, two.id, a, [(date(y, 3, 1), "ngap", "0.00", "1.00"), (date(y, 3, 2), "ngap", "0.00", "1.00")])
+    _store(db_session, one.id, a, [(date(y, 3, 1), "ngap", "2.00", "0.00")], status=FseStatus.REJECTED)
+    _store(db_session, one.id, a, [(date(y, 3, 1), "ngap", "2.00", "0.00")], status=FseStatus.DUPLICATE)
+    _store(db_session, one.id, a, [(date(y, 3, 1), "ngap", "2.00", "0.00")], rank=2)  # a child on the NIR
+    _store(db_session, one.id, b, [(date(y, 3, 1), "ngap", "2.00", "0.00")])
+    # Care across the new year: each line counts in its own year.
+    _store(db_session, one.id, a, [(date(y, 12, 31), "ngap", "2.00", "0.00"), (date(y + 1, 1, 1), "ngap", "2.00", "0.00"),
+                                   (date(y + 1, 1, 1), "medicament", "0.00", "3.00")])
+    _store(db_session, one.id, a, [(date(y - 1, 6, 1), "ngap", "2.00", "0.00")])
+    db_session.commit()
+
+    ledger = load_year_charges(db_session, {(a, 1, y), (a, 1, y + 1), (a, 2, y), (b, 1, y)})
+    assert ledger.year_total(a, 1, y) == (D("4.00"), D("2.00"))  # both professionals, accepted only
+    assert ledger.year_total(a, 1, y + 1) == (D("2.00"), D("3.00"))  # its share of the FSE across years
+    assert ledger.year_total(a, 2, y) == (D("2.00"), D("0.00"))  # the rank is another person
+    assert ledger.year_total(b, 1, y) == (D("2.00"), D("0.00"))
+
+    # Day totals: only this professional's accepted FSE; medicine boxes have no day cap.
+    keys = {(a, 1, date(y, 3, 1)), (a, 1, date(y, 3, 2)), (a, 1, date(y + 1, 1, 1))}
+    prior = load_day_charges(db_session, one.id, keys).prior(_sheet(a, date(y, 3, 1), date(y + 1, 1, 1)))
+    assert prior.day(date(y, 3, 1)) == DayCharges(date(y, 3, 1), D("2.00"), D("0.00"))
+    assert prior.day(date(y + 1, 1, 1)) == DayCharges(date(y + 1, 1, 1), D("2.00"), D("0.00"))
+    nurse = load_day_charges(db_session, two.id, keys).prior(_sheet(a, date(y, 3, 1), date(y, 3, 2)))
+    assert nurse.days == (DayCharges(date(y, 3, 1), D("0.00"), D("1.00")),
+                          DayCharges(date(y, 3, 2), D("0.00"), D("1.00")))
+
+
+def _sheet(nir: str, *days: date) -> CareSheet:
+    return CareSheet(
+        id="X", invoice_number="X", invoice_date=max(days),
+        professional=ProfessionalRef("", "", "medecin_generaliste"), patient=PatientRef(nir, date(1982, 8, 19), 1),
+        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE, tiers_payant_amo=True,
+        tiers_payant_amc=False, lines=tuple(Line(i, LineKind.NGAP, d, "G", 1, D("1")) for i, d in enumerate(days, 1)),
+        totals=Totals(D("0"), D("0"), D("0")),
+    )
