@@ -130,6 +130,13 @@ def test_dashboard_list_timeline_virement_statement_and_isolation(page, live_ser
     expect(summary.locator(".tp-total").nth(3)).to_have_text(re.compile(r"Crédits inconnus\s*1"))
     expect(page.get_by_test_id("missing")).to_contain_text("Aucun : tous les virements annoncés")
     assert_accessible(page)
+    # The month's late-payment penalties: 3 × 1 € (paid on day 8) + 10 % of 21 € (day 14, unpaid)
+    page.get_by_role("link", name="← Relevés bancaires").click()
+    page.get_by_role("navigation", name="Paiements").get_by_role("link", name="Pénalités de retard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pénalités de retard — 05/2026")
+    expect(page.get_by_test_id("penalty-total")).to_have_text("Total dû : 5,10 € pour 4 facture(s).")
+    expect(page.get_by_test_id("penalties").locator("tbody tr").filter(has_text="CAB-ATT")).to_contain_text("impayée")
+    assert_accessible(page)
     assert page.watch.failed == []
     assert page.watch.foreign == []
 
@@ -140,10 +147,12 @@ def test_dashboard_list_timeline_virement_statement_and_isolation(page, live_ser
     expect(page.get_by_test_id("totals").locator("[data-total=paye] .count")).to_have_text("1 facture(s)")
     expect(page.get_by_text("Aucun rejet.")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("CAB-")
+    assert_accessible(page)
     page.goto(f"{live_server}/paiements/factures")
     expect(page.get_by_test_id("payments").locator("tbody tr").get_by_role("link")).to_have_text(["PHA-SECRET"])
     page.goto(f"{live_server}/paiements/virements")
     expect(page.get_by_test_id("virements")).not_to_contain_text(reference)
+    assert_accessible(page)
     for url in (payment_url, virement_url):
         page.goto(url)
         expect(page.get_by_role("alert")).to_contain_text(re.compile(r"introuvable", re.I))
