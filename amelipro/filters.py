@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-PARIS = ZoneInfo("Europe/Paris")
+from amelipro.clock import PARIS
+
 THIN_SPACE = "\u202f"
 NBSP = "\u00a0"
 

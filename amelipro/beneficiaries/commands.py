@@ -44,9 +44,9 @@ def import_command(csv_file: Path) -> None:
 @with_appcontext
 def demo_command() -> None:
     from amelipro.beneficiaries.services import demo_beneficiaries, format_nir, seed_demo
-    from amelipro.beneficiaries.web import today_paris
+    from amelipro.clock import paris_today
 
-    today = today_paris()
+    today = paris_today()
     with new_session() as session:
         result = seed_demo(session, today)
     _report(result, "Bénéficiaires de démonstration")

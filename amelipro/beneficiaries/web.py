@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_login import login_required
 
 from amelipro.api import require_token
 from amelipro.beneficiaries import services
+from amelipro.clock import date_or_today, paris_today
 from amelipro.db import get_session
-from amelipro.errors import INVALID_DATE, AmeliproError
-from amelipro.filters import PARIS
+from amelipro.errors import AmeliproError
 
 bp = Blueprint("beneficiaries", __name__)
 
 
-def today_paris() -> date:
-    return datetime.now(PARIS).date()
-
-
-def parse_at(raw: str | None) -> date:
-    """``AAAA-MM-JJ`` (the date picker's format); today in Paris when empty."""
-    if not raw:
-        return today_paris()
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError as exc:
-        raise AmeliproError(INVALID_DATE, f"« {raw} »") from exc
+parse_at = date_or_today  # the date picker's AAAA-MM-JJ, today in Paris when empty
 
 
 @bp.get("/droits")
@@ -37,7 +24,7 @@ def rights():
     raw_at = request.args.get("date")
     answer = error = None
     status = 200
-    at = today_paris()
+    at = paris_today()
     try:
         at = parse_at(raw_at)
         if nir:

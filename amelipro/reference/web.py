@@ -7,7 +7,6 @@ need a logged-in operator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -24,8 +23,9 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from amelipro.clock import date_or_today
 from amelipro.db import get_session
-from amelipro.errors import INVALID_DATE, AmeliproError
+from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
 from amelipro.reference import errors, queries, services
 from amelipro.reference import models as m
@@ -39,13 +39,7 @@ csrf.exempt(api)
 # ---------------------------------------------------------------- input parsing
 
 
-def parse_at(value: str | None) -> date:
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise AmeliproError(INVALID_DATE, value) from exc
+parse_at = date_or_today  # ?at=AAAA-MM-JJ, today in Paris when absent
 
 
 def _opt_int(value: str | None, name: str) -> int | None:
