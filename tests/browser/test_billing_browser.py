@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from amelipro.errors import REGISTRY
+from amelipro.xmlcore.arl import read_arl
 from tests.browser.a11y import assert_accessible
 from tests.fixtures_fse import install_gateway_pki, signed_lot
 
@@ -80,6 +82,11 @@ def test_check_then_send_a_lot_and_read_the_rejection(page, live_server, login, 
     expect(rows.nth(0).locator("[data-status]")).to_have_text("Acceptée")
     expect(rows.nth(1).locator("[data-status]")).to_have_text("Rejetée")
     assert_accessible(page)
+    with page.expect_download() as download:  # the signed ARL, as the practice software gets it
+        arl.get_by_role("link", name="Télécharger l'ARL signé").click()
+    assert download.value.suggested_filename == f"arl-lot-{lot_number}.xml"
+    received = read_arl(Path(download.value.path()).read_bytes())
+    assert (received.accepted, received.rejected) == (1, 1)
     rows.nth(1).get_by_role("link", name=invalid.invoice_number).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Feuille de soins {invalid.invoice_number} Rejetée")

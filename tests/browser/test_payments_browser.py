@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -80,6 +81,11 @@ def test_dashboard_list_timeline_virement_statement_and_isolation(page, live_ser
     expect(rows).to_have_count(3)
     expect(page.get_by_test_id("payments")).not_to_contain_text("CAB-REJ")
     expect(page.get_by_test_id("payments")).not_to_contain_text("CAB-ATT")
+    with page.expect_download() as download:  # the CSV export keeps the filter
+        page.get_by_role("link", name="Exporter en CSV").click()
+    assert download.value.suggested_filename == "paiements-tiers-payant.csv"
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert len(exported) == 4 and sorted(line.split(";")[1] for line in exported[1:]) == ["CAB-0", "CAB-1", "CAB-2"]
 
     # A paid FSE: its timeline, its penalty, its virement
     rows.get_by_role("link", name="CAB-0", exact=True).click()
