@@ -1,5 +1,6 @@
 """Facturation in Chromium: the demo doctor checks then sends a signed lot (one valid FSE, one
-with a rule error), reads the ARL in French, opens the rejected FSE, finds the lot in the list."""
+with a rule error), reads the ARL in French, opens the rejected FSE, finds the lot in the list;
+the same file altered after signing is refused whole."""
 
 from __future__ import annotations
 
@@ -115,6 +116,24 @@ def test_check_then_send_a_lot_and_read_the_rejection(page, live_server, login, 
     expect(fses.locator("tbody tr")).to_contain_text(invalid.invoice_number)
     expect(fses).not_to_contain_text(valid.invoice_number)
     assert_accessible(page)
+
+    # 4. The same file altered after signing: the whole lot refused, nothing stored
+    tampered = path.with_name("lot-modifie.xml")
+    body = path.read_bytes()
+    tampered.write_bytes(re.sub(rb"<DateNaissance>(\d{4})",
+                                lambda m: b"<DateNaissance>%d" % (int(m.group(1)) - 1), body, count=1))
+    page.goto(f"{live_server}/facturation/envoyer")
+    page.get_by_label("Fichier du lot signé (XML)").set_input_files(tampered)
+    page.get_by_role("button", name="Envoyer le lot").click()
+    refused = page.get_by_role("alert")
+    expect(refused.get_by_role("heading")).to_have_text("Lot refusé")
+    expect(refused).to_contain_text("Le lot est refusé en entier : aucune feuille de soins n'a été enregistrée.")
+    signature_error = REGISTRY["FSE-SIG-003"]
+    expect(refused.locator("li[data-code='FSE-SIG-003'] strong")).to_have_text(signature_error.message)
+    expect(refused.locator("li[data-code='FSE-SIG-003'] .hint")).to_have_text(f"Comment corriger : {signature_error.hint}")
+    assert_accessible(page)
+    page.get_by_role("link", name="← Facturation").click()
+    expect(page.get_by_test_id("lots").locator("tbody tr")).to_have_count(1)
 
     assert page.watch.failed == []
     assert page.watch.foreign == []
