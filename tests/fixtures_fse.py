@@ -55,7 +55,7 @@ def store_lot(app):
                     tiers_payant_amo=True, charged_sent=Decimal("30.00"), base_sent=Decimal("30.00"),
                     amo_sent=Decimal("21.00"), charged_computed=Decimal("30.00"),
                     base_computed=Decimal("30.00"), amo_computed=Decimal("21.00"),
-                    patient_charges=Decimal("2.00"),
+                    patient_charges=Decimal("2.00"), participation=Decimal("2.00"), franchise=Decimal("0.00"),
                     lines_json=json.dumps([{
                         "number": 1, "kind": "ngap", "code": "G", "care_date": "2026-11-20", "quantity": 1,
                         "coefficient": "1", "label": "Consultation",

@@ -72,9 +72,11 @@ class ChargeLedger:
         nir, rank = sheet.patient.nir, sheet.patient.rank
         days = sorted({line.care_date for line in sheet.lines})
         years = sorted({day.year for day in days})
-        return PriorCharges(
-            years=tuple(YearCharges(y, *self._years.get((nir, rank, y), (ZERO, ZERO))) for y in years),
-            days=tuple(DayCharges(d, *self._days.get((nir, rank, d), (ZERO, ZERO))) for d in days),
+        return PriorCharges(  # only what was taken: an empty prior means "nothing yet"
+            years=tuple(YearCharges(y, *self._years[(nir, rank, y)]) for y in years
+                        if (nir, rank, y) in self._years),
+            days=tuple(DayCharges(d, *self._days[(nir, rank, d)]) for d in days
+                       if (nir, rank, d) in self._days),
         )
 
     def year_total(self, nir: str, rank: int, year: int) -> tuple[Decimal, Decimal]:

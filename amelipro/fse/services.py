@@ -274,8 +274,11 @@ def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
         sheet, computed = decision.checked.sheet, decision.checked.computed
         if sheet is None or computed is None:
             continue
-        charged = intake.recharge(context, sheet, computed, ledger.prior(sheet))
-        decision.checked = replace(decision.checked, computed=charged)
+        prior = ledger.prior(sheet)
+        charged = computed  # priced with nothing taken before: right when the history is empty
+        if prior.years or prior.days:
+            charged = intake.recharge(context, sheet, computed, prior)
+            decision.checked = replace(decision.checked, computed=charged)
         if decision.status == FseStatus.ACCEPTED and charged.pricing is not None:
             ledger.add(sheet.patient.nir, sheet.patient.rank, charged.pricing.lines)
 

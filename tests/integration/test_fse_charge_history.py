@@ -282,3 +282,46 @@ def _sheet(nir: str, *days: date) -> CareSheet:
         tiers_payant_amc=False, lines=tuple(Line(i, LineKind.NGAP, d, "G", 1, D("1")) for i, d in enumerate(days, 1)),
         totals=Totals(D("0"), D("0"), D("0")),
     )
+
+
+# --- migration 0005 ----------------------------------------------------------------------
+
+def test_migration_0005_splits_the_charges_of_stored_fse(tmp_path):
+    """FSE stored before 0005 get participation and franchise from their stored lines."""
+    from sqlalchemy import insert
+
+    from amelipro.auth.models import Professional
+    from amelipro.db import make_engine
+    from amelipro.migrate import upgrade
+    from tests.conftest import TEST_DB, create_pg_database, drop_pg_database
+
+    url = create_pg_database() if TEST_DB == "postgresql" else f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    engine = None
+    try:
+        upgrade(url, "0003")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            pro_id = conn.execute(insert(Professional.__table__).values(
+                login="m", password_hash="x", role="professional", first_name="A", last_name="B",
+            ).returning(Professional.__table__.c.id)).scalar_one()
+            lot_id = conn.execute(insert(Lot.__table__).values(
+                professional_id=pro_id, status="accepte", body_sha256="0" * 64, arl_xml="",
+            ).returning(Lot.__table__.c.id)).scalar_one()
+            lines = [{"number": 1, "computed": {"participation": "2.00", "franchise": "0.00"}},
+                     {"number": 2, "computed": {"participation": "0.00", "franchise": "3.00"}}]
+            base = {"lot_id": lot_id, "professional_id": pro_id, "status": "acceptee", "content_hash": "h"}
+            conn.execute(insert(StoredFse.__table__), [
+                {**base, "position": 1, "invoice_number": "1", "patient_charges": D("5.00"), "lines_json": json.dumps(lines)},
+                {**base, "position": 2, "invoice_number": "2", "patient_charges": D("2.00"), "lines_json": json.dumps([{"number": 1}])},
+                {**base, "position": 3, "invoice_number": "3", "patient_charges": None, "lines_json": "[]"},
+            ])
+        upgrade(url)
+        with engine.connect() as conn:
+            rows = conn.execute(select(StoredFse.position, StoredFse.participation, StoredFse.franchise)
+                                .order_by(StoredFse.position)).all()
+        assert [tuple(r) for r in rows] == [(1, D("2.00"), D("3.00")), (2, None, None), (3, None, None)]
+    finally:
+        if engine is not None:
+            engine.dispose()
+        if TEST_DB == "postgresql":
+            drop_pg_database(url)
