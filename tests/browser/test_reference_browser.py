@@ -82,8 +82,11 @@ def test_search_medicine_lpp_act_at_dates_and_404(page, live_server, price_cut):
     expect(history.locator("tbody tr")).to_have_count(2)
     expect(history.locator("tbody tr").first).to_contain_text("31/08/2026")  # the old price closed the day before
     # Skip link: the first Tab reaches it, Enter moves the focus to the content
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).not_to_be_in_viewport()  # off-screen until focused (app.css)
     page.keyboard.press("Tab")
-    expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
 
