@@ -38,8 +38,8 @@ D = Decimal
 TODAY = date.today()
 PEOPLE = {p.last_name: p for p in demo_beneficiaries(TODAY)}
 MARTIN, CASANOVA = PEOPLE["MARTIN"], PEOPLE["CASANOVA"]  # adults, no exemption, rights open
-# The last day of care of the "same year" tests, with three weeks of that year before it.
-END = TODAY - timedelta(days=1) if (TODAY - timedelta(days=1)).timetuple().tm_yday > 21 \
+# The last day of care of the "same year" tests, with a month of that year before it.
+END = TODAY - timedelta(days=1) if (TODAY - timedelta(days=1)).timetuple().tm_yday > 30 \
     else date(TODAY.year - 1, 12, 30)
 # A year whose January is already past (the "new year" tests).
 NEW_YEAR = TODAY.year if TODAY >= date(TODAY.year, 1, 25) else TODAY.year - 1
@@ -183,6 +183,25 @@ def test_day_cap_across_two_fse_of_the_same_day(client, fse_env, other_doctor):
     assert participation(submit(client, fse_env, [care_sheet(fse_env, doctor, MARTIN, (day - timedelta(days=1), "G"))])) \
         == [D("2.00")]
 
+
+
+def test_liquidation_pays_the_whole_amo_whatever_the_charges(client, fse_env, tp_session):
+    """The caps change what the patient is charged, never the AMO part paid in tiers payant:
+    the liquidation (priced without history) agrees with the submission."""
+    from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
+    from amelipro.thirdparty.models import Payment
+
+    # One a day: two identical consultations the same day would be a double payment to the caisse.
+    days = sorted(END - timedelta(days=i) for i in range(26))
+    rows = submit(client, fse_env, consultations(fse_env, fse_env.doctor, MARTIN, days))
+    assert rows[-1].participation == D("0.00") and rows[0].participation == D("2.00")
+    result = run_liquidation(tp_session, LiquidationConfig(today=TODAY + timedelta(days=1)))
+    assert result.claimed == 26
+    with tp_session() as session:
+        paid = session.execute(select(Payment.fse_id, Payment.status, Payment.amo_paid)).all()
+    amo = {row.id: row.amo_computed for row in rows}
+    assert sorted((fse_id, status.value, amount) for fse_id, status, amount in paid) == \
+        sorted((fse_id, "payee", amount) for fse_id, amount in amo.items())
 
 def test_dry_run_uses_history_and_stores_nothing(client, fse_env):
     doctor = fse_env.doctor
