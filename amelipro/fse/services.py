@@ -240,7 +240,7 @@ def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
 
 def _check_lot(
     session: Session, pro: Professional, body: bytes,
-) -> tuple[str, list[CheckedFse], intake.CheckContext | None]:
+) -> tuple[str, list[CheckedFse], intake.CheckContext]:
     """Read, verify and check a lot; raises ``LotRefusedError`` for a negative ARL."""
     if not pro.rpps:
         raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
@@ -258,7 +258,7 @@ def _check_lot(
 
 
 def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
-            context: intake.CheckContext | None) -> None:
+            context: intake.CheckContext) -> None:
     """Patient charges against the patient's history, in the lot's order.
 
     The history (accepted FSE of the year, all professionals; this professional's of the same
@@ -267,7 +267,7 @@ def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
     they would have been charged, but never count.
     """
     sheets = [d.checked.sheet for d in decisions if d.checked.sheet is not None and d.checked.computed]
-    if context is None or not sheets:
+    if not sheets:
         return
     ledger = history.load_ledger(session, pro.id, sheets)
     for decision in decisions:
@@ -430,7 +430,7 @@ def _take_write_lock(session: Session) -> None:
 
 def _record(
     session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
-    checked: Sequence[CheckedFse], context: intake.CheckContext | None, source: str,
+    checked: Sequence[CheckedFse], context: intake.CheckContext, source: str,
     claim: idempotency.Claim | None,
 ) -> SubmitResult:
     decisions = _decide(session, pro, checked)
