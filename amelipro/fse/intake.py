@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -257,13 +256,13 @@ class CheckContext:
 
 
 def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None) -> CheckContext:
-    from amelipro.filters import PARIS
+    from amelipro.clock import paris_today
     from amelipro.reference.queries import SqlReferenceLookup
 
     return CheckContext(
         session=session,
         lookup=_MemoLookup(SqlReferenceLookup(session)),
-        today=datetime.now(PARIS).date(),
+        today=paris_today(),
         config=gw.rule_config,
         rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
         profession=profession,

@@ -18,11 +18,12 @@ from decimal import Decimal
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from amelipro.api import api_professional, require_token
+from amelipro.clock import paris_today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
 from amelipro.thirdparty import errors, rsp, services
-from amelipro.thirdparty.liquidation import paris_today, track_accepted
+from amelipro.thirdparty.liquidation import track_accepted
 from amelipro.thirdparty.models import Payment
 
 bp = Blueprint("thirdparty_api", __name__, url_prefix="/api/v1")

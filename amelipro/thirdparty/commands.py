@@ -61,8 +61,8 @@ def demo(login: str, count: int, first_day: str | None) -> None:
     from sqlalchemy import select
 
     from amelipro.auth.models import Professional
+    from amelipro.clock import paris_today
     from amelipro.thirdparty.demo import generate, insert_accepted
-    from amelipro.thirdparty.liquidation import paris_today
 
     start = date.fromisoformat(first_day) if first_day else paris_today() - timedelta(days=30)
     with new_session() as session:

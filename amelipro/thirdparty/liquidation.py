@@ -30,12 +30,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from amelipro.auth.models import Professional
+from amelipro.clock import paris_date, paris_today
 from amelipro.db import utcnow
 from amelipro.fse.domain import (
     Amounts,
@@ -63,7 +63,6 @@ from amelipro.thirdparty.models import (
 from amelipro.thirdparty.reconciliation import virement_reference
 from amelipro.thirdparty.states import PaymentEvent, PaymentStatus, next_status
 
-PARIS = ZoneInfo("Europe/Paris")
 RSP_COUNTER = "rsp_cursor"
 CLAIM_COUNTER = "claims"
 INTAKE_COUNTER = "intake"
@@ -73,14 +72,6 @@ _RETURN_EVENT = {
     ReturnStatus.ADJUSTED: PaymentEvent.PAY_ADJUSTED,
     ReturnStatus.REJECTED: PaymentEvent.REJECT,
 }
-
-
-def paris_today() -> date:
-    return datetime.now(PARIS).date()
-
-
-def paris_date(moment: datetime) -> date:
-    return moment.astimezone(PARIS).date()
 
 
 def value_date_for(day: date) -> date:
