@@ -18,13 +18,14 @@ FSE of a patient in a lot sees the first one's charges.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from amelipro.fse.domain import CareSheet, LineKind
@@ -180,6 +181,29 @@ def load_day_charges(
     return ledger
 
 
+def _lock_key(nir: str, rank: int) -> int:
+    """A signed 64-bit advisory-lock key for one insured person."""
+    digest = hashlib.sha256(f"amelipro.fse.charges:{nir}:{rank}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_patients(session: Session, sheets: Iterable[CareSheet]) -> None:
+    """Serialise the lots that charge the same patients, until this transaction ends.
+
+    PostgreSQL: one transaction-level advisory lock per patient, taken in ascending key order
+    (two lots never wait on each other crosswise), before the history is read: a concurrent
+    lot for one of these patients waits for this one's commit, then reads its FSE (READ
+    COMMITTED), so the caps hold across professionals sending at the same moment. SQLite
+    needs nothing: the submission already holds the database's write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key(s.patient.nir, s.patient.rank) for s in sheets})
+    if keys:
+        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) "
+                             "WITH ORDINALITY AS t(k, n)"), {"keys": keys})
+
+
 def load_ledger(session: Session, professional_id: int, sheets: Iterable[CareSheet]) -> ChargeLedger:
     """The history behind a lot of this professional's care sheets, in a few queries."""
     year_keys: set[tuple[str, int, int]] = set()
@@ -193,4 +217,4 @@ def load_ledger(session: Session, professional_id: int, sheets: Iterable[CareShe
     return load_day_charges(session, professional_id, day_keys, ledger)
 
 
-__all__ = ["ChargeLedger", "load_day_charges", "load_ledger", "load_year_charges"]
+__all__ = ["ChargeLedger", "load_day_charges", "load_ledger", "load_year_charges", "lock_patients"]

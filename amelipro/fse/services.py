@@ -258,7 +258,7 @@ def _check_lot(
 
 
 def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
-            context: intake.CheckContext) -> None:
+            context: intake.CheckContext, *, recording: bool = False) -> None:
     """Patient charges against the patient's history, in the lot's order.
 
     The history (accepted FSE of the year, all professionals; this professional's of the same
@@ -269,6 +269,8 @@ def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
     sheets = [d.checked.sheet for d in decisions if d.checked.sheet is not None and d.checked.computed]
     if not sheets:
         return
+    if recording:
+        history.lock_patients(session, sheets)
     ledger = history.load_ledger(session, pro.id, sheets)
     for decision in decisions:
         sheet, computed = decision.checked.sheet, decision.checked.computed
@@ -434,7 +436,7 @@ def _record(
     claim: idempotency.Claim | None,
 ) -> SubmitResult:
     decisions = _decide(session, pro, checked)
-    _charge(session, pro, decisions, context)  # under the write lock: the history is current
+    _charge(session, pro, decisions, context, recording=True)  # history current: write lock / patient locks
     status = _lot_status(decisions)
     amo_accepted = sum(
         (d.checked.sheet.totals.amo for d in decisions if d.status == FseStatus.ACCEPTED and d.checked.sheet),

@@ -344,3 +344,42 @@ def test_migration_0005_splits_the_charges_of_stored_fse(tmp_path):
             engine.dispose()
         if TEST_DB == "postgresql":
             drop_pg_database(url)
+
+
+def test_lots_sent_at_the_same_moment_keep_the_annual_cap(client, fse_env, other_doctor):
+    """Four lots for one patient, from two doctors, at once: the patient is charged 50 € in all,
+    not 2 € more per lot that read the history before another committed (PostgreSQL: patient
+    advisory locks; SQLite: the write lock)."""
+    import threading
+
+    doctor = fse_env.doctor
+    other, other_token = other_doctor
+    submit(client, fse_env, consultations(fse_env, doctor, MARTIN, two_a_day(END, 24)))  # 48 €
+    lots = [
+        (signed_lot(consultations(fse_env, doctor, MARTIN, [END]), fse_env.pki.medecin, "L-SIM-1"), fse_env.token),
+        (signed_lot(consultations(fse_env, other, MARTIN, [END]), fse_env.pki.other, "L-SIM-2"), other_token),
+        (signed_lot(consultations(fse_env, doctor, MARTIN, [END]), fse_env.pki.medecin, "L-SIM-3"), fse_env.token),
+        (signed_lot(consultations(fse_env, other, MARTIN, [END]), fse_env.pki.other, "L-SIM-4"), other_token),
+    ]
+    barrier = threading.Barrier(len(lots))
+    statuses: list[int] = [0] * len(lots)
+
+    def send(i: int) -> None:
+        body, token = lots[i]
+        local = fse_env.app.test_client()
+        barrier.wait()
+        statuses[i] = local.post("/api/v1/lots", data=body, headers=_headers(token)).status_code
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(lots))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 4
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        charged = list(session.scalars(select(StoredFse.participation).where(
+            StoredFse.patient_nir == MARTIN.nir, StoredFse.status == FseStatus.ACCEPTED).order_by(StoredFse.id)))
+        session.close()
+    assert len(charged) == 28 and sum(charged) == D("50.00")
+    assert sorted(charged[-4:]) == [D("0.00")] * 3 + [D("2.00")]
