@@ -26,6 +26,7 @@ ALREADY_PAID = "2900 005"
 NO_TARIFF = "AMP 001"
 AMOUNT_RECOMPUTED = "AMP 002"
 RIGHTS_CLOSED = "AMP 003"
+NOT_REIMBURSABLE_AT_DATE = "0470 049"
 
 ZERO = Decimal("0.00")
 
@@ -63,6 +64,7 @@ class DecisionInput:
     file_loaded: bool = False  # is the caisse's file of insured persons available?
     patient: PatientOnFile | None = None  # None: unknown to the caisse (when file_loaded)
     already_paid: bool = False
+    not_reimbursable: bool = False  # a line's product is known but not reimbursable on that date
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ def decide(item: DecisionInput) -> Decision:
             return _reject(item, NATURE_INCOMPATIBLE)
     if (item.nature, item.exemption) in (("41", "maternite"), ("30", "atmp")):
         return _reject(item, NATURE_INCOMPATIBLE)
+    if item.not_reimbursable:
+        return _reject(item, NOT_REIMBURSABLE_AT_DATE)
     if item.priced_amo is None:
         return _reject(item, NO_TARIFF)
     charged = item.priced_charged if item.priced_charged is not None else item.charged

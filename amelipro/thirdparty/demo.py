@@ -51,6 +51,7 @@ class DemoFse:
     rate: int = 70
     code: str = "G"
     coefficient: Decimal = Decimal("1")
+    kind: str = "ngap"  # LineKind value of the single line ("medicament": code is a CIP13)
     nature: str = "10"
     exemption: str = "aucune"
     tiers_payant_amo: bool = True
@@ -62,7 +63,7 @@ def lines_json(item: DemoFse) -> str:
     sent = {"charged": f"{item.charged:.2f}", "base": f"{item.base:.2f}", "rate": item.rate,
             "amo": f"{item.amo:.2f}"}
     return json.dumps([{
-        "number": 1, "kind": "ngap", "code": item.code, "care_date": item.care_date.isoformat(),
+        "number": 1, "kind": item.kind, "code": item.code, "care_date": item.care_date.isoformat(),
         "quantity": 1, "coefficient": f"{item.coefficient:f}", "label": "", "sent": sent,
         "computed": {"number": 1, "base": sent["base"], "rate": item.rate, "amo": sent["amo"]},
     }])

@@ -49,6 +49,7 @@ from amelipro.fse.domain import (
     Totals,
 )
 from amelipro.fse.models import FseStatus, Lot, StoredFse
+from amelipro.fse.pricing import LineProblem
 from amelipro.reference.facts import ReferenceLookup, StaticReferenceLookup
 from amelipro.thirdparty import calendar
 from amelipro.thirdparty.decision import DecisionInput, PatientOnFile, decide
@@ -462,7 +463,8 @@ def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
 
 
 def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: Any | None = None):
-    """The AMO part, base and charged amount at the date of care, as the submission priced them.
+    """The AMO part, base and charged amount at the date of care, as the submission priced them
+    (``None`` when the sheet cannot be priced at all; incomplete when a line has no price).
 
     No history of patient charges here (no ``prior``): the liquidation pays and compares only
     AMO, base and charged amounts, which the participation forfaitaire and the franchises never
@@ -475,10 +477,9 @@ def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: A
     if not sheet.lines:
         return None
     try:
-        pricing = price_care_sheet(sheet, lookup, rights, profession)
+        return price_care_sheet(sheet, lookup, rights, profession)
     except (KeyError, ValueError, LookupError):
         return None
-    return pricing if pricing.complete else None
 
 
 _FSE_COLUMNS = (
@@ -533,16 +534,19 @@ def liquidate_batch(
             sheet = None
         if sheet is not None:
             pricing = _price(sheet, lookup, profession, person)
+        complete = pricing is not None and pricing.complete
         patient = None
         if patients.loaded and row.first_care_date is not None:
             patient = on_file(person, row.first_care_date)
         decision = decide(DecisionInput(
             amo_claimed=row.amo_claimed, charged=row.p_charged, base=row.p_base,
             nature=row.nature, exemption=row.exemption, care_date=row.first_care_date,
-            priced_amo=pricing.amo if pricing else None,
-            priced_charged=pricing.charged if pricing else None,
-            priced_base=pricing.base if pricing else None,
+            priced_amo=pricing.amo if complete else None,
+            priced_charged=pricing.charged if complete else None,
+            priced_base=pricing.base if complete else None,
             file_loaded=patients.loaded, patient=patient, already_paid=key in paid_keys,
+            not_reimbursable=pricing is not None and any(
+                line.problem is LineProblem.NOT_REIMBURSABLE for line in pricing.lines),
         ))
         if decision.status != ReturnStatus.REJECTED:
             paid_keys.add(key)  # a second FSE for the same care in this batch is already paid

@@ -19,6 +19,7 @@ from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Vi
 from amelipro.thirdparty.services import virement_views
 from amelipro.thirdparty.states import PaymentStatus
 
+D = Decimal
 LIQ_DAY = date(2026, 5, 22)  # Friday, working day 8 after 11 May (Ascension on the 14th)
 
 
@@ -151,3 +152,30 @@ def test_history_is_append_only(app, make_professional, make_accepted_fse, tp_se
 def test_empty_batch(app, tp_session, tp_lookup):
     with tp_session() as s:
         assert liquidate_batch(s, LiquidationConfig(), lookup=tp_lookup).claimed == 0
+
+
+def test_medicine_not_reimbursable_at_the_date_of_care_is_rejected_0470_049(
+        app, make_professional, make_accepted_fse, tp_lookup, tp_session):
+    """A box delisted on the date of care (the reference changed after the FSE was accepted):
+    0470 049 with its message and hint; a box without a known price: AMP 001."""
+    from dataclasses import replace
+
+    from amelipro.reference.facts import MedicineFact
+
+    lookup = replace(tp_lookup, medicines={
+        "3400935955838": MedicineFact("3400935955838", "DOLIPRANE 1000 mg", False, None, D("1.16")),
+        "3400930000000": MedicineFact("3400930000000", "BOÎTE SANS PRIX", True, 65, None),
+    })
+    pro = make_professional()
+    delisted = make_accepted_fse(pro, kind="medicament", code="3400935955838", amo=D("1.41"),
+                                 charged=D("2.18"), base=D("2.18"), rate=65)
+    no_price = make_accepted_fse(pro, kind="medicament", code="3400930000000", amo=D("1.41"),
+                                 charged=D("2.18"), base=D("2.18"), rate=65)
+    result = run_liquidation(tp_session, LiquidationConfig(today=LIQ_DAY), lookup=lookup)
+    assert (result.paid, result.rejected) == (0, 2)
+    with tp_session() as s:
+        by_fse = {p.fse_id: p for p in s.scalars(select(Payment))}
+        assert by_fse[delisted].reject_code == "0470 049"
+        assert by_fse[no_price].reject_code == "AMP 001"
+        codes = s.scalar(select(RspReturn.codes_json).where(RspReturn.fse_id == delisted))
+        assert "0470 049" in codes and "interdite" in codes
