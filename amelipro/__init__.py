@@ -74,15 +74,18 @@ def configure_errors(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
+    from amelipro import home
     from amelipro.api import bp as api_bp
     from amelipro.auth.views import bp as auth_bp
     from amelipro.views import bp as main_bp
+    from amelipro.views import security_panel
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     for register in _optional_blueprints():
         register(app)
+    home.add_panel(app, security_panel)  # last: the operators' home ends with it
 
 
 def _optional_blueprints():

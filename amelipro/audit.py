@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from amelipro.db import Base, UTCDateTime, utcnow
@@ -62,3 +62,13 @@ def list_events(session: Session, limit: int = 200, action: str | None = None) -
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     return list(session.scalars(stmt))
+
+
+def count_since(session: Session, since: datetime, actions: tuple[str, ...]) -> dict[str, int]:
+    """How many events of each action since ``since`` (0 for an action that did not happen)."""
+    rows = session.execute(select(AuditEvent.action, func.count(AuditEvent.id))
+                           .where(AuditEvent.at >= since, AuditEvent.action.in_(actions))
+                           .group_by(AuditEvent.action)).all()
+    counts = dict.fromkeys(actions, 0)
+    counts.update({action: int(n) for action, n in rows})
+    return counts

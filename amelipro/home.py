@@ -2,7 +2,8 @@
 activity (``add_panel(app, build)`` in its ``web.register``); the home page shows them in order.
 
 A builder takes ``(session, professional)`` and returns a :class:`Panel`, or ``None`` when it
-has nothing to say for this account (an operator has no care sheets).
+has nothing to say for this account: a professional's panels speak of their own activity, an
+operator's of the whole service (reception, liquidation backlog, imports, security).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Fact:
 @dataclass(frozen=True)
 class Panel:
     title: str
-    endpoint: str  # where "Voir le détail" leads
+    endpoint: str | None  # where "Voir le détail" leads (None: no page, see the note)
     facts: tuple[Fact, ...]
     note: str = ""
 

@@ -43,3 +43,27 @@ def audit_log():
 @bp.get("/favicon.ico")
 def favicon():
     return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
+
+
+def security_panel(session, user):
+    """Operators: what the audit log says of the last 24 hours."""
+    from datetime import timedelta
+
+    from amelipro.db import utcnow
+
+    if not user.is_operator:
+        return None
+    counts = audit.count_since(session, utcnow() - timedelta(hours=24),
+                               ("login.failed", "login.throttled", "token.created", "token.revoked"))
+    return home_panels.Panel(
+        title="Sécurité : 24 dernières heures",
+        endpoint="main.audit_log",
+        facts=(
+            home_panels.Fact("Connexions échouées", str(counts["login.failed"]),
+                             alert=counts["login.failed"] >= 20),
+            home_panels.Fact("Connexions bloquées (trop d'échecs)", str(counts["login.throttled"]),
+                             alert=bool(counts["login.throttled"])),
+            home_panels.Fact("Jetons d'API créés", str(counts["token.created"])),
+            home_panels.Fact("Jetons d'API révoqués", str(counts["token.revoked"])),
+        ),
+    )

@@ -619,14 +619,17 @@ class Activity:
     amo_accepted: Decimal
 
 
-def activity_since(session: Session, pro: Professional, since: datetime) -> Activity:
-    lots, accepted, rejected, duplicates, amo = session.execute(
-        select(func.count(Lot.id), func.coalesce(func.sum(Lot.accepted_count), 0),
-               func.coalesce(func.sum(Lot.rejected_count), 0),
-               func.coalesce(func.sum(Lot.duplicate_count), 0),
-               func.coalesce(func.sum(Lot.amo_accepted), 0))
-        .where(Lot.professional_id == pro.id, Lot.received_at >= since)
-    ).one()
+def activity_since(session: Session, pro: Professional | None, since: datetime) -> Activity:
+    """One professional's lots since ``since``; every professional's when ``pro`` is None
+    (the operators' view)."""
+    stmt = (select(func.count(Lot.id), func.coalesce(func.sum(Lot.accepted_count), 0),
+                   func.coalesce(func.sum(Lot.rejected_count), 0),
+                   func.coalesce(func.sum(Lot.duplicate_count), 0),
+                   func.coalesce(func.sum(Lot.amo_accepted), 0))
+            .where(Lot.received_at >= since))
+    if pro is not None:
+        stmt = stmt.where(Lot.professional_id == pro.id)
+    lots, accepted, rejected, duplicates, amo = session.execute(stmt).one()
     return Activity(int(lots), int(accepted), int(rejected), int(duplicates),
                     Decimal(amo).quantize(Decimal("0.01")))
 

@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     demo.register(app)  # `amelipro demo lot`
     home.add_panel(app, _home_panel)
+    home.add_panel(app, _operator_panel)
 
 
 def _home_panel(session, pro):
@@ -38,4 +39,28 @@ def _home_panel(session, pro):
             home.Fact("Déjà reçues", str(act.duplicates)),
         ),
         note="" if act.lots else "Aucun lot reçu depuis 30 jours.",
+    )
+
+
+def _operator_panel(session, user):
+    from amelipro import audit
+    from amelipro.fse import services
+
+    if not user.is_operator:
+        return None
+    since = utcnow() - timedelta(hours=24)
+    act = services.activity_since(session, None, since)
+    refused = audit.count_since(session, since, ("lot.refused",))["lot.refused"]
+    fses = act.accepted + act.rejected + act.duplicates
+    share = f"{100 * act.rejected / fses:.0f} % des FSE" if fses else ""
+    return home.Panel(
+        title="Réception des lots : 24 dernières heures (tous les professionnels)",
+        endpoint=None,
+        facts=(
+            home.Fact("Lots enregistrés", str(act.lots), f"{fses} FSE"),
+            home.Fact("FSE acceptées", str(act.accepted)),
+            home.Fact("FSE rejetées", str(act.rejected), share),
+            home.Fact("Lots refusés (ARL négatif)", str(refused), "illisibles, invalides ou mal signés",
+                      alert=bool(refused)),
+        ),
     )

@@ -6,6 +6,7 @@ need a logged-in operator.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from flask import (
@@ -249,5 +250,41 @@ def api_openapi():
 
 
 def register(app: Flask) -> None:
+    from amelipro import home
+
     app.register_blueprint(bp)
     app.register_blueprint(api)
+    home.add_panel(app, _operator_panel)
+
+
+DATASET_LABELS = {"bdpm": "BDPM (médicaments)", "lpp": "LPP", "ccam": "CCAM", "ngap": "NGAP",
+                  "ehpad": "Liste EHPAD"}
+
+
+def _operator_panel(session, user):
+    from amelipro import home
+    from amelipro.filters import date_fr
+
+    if not user.is_operator:
+        return None
+    last = queries.summary(session)["last_runs"]
+    failed = [r for r in queries.list_runs(session, limit=20) if r.status == "failed"]
+    def anomalies(run) -> str:
+        count = len(json.loads(run.anomalies or "[]"))
+        if not count:
+            return "sans anomalie"
+        return f"{count} anomalie(s) signalée(s)" + (f", {run.skipped} ligne(s) écartée(s)" if run.skipped else "")
+
+    facts = tuple(
+        home.Fact(DATASET_LABELS.get(run.dataset, run.dataset), date_fr(run.finished_at or run.started_at),
+                  anomalies(run), alert=bool(run.skipped))
+        for run in last
+    )
+    if failed:
+        facts += (home.Fact("Imports échoués (20 derniers)", str(len(failed)), failed[0].dataset, alert=True),)
+    return home.Panel(
+        title="Référentiels : derniers imports réussis",
+        endpoint="reference.runs_page",
+        facts=facts,
+        note="" if last else "Aucun import : lancez « amelipro reference import ».",
+    )

@@ -10,7 +10,7 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -566,3 +566,37 @@ def statement_detail(session: Session, pro: Professional, statement_id: int) -> 
 def working_days_label(n: int) -> str:
     return f"{n} jour{'s' if n > 1 else ''} ouvré{'s' if n > 1 else ''}"
 
+
+
+# --- operators: the liquidation backlog (all professionals) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Backlog:
+    to_take_in: int  # accepted tiers-payant FSE without a payment row yet
+    to_liquidate: int  # followed (acceptee), waiting for the next liquidation
+    oldest_acknowledged: date | None  # day 0 of the oldest one waiting
+    overdue: int  # not paid and past their due date (penalties accrue)
+    last_liquidation: date | None
+
+
+def liquidation_backlog(session: Session, today: date) -> Backlog:
+    from amelipro.clock import paris_date
+    from amelipro.fse.models import FseStatus, Lot
+
+    to_take_in, first_received = session.execute(
+        select(func.count(StoredFse.id), func.min(Lot.received_at))
+        .join(Lot, Lot.id == StoredFse.lot_id)
+        .outerjoin(Payment, Payment.fse_id == StoredFse.id)
+        .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.tiers_payant_amo.is_(True),
+               Payment.id.is_(None))).one()
+    to_liquidate, oldest = session.execute(
+        select(func.count(Payment.id), func.min(Payment.acknowledged_on))
+        .where(Payment.status == PaymentStatus.ACCEPTED)).one()
+    if first_received is not None:  # day 0 of an FSE not followed yet: its acknowledgement
+        received_on = paris_date(first_received if first_received.tzinfo else first_received.replace(tzinfo=UTC))
+        oldest = min(oldest, received_on) if oldest else received_on
+    overdue = session.scalar(select(func.count(Payment.id)).where(
+        Payment.status.in_(PENDING_STATUSES), Payment.due_date < today)) or 0
+    last = session.scalar(select(func.max(Payment.liquidated_on)))
+    return Backlog(int(to_take_in), int(to_liquidate or 0), oldest, int(overdue), last)

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     home.add_panel(app, _home_panel)
+    home.add_panel(app, _operator_panel)
 
 
 def _home_panel(session, pro):
@@ -37,4 +38,30 @@ def _home_panel(session, pro):
                       f"{data.late_count} FSE en retard" if data.late_count else "",
                       alert=bool(data.penalties_due)),
         ),
+    )
+
+
+def _operator_panel(session, user):
+    from amelipro.filters import date_fr
+    from amelipro.thirdparty import services
+    from amelipro.thirdparty.api import today
+
+    if not user.is_operator:
+        return None
+    backlog = services.liquidation_backlog(session, today())
+    waiting = backlog.to_take_in + backlog.to_liquidate
+    return home.Panel(
+        title="Tiers payant : liquidation (tous les professionnels)",
+        endpoint=None,
+        facts=(
+            home.Fact("FSE à liquider", str(waiting),
+                      f"la plus ancienne reçue le {date_fr(backlog.oldest_acknowledged)}"
+                      if backlog.oldest_acknowledged else "", alert=bool(waiting)),
+            home.Fact("En retard de paiement", str(backlog.overdue), "pénalités dues aux professionnels",
+                      alert=bool(backlog.overdue)),
+            home.Fact("Dernière liquidation",
+                      date_fr(backlog.last_liquidation) if backlog.last_liquidation else "jamais"),
+        ),
+        note="La liquidation se lance avec « amelipro thirdparty liquidate » (plusieurs processus "
+             "possibles sur PostgreSQL).",
     )

@@ -63,3 +63,52 @@ def test_payments_panel_takes_in_newly_accepted_fse(app, client, auth, make_prof
     auth.login("alice")
     html = client.get("/").get_data(as_text=True)
     assert _facts(html)["En attente"] == "21,00\u00a0€" and "1 FSE" in html
+
+
+def test_operator_home_watches_the_whole_service(app, client, auth, make_professional, store_lot,
+                                                 make_accepted_fse, reference_demo, db_session):
+    from amelipro import audit
+
+    app.config["THIRDPARTY_TODAY"] = "2026-05-29"
+    alice, bruno = make_professional(login="alice"), make_professional(login="bruno")
+    make_professional(login="ops", rpps=None, role="operator")
+    store_lot(alice, statuses=("acceptee", "rejetee"))
+    store_lot(bruno, statuses=("acceptee", "acceptee", "acceptee", "rejetee"))
+    make_accepted_fse(alice, invoice_number="TP-1")  # acknowledged 11 May, due 21 May: overdue
+    make_accepted_fse(bruno, invoice_number="TP-2")
+    audit.record(db_session, "lot.refused", actor_login="alice", status=422)
+    db_session.commit()
+    for _ in range(2):
+        auth.login("alice", password="faux-mot-de-passe")
+    auth.login("ops")
+    html = client.get("/").get_data(as_text=True)
+    facts = _facts(html)
+    assert facts["Lots enregistrés"] == "2" and facts["FSE acceptées"] == "4" and facts["FSE rejetées"] == "2"
+    assert facts["Lots refusés (ARL négatif)"] == "1"
+    # every accepted tiers-payant FSE not yet liquidated, whoever sent it: 1 + 3 stored, 2 made
+    assert facts["FSE à liquider"] == "6" and "la plus ancienne reçue le 11/05/2026" in html
+    assert facts["Dernière liquidation"] == "jamais"
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", facts["BDPM (médicaments)"])
+    assert "Référentiels : derniers imports réussis" in html
+    assert facts["Connexions échouées"] == "2"
+    assert "Facturation : 30 derniers jours" not in html  # no professional activity of its own
+    # a professional never sees the service-wide panels
+    auth.logout()
+    auth.login("alice")
+    html = client.get("/").get_data(as_text=True)
+    assert "tous les professionnels" not in html and "Connexions échouées" not in html
+
+
+def test_operator_backlog_after_liquidation(app, client, auth, make_professional, make_accepted_fse,
+                                            tp_lookup, tp_session):
+    app.config["THIRDPARTY_TODAY"] = "2026-05-29"
+    pro = make_professional(login="alice")
+    make_professional(login="ops", rpps=None, role="operator")
+    for i in range(3):
+        make_accepted_fse(pro, invoice_number=f"A-{i}")
+    run_liquidation(tp_session, LiquidationConfig(today=date(2026, 5, 22)), lookup=tp_lookup)
+    make_accepted_fse(pro, invoice_number="A-LATER")
+    auth.login("ops")
+    facts = _facts(client.get("/").get_data(as_text=True))
+    assert facts["FSE à liquider"] == "1" and facts["Dernière liquidation"] == "22/05/2026"
+    assert facts["En retard de paiement"] == "0"  # the unfollowed one has no due date yet
