@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import wraps
+from pathlib import Path
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from amelipro.auth import errors as auth_errors
 from amelipro.auth import services as auth_services
@@ -46,6 +47,13 @@ def professional_json(pro: Professional) -> dict:
         "finess": pro.finess,
         "structure": pro.structure,
     }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of the whole API (public): ``amelipro/static/openapi.json``."""
+    spec = Path(current_app.static_folder or "", "openapi.json").read_bytes()
+    return current_app.response_class(spec, mimetype="application/json")
 
 
 @bp.get("/me")
