@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -240,13 +239,6 @@ def api_diff(run_id: int):
     if diff is None:
         raise AmeliproError(errors.IMPORT_RUN_NOT_FOUND, str(run_id))
     return jsonify(queries.diff_json(diff))
-
-
-@api.get("/openapi.json")
-def api_openapi():
-    from amelipro.reference.importers import PACKAGE_DATA
-
-    return current_app.response_class((PACKAGE_DATA / "openapi.json").read_bytes(), mimetype="application/json")
 
 
 def register(app: Flask) -> None:

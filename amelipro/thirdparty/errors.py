@@ -74,7 +74,8 @@ BAD_CURSOR = define(
 BAD_FILTER = define(
     "TP-API-002", 400, "Filtre invalide.", "Vérifiez les dates (AAAA-MM-JJ), montants et statuts demandés."
 )
-NOT_FOUND = define("TP-API-404", 404, "Paiement introuvable.")
+NOT_FOUND = define("TP-API-404", 404, "Paiement, virement ou relevé introuvable.",
+                   "Il n'existe pas ou appartient à un autre professionnel.")
 BAD_MONTH = define("TP-API-003", 400, "Mois invalide.", "Utilisez le format AAAA-MM.")
 
 # Configuration.
