@@ -91,6 +91,20 @@ CSRF_FAILED = define(
     "GEN-CSRF", 400, "Le formulaire a expiré ou n'est pas valide.", "Rechargez la page et recommencez."
 )
 INVALID_DATE = define("GEN-DATE", 400, "Date invalide.", "Utilisez le format AAAA-MM-JJ.")
+INVALID_NUMBER = define(
+    "GEN-NUM", 400, "Paramètre numérique invalide.",
+    "Les numéros de page et les limites sont des nombres entiers positifs (page=2, limit=100).",
+)
+
+
+def positive_int_arg(args, name: str, default: int) -> int:
+    """A positive integer query parameter (``page``, ``limit``); absent or empty: ``default``."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise AmeliproError(INVALID_NUMBER, f"{name}={raw[:20]}")
+    return int(raw)
 
 _HTTP_CODES = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: TOO_LARGE, 400: BAD_REQUEST}
 

@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from amelipro.api import api_professional, require_token
 from amelipro.db import get_session
+from amelipro.errors import positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.fse import idempotency, intake, lot_errors, services
 from amelipro.fse.models import Lot, StoredFse
@@ -103,10 +104,7 @@ def validate():
 @bp.get("/lots")
 @require_token
 def list_lots():
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = positive_int_arg(request.args, "page", 1)
     result = services.list_lots(get_session(), api_professional(), page)
     return jsonify({
         "lots": [lot_json(lot) for lot in result.lots],

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError
+from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.fse import intake, lot_errors, services
 from amelipro.fse.models import FseStatus
 
@@ -23,10 +23,7 @@ class UploadForm(FlaskForm):
 
 
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return positive_int_arg(request.args, "page", 1)
 
 
 @bp.get("/")

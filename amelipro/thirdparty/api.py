@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from amelipro.api import api_professional, require_token
 from amelipro.clock import paris_today
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError
+from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.thirdparty import errors, rsp, services
 from amelipro.thirdparty.liquidation import track_accepted
@@ -88,10 +88,7 @@ def virement_json(v) -> dict:
 @require_token
 def returns_feed():
     since = services.parse_cursor(request.args.get("since"))
-    try:
-        limit = int(request.args.get("limit", services.FEED_LIMIT))
-    except ValueError:
-        limit = services.FEED_LIMIT
+    limit = positive_int_arg(request.args, "limit", services.FEED_LIMIT)  # capped at FEED_LIMIT
     records, next_cursor = services.returns_since(get_session(), api_professional(), since, limit)
     best = request.accept_mimetypes.best_match(["application/json", "application/xml", "text/xml"])
     if best in ("application/xml", "text/xml") and request.accept_mimetypes[best] > request.accept_mimetypes["application/json"]:
@@ -104,10 +101,7 @@ def returns_feed():
 def payments():
     _track()
     f = services.PaymentFilter.from_args(request.args)
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = positive_int_arg(request.args, "page", 1)
     day = today()
     result = services.list_payments(get_session(), api_professional(), f, day, page=page)
     return jsonify({

@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError
+from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.thirdparty import charts, errors, services
 from amelipro.thirdparty.api import today
 from amelipro.thirdparty.calendar import AGEING_BUCKETS
@@ -35,10 +35,7 @@ class StatementForm(FlaskForm):
 
 
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return positive_int_arg(request.args, "page", 1)
 
 
 def _track() -> None:
