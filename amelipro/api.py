@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -51,9 +51,14 @@ def professional_json(pro: Professional) -> dict:
 
 @bp.get("/openapi.json")
 def openapi():
-    """The OpenAPI 3.1 description of the whole API (public): ``amelipro/static/openapi.json``."""
-    spec = Path(current_app.static_folder or "", "openapi.json").read_bytes()
-    return current_app.response_class(spec, mimetype="application/json")
+    """The OpenAPI 3.1 description of the whole API (public): ``amelipro/static/openapi.json``,
+    read once per process."""
+    return current_app.response_class(_openapi_bytes(current_app.static_folder or ""), mimetype="application/json")
+
+
+@lru_cache(maxsize=1)
+def _openapi_bytes(static_folder: str) -> bytes:
+    return Path(static_folder, "openapi.json").read_bytes()
 
 
 @bp.get("/me")

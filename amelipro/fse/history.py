@@ -200,8 +200,9 @@ def lock_patients(session: Session, sheets: Iterable[CareSheet]) -> None:
         return
     keys = sorted({_lock_key(s.patient.nir, s.patient.rank) for s in sheets})
     if keys:
-        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) "
-                             "WITH ORDINALITY AS t(k, n)"), {"keys": keys})
+        # unnest yields the keys in array order: the locks are taken in that (sorted) order
+        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+                        {"keys": keys})
 
 
 def load_ledger(session: Session, professional_id: int, sheets: Iterable[CareSheet]) -> ChargeLedger:

@@ -37,11 +37,14 @@ class Computed:
     charged: Decimal
     base: Decimal
     amo: Decimal
-    patient_charges: Decimal  # participation + franchise
     lines: tuple[dict[str, Any], ...] = ()  # per line: number, base, rate, amo, label, charges
     participation: Decimal = Decimal("0.00")
     franchise: Decimal = Decimal("0.00")
     pricing: Any = None  # the Pricing itself, to charge it again against the history
+
+    @property
+    def patient_charges(self) -> Decimal:
+        return self.participation + self.franchise
 
 
 @dataclass(frozen=True)
@@ -341,7 +344,6 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
 def computed_of(pricing) -> Computed:
     return Computed(
         charged=pricing.charged, base=pricing.base, amo=pricing.amo,
-        patient_charges=pricing.charges.total,
         lines=tuple({
             "number": p.number, "charged": f"{p.charged:.2f}", "base": f"{p.base:.2f}", "rate": p.rate,
             "amo": f"{p.amo:.2f}", "label": p.label,
@@ -361,10 +363,9 @@ def recharge(ctx: CheckContext, sheet: CareSheet, computed: Computed, prior) -> 
 
     if computed.pricing is None:
         return computed
-    billing = getattr(ctx.config, "billing", None) or default_billing_config()
     pricing = recharge_pricing(
         computed.pricing, sheet, ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
-        ctx.profession, prior=prior, config=billing,
+        ctx.profession, prior=prior, config=ctx.config.billing or default_billing_config(),
     )
     return computed_of(pricing)
 

@@ -126,19 +126,15 @@ class DayCharges:
 class PriorCharges:
     """Patient charges already deducted before this care sheet.
 
-    ``years`` and ``days`` come from the history (``amelipro.fse.history``); a year not listed
-    falls back to ``participation_year`` / ``franchise_year`` (a single figure for callers that
-    price one year), a day not listed starts from zero.
+    ``years`` and ``days`` come from the history (``amelipro.fse.history``); a year or a day
+    not listed starts from zero.
     """
 
-    participation_year: Decimal = ZERO
-    franchise_year: Decimal = ZERO
     years: tuple[YearCharges, ...] = ()
     days: tuple[DayCharges, ...] = ()
 
     def year(self, year: int) -> YearCharges:
-        found = next((y for y in self.years if y.year == year), None)
-        return found or YearCharges(year, self.participation_year, self.franchise_year)
+        return next((y for y in self.years if y.year == year), None) or YearCharges(year)
 
     def day(self, day: date) -> DayCharges:
         return next((d for d in self.days if d.day == day), None) or DayCharges(day)
@@ -193,9 +189,7 @@ def price_care_sheet(
 ) -> Pricing:
     """Price every line at its date of care, then the patient charges."""
     config = config or default_billing_config()
-    profession_value = _profession_value(profession if profession is not None
-                                         else sheet.professional.specialty)
-    birth_date = rights.birth_date if rights is not None else sheet.patient.birth_date
+    profession_value, birth_date = _who(sheet, rights, profession)
     lines = [
         _price_line(sheet, line, lookup, profession_value, birth_date, sector, config)
         for line in sheet.lines
@@ -227,12 +221,18 @@ def recharge(
     order against the patient's history.
     """
     config = config or default_billing_config()
-    profession_value = _profession_value(profession if profession is not None
-                                         else sheet.professional.specialty)
-    birth_date = rights.birth_date if rights is not None else sheet.patient.birth_date
+    profession_value, birth_date = _who(sheet, rights, profession)
     lines, charges = _apply_charges(sheet, list(pricing.lines), rights, profession_value,
                                     birth_date, prior or PriorCharges(), config)
     return replace(pricing, lines=tuple(lines), charges=charges)
+
+
+def _who(sheet: CareSheet, rights: PatientRights | None,
+         profession: Profession | str | None) -> tuple[str, date]:
+    """The profession that prices (registered, else declared) and the patient's birth date
+    (the caisse's file, else the sheet)."""
+    value = _profession_value(profession if profession is not None else sheet.professional.specialty)
+    return value, rights.birth_date if rights is not None else sheet.patient.birth_date
 
 
 def _profession_value(profession: Profession | str) -> str:

@@ -11,6 +11,7 @@ Descriptive tables (names, labels, compositions) hold the latest release.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -52,6 +53,10 @@ class ImportRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     anomalies: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{file, line, reason, skipped}]
+
+    @property
+    def anomaly_list(self) -> list[dict]:
+        return json.loads(self.anomalies or "[]")
 
 
 class DatedMixin:

@@ -358,7 +358,7 @@ def run_json(run: m.ImportRun) -> dict[str, Any]:
         "files": json.loads(run.files or "[]"),
         "counts": {"created": run.created, "changed": run.changed, "closed": run.closed,
                    "unchanged": run.unchanged, "skipped": run.skipped},
-        "anomalies": json.loads(run.anomalies or "[]"),
+        "anomalies": run.anomaly_list,
     }
 
 

@@ -6,7 +6,6 @@ need a logged-in operator.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from flask import (
@@ -249,6 +248,13 @@ def register(app: Flask) -> None:
     home.add_panel(app, _operator_panel)
 
 
+def _anomalies_label(run) -> str:
+    count = len(run.anomaly_list)
+    if not count:
+        return "sans anomalie"
+    return f"{count} anomalie(s) signalée(s)" + (f", {run.skipped} ligne(s) écartée(s)" if run.skipped else "")
+
+
 DATASET_LABELS = {"bdpm": "BDPM (médicaments)", "lpp": "LPP", "ccam": "CCAM", "ngap": "NGAP",
                   "ehpad": "Liste EHPAD"}
 
@@ -261,15 +267,9 @@ def _operator_panel(session, user):
         return None
     last = queries.summary(session)["last_runs"]
     failed = [r for r in queries.list_runs(session, limit=20) if r.status == "failed"]
-    def anomalies(run) -> str:
-        count = len(json.loads(run.anomalies or "[]"))
-        if not count:
-            return "sans anomalie"
-        return f"{count} anomalie(s) signalée(s)" + (f", {run.skipped} ligne(s) écartée(s)" if run.skipped else "")
-
     facts = tuple(
         home.Fact(DATASET_LABELS.get(run.dataset, run.dataset), date_fr(run.finished_at or run.started_at),
-                  anomalies(run), alert=bool(run.skipped))
+                  _anomalies_label(run), alert=bool(run.skipped))
         for run in last
     )
     if failed:

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from amelipro.api import api_professional, require_token
 from amelipro.clock import paris_today
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError, positive_int_arg
+from amelipro.errors import AmeliproError, error_response, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.thirdparty import errors, rsp, services
 from amelipro.thirdparty.liquidation import track_accepted
@@ -203,11 +203,9 @@ def upload_statement():
     except AmeliproError as exc:
         session.rollback()
         if exc.error is errors.STATEMENT_DUPLICATE and exc.extra.get("statement_id"):
-            body = {"errors": [exc.as_dict()]}
-            response = jsonify(body)
-            response.status_code = exc.status
-            response.headers["Location"] = url_for("thirdparty_api.statement", statement_id=exc.extra["statement_id"])
-            return response
+            location = url_for("thirdparty_api.statement", statement_id=exc.extra["statement_id"])
+            body, status = error_response([exc.as_dict()], exc.status)
+            return body, status, {"Location": location}
         raise
     detail = services.statement_detail(session, pro, record.id)
     response = jsonify(statement_json(detail.statement, detail.lines, detail.missing))

@@ -247,6 +247,13 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
 # --- intake ----------------------------------------------------------------------------
 
 
+def untracked_accepted() -> tuple:
+    """Conditions of the accepted tiers-payant FSE that have no payment row yet (to take in),
+    for a query on ``StoredFse`` outer-joined to ``Payment`` on ``fse_id``."""
+    return (StoredFse.status == FseStatus.ACCEPTED, StoredFse.tiers_payant_amo.is_(True),
+            Payment.id.is_(None))
+
+
 def track_accepted(
     session: Session, *, professional_id: int | None = None, actor: str = "suivi",
     chunk: int = 5000,
@@ -264,8 +271,7 @@ def track_accepted(
             )
             .join(Lot, Lot.id == StoredFse.lot_id)
             .outerjoin(Payment, Payment.fse_id == StoredFse.id)
-            .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.tiers_payant_amo.is_(True),
-                   Payment.id.is_(None))
+            .where(*untracked_accepted())
             .order_by(StoredFse.id)
             .limit(chunk)
         )

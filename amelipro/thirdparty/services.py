@@ -10,7 +10,7 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from amelipro import audit
 from amelipro.auth.models import Professional
+from amelipro.clock import paris_date
 from amelipro.errors import AmeliproError
-from amelipro.fse.models import StoredFse
+from amelipro.fse.models import Lot, StoredFse
 from amelipro.thirdparty import errors
 from amelipro.thirdparty.calendar import AGEING_BUCKETS, DelayAssessment, assess_delay
+from amelipro.thirdparty.liquidation import untracked_accepted
 from amelipro.thirdparty.models import (
     BankStatementLine,
     BankStatementRecord,
@@ -581,20 +583,16 @@ class Backlog:
 
 
 def liquidation_backlog(session: Session, today: date) -> Backlog:
-    from amelipro.clock import paris_date
-    from amelipro.fse.models import FseStatus, Lot
-
     to_take_in, first_received = session.execute(
         select(func.count(StoredFse.id), func.min(Lot.received_at))
         .join(Lot, Lot.id == StoredFse.lot_id)
         .outerjoin(Payment, Payment.fse_id == StoredFse.id)
-        .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.tiers_payant_amo.is_(True),
-               Payment.id.is_(None))).one()
+        .where(*untracked_accepted())).one()
     to_liquidate, oldest = session.execute(
         select(func.count(Payment.id), func.min(Payment.acknowledged_on))
         .where(Payment.status == PaymentStatus.ACCEPTED)).one()
     if first_received is not None:  # day 0 of an FSE not followed yet: its acknowledgement
-        received_on = paris_date(first_received if first_received.tzinfo else first_received.replace(tzinfo=UTC))
+        received_on = paris_date(first_received)
         oldest = min(oldest, received_on) if oldest else received_on
     overdue = session.scalar(select(func.count(Payment.id)).where(
         Payment.status.in_(PENDING_STATUSES), Payment.due_date < today)) or 0

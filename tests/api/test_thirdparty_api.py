@@ -151,3 +151,11 @@ def test_statement_upload_api_refusals(client, two_pros, data, status, code):
 
 def test_statement_upload_api_needs_a_token(client):
     assert client.post("/api/v1/statements", data=b"x").status_code == 401
+
+
+def test_statement_filename_from_the_query_when_no_header(client, two_pros):
+    body = b"date;date_valeur;libelle;reference;montant\n28/05/2026;28/05/2026;MUTUELLE;;12,50\n"
+    resp = client.post("/api/v1/statements?filename=juin.csv", data=body,
+                       headers={**two_pros["ha"], "Content-Type": "text/csv"})
+    assert resp.status_code == 201 and resp.get_json()["filename"] == "juin.csv"
+    assert resp.get_json()["unknown"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
+from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
 
 
 def _facts(html: str) -> dict[str, str]:
@@ -112,3 +112,23 @@ def test_operator_backlog_after_liquidation(app, client, auth, make_professional
     facts = _facts(client.get("/").get_data(as_text=True))
     assert facts["FSE à liquider"] == "1" and facts["Dernière liquidation"] == "22/05/2026"
     assert facts["En retard de paiement"] == "0"  # the unfollowed one has no due date yet
+    # once followed (taken in by the professional's Paiements page), it is late: due 21 May
+    with tp_session() as s:
+        track_accepted(s, professional_id=pro.id)
+    facts = _facts(client.get("/").get_data(as_text=True))
+    assert facts["FSE à liquider"] == "1" and facts["En retard de paiement"] == "1"
+
+
+def test_operator_home_reports_failed_imports(client, auth, make_professional, reference_demo, db_session):
+    from amelipro.db import utcnow
+    from amelipro.reference.models import ImportRun
+
+    make_professional(login="ops", rpps=None, role="operator")
+    db_session.add(ImportRun(dataset="lpp", status="failed", started_at=utcnow(), finished_at=utcnow(),
+                             anomalies='[{"file": "", "line": 0, "skipped": true, "reason": "import interrompu"}]'))
+    db_session.commit()
+    auth.login("ops")
+    html = client.get("/").get_data(as_text=True)
+    facts = _facts(html)
+    assert facts["Imports échoués (20 derniers)"] == "1"
+    assert 'href="/referentiels/imports"' in html

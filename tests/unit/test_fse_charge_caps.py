@@ -64,11 +64,12 @@ def test_sheet_across_new_year_uses_each_year_own_history():
     assert _pf(result) == [D("0.00"), D("2.00")]
 
 
-def test_year_not_in_history_falls_back_to_the_single_figures():
-    prior = PriorCharges(participation_year=D("50.00"), years=(YearCharges(2024, D("0.00")),))
-    assert prior.year(2025).participation == D("50.00")
-    assert prior.year(2024).participation == D("0.00")
-    assert prior.day(DAY) == DayCharges(DAY)
+def test_year_or_day_not_in_history_starts_from_zero():
+    prior = PriorCharges(years=(YearCharges(2024, D("50.00")),), days=(DayCharges(DAY, D("8.00")),))
+    assert prior.year(2024).participation == D("50.00")
+    assert prior.year(2025) == YearCharges(2025)
+    assert prior.day(DAY).participation == D("8.00")
+    assert prior.day(DAY.replace(year=DAY.year + 1)) == DayCharges(DAY.replace(year=DAY.year + 1))
 
 
 def test_franchise_cap_shared_by_boxes_and_paramedical_acts():

@@ -34,6 +34,7 @@ from amelipro.fse.pricing import (
     LineProblem,
     PriorCharges,
     Sector,
+    YearCharges,
     money,
     part,
     price_care_sheet,
@@ -367,7 +368,7 @@ def test_participation_daily_cap():
 
 def test_participation_yearly_cap_with_prior_charges():
     result = price(sheet(line(at=date(2024, 6, 3))), rights(),
-                   prior=PriorCharges(participation_year=D("49.00")))
+                   prior=PriorCharges(years=(YearCharges(2024, participation=D("49.00")),)))
     assert result.charges.participation == D("1.00")
 
 
@@ -427,7 +428,7 @@ def test_franchise_paramedical_acts_daily_cap():
 def test_franchise_yearly_cap():
     care = sheet(line(code=CIP_DOLI, kind=LineKind.MEDICINE, quantity=5, at=date(2024, 9, 2)),
                  profession=Profession.PHARMACIEN)
-    result = price(care, rights(), prior=PriorCharges(franchise_year=D("47.50")))
+    result = price(care, rights(), prior=PriorCharges(years=(YearCharges(2024, franchise=D("47.50")),)))
     assert result.charges.franchise == D("2.50")
 
 
