@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # importing the package must not import Flask: the pure core lives in it
+    from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: settings, database, security, blueprints, commands."""
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=False)
     configure_settings(app, config)
     configure_database(app)

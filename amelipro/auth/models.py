@@ -7,31 +7,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from amelipro.db import Base, UTCDateTime, utcnow
-
-
-class Profession(enum.StrEnum):
-    MEDECIN_GENERALISTE = "medecin_generaliste"
-    MEDECIN_SPECIALISTE = "medecin_specialiste"
-    PHARMACIEN = "pharmacien"
-    INFIRMIER = "infirmier"
-    MASSEUR_KINESITHERAPEUTE = "masseur_kinesitherapeute"
-    SAGE_FEMME = "sage_femme"
-    CHIRURGIEN_DENTISTE = "chirurgien_dentiste"
-
-    @property
-    def label(self) -> str:
-        return PROFESSION_LABELS[self]
-
-
-PROFESSION_LABELS = {
-    Profession.MEDECIN_GENERALISTE: "Médecin généraliste",
-    Profession.MEDECIN_SPECIALISTE: "Médecin spécialiste",
-    Profession.PHARMACIEN: "Pharmacien",
-    Profession.INFIRMIER: "Infirmier",
-    Profession.MASSEUR_KINESITHERAPEUTE: "Masseur-kinésithérapeute",
-    Profession.SAGE_FEMME: "Sage-femme",
-    Profession.CHIRURGIEN_DENTISTE: "Chirurgien-dentiste",
-}
+from amelipro.domain import Profession
 
 
 class Role(enum.StrEnum):

@@ -6,7 +6,7 @@ Never renumber or reuse a code: retire it in ``amelipro.errors.RETIRED``.
 reject, the violation carries it as ``cpam_code`` (e.g. ``0250 050``).
 """
 
-from amelipro.errors import define
+from amelipro.codes import define
 
 _S = 422
 

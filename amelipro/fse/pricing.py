@@ -31,8 +31,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from amelipro.auth.models import Profession
 from amelipro.beneficiaries.domain import PatientRights, age_on
+from amelipro.domain import Profession
 from amelipro.fse.charges import BillingConfig, default_billing_config
 from amelipro.fse.domain import (
     Amounts,

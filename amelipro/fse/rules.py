@@ -24,9 +24,9 @@ from stdnum import ean, luhn
 from stdnum.exceptions import ValidationError
 from stdnum.fr import nir as stdnum_nir
 
-from amelipro.auth.models import Profession
 from amelipro.beneficiaries.domain import Cover, PatientRights
-from amelipro.errors import ErrorCode
+from amelipro.codes import ErrorCode
+from amelipro.domain import Profession
 from amelipro.fse import errors as E
 from amelipro.fse.charges import BillingConfig, default_billing_config
 from amelipro.fse.domain import CareSheet, Exemption, InsuranceNature, Line, LineKind

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from amelipro.errors import AmeliproError
+from amelipro.codes import AmeliproError
 from amelipro.thirdparty import errors
 
 CENT = Decimal("0.01")

@@ -5,7 +5,7 @@ Codes are never renumbered or reused; ``tests/unit/test_thirdparty_errors.py`` p
 
 from __future__ import annotations
 
-from amelipro.errors import define
+from amelipro.codes import define
 
 # Payment state transitions (``states.next_status``).
 TRANSITION_INVALID = define(

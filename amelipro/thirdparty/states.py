@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 
-from amelipro.errors import AmeliproError, ErrorCode
+from amelipro.codes import AmeliproError, ErrorCode
 from amelipro.thirdparty import errors
 
 

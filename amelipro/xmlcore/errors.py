@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from amelipro.errors import AmeliproError, ErrorCode, define
+from amelipro.codes import REGISTRY, AmeliproError, ErrorCode, define
 
 # --- safe parsing: any of these stops the reading of the document at once -------------------
 EMPTY = define("XML-001", 400, "Document vide.", "Envoyez le fichier XML du lot, non vide.")
@@ -219,8 +219,6 @@ class LotError(XmlError):
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         first = errors[0]
-        from amelipro.errors import REGISTRY
-
         super().__init__(REGISTRY[first["code"]], first.get("detail", ""),
                          path=first.get("path"), line=first.get("line"))
         self.errors = errors

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from amelipro.errors import ErrorCode
+from amelipro.codes import ErrorCode
 from amelipro.xmlcore import errors
 
 FSE_NS = "urn:amelipro:fse:1"
