@@ -78,10 +78,6 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_session)
 
 
-def get_engine() -> Engine:
-    return current_app.extensions["amelipro.engine"]
-
-
 def new_session() -> Session:
     """A session outside the request one (CLI commands, workers)."""
     return current_app.extensions["amelipro.sessionmaker"]()

@@ -8,7 +8,6 @@ keeps working.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -32,19 +31,6 @@ from amelipro.codes import (  # noqa: F401
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ErrorList:
-    """Accumulates errors and raises once (validators report everything together)."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, error: ErrorCode, detail: str = "", **extra: Any) -> None:
-        self.items.append(AmeliproError(error, detail, **extra).as_dict())
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
 
 
 def positive_int_arg(args, name: str, default: int) -> int:

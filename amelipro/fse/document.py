@@ -12,7 +12,7 @@ client), :func:`build_lot` and :func:`document_bytes`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -423,7 +423,3 @@ def read_lot_document(data: bytes, policy: VerifyPolicy, *, token_rpps: str | No
         documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
                                      outcome.verified, tuple(issues)))
     return LotDocument(reading.lot_id, reading.header, reading.digest, tuple(documents))
-
-
-def issues_as_dicts(issues: Iterable[XmlIssue | Mapping]) -> list[dict]:
-    return [i.as_dict() if isinstance(i, XmlIssue) else dict(i) for i in issues]

@@ -14,7 +14,7 @@ Paths name the care sheet's fields: ``patient.nir``, ``invoice_date``, ``lines[2
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -89,7 +89,6 @@ class RuleContext:
     rights: PatientRights | None
     pricing: Pricing
     profession: str
-    existing_invoice_numbers: Collection[str]
     config: RuleConfig
     billing: BillingConfig
 
@@ -120,7 +119,6 @@ def check_care_sheet(
     lookup: ReferenceLookup,
     rights: PatientRights | None,
     today: date,
-    existing_invoice_numbers: Collection[str] = frozenset(),
     profession: Profession | str | None = None,
     config: RuleConfig | None = None,
     prior: PriorCharges | None = None,
@@ -134,8 +132,7 @@ def check_care_sheet(
     lookup = MemoLookup(lookup)  # the pricing and several rules ask for the same facts
     pricing = price_care_sheet(sheet, lookup, rights, profession_value, sector=config.sector,
                                prior=prior, config=billing)
-    ctx = RuleContext(today, lookup, rights, pricing, profession_value,
-                      existing_invoice_numbers, config, billing)
+    ctx = RuleContext(today, lookup, rights, pricing, profession_value, config, billing)
     found: list[RuleViolation] = []
     for rule in RULES:
         found.extend(rule(sheet, ctx))
@@ -465,13 +462,6 @@ def rule_ehpad(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
         )
 
 
-def rule_invoice_unique(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
-    if sheet.invoice_number in ctx.existing_invoice_numbers:
-        yield violation(E.INVOICE_DUPLICATE, "invoice_number",
-                        f"Facture n° {sheet.invoice_number} déjà présente pour le RPPS "
-                        f"{sheet.professional.rpps}.")
-
-
 def rule_profession(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
     billing, profession = ctx.billing, ctx.profession
     allowed = billing.line_kinds.get(profession)
@@ -559,7 +549,6 @@ RULES: tuple[Rule, ...] = (
     rule_amounts,
     rule_totals,
     rule_ehpad,
-    rule_invoice_unique,
     rule_profession,
     rule_prescription,
     rule_tiers_payant,

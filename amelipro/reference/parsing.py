@@ -126,11 +126,6 @@ def ean13_valid(code: str) -> bool:
     return (10 - total % 10) % 10 == int(code[12])
 
 
-def ean13_check_digit(first12: str) -> str:
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
-    return str((10 - total % 10) % 10)
-
-
 # ---- text normalization, shared by indexing and querying (both databases) ----
 
 _TOKEN_RE = re.compile(r"[0-9a-z]+")

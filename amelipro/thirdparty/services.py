@@ -565,10 +565,6 @@ def statement_detail(session: Session, pro: Professional, statement_id: int) -> 
     return StatementDetail(record, tuple(lines), tuple(missing))
 
 
-def working_days_label(n: int) -> str:
-    return f"{n} jour{'s' if n > 1 else ''} ouvré{'s' if n > 1 else ''}"
-
-
 
 # --- operators: the liquidation backlog (all professionals) ----------------------------------
 

@@ -208,20 +208,6 @@ def test_cli_import_refuses_a_bad_header(runner, tmp_path):
     assert result.exit_code != 0 and "En-tête" in result.output
 
 
-def test_patient_file_for_liquidation(db_session):
-    empty = services.patient_file_for_liquidation(db_session)
-    assert empty.loaded is False
-    services.seed_demo(db_session, TODAY)
-    file = services.patient_file_for_liquidation(db_session)
-    assert file.loaded is True
-    file.prefetch([(GARCIA, 1), (PETIT, 1), ("184127645108946", 1)])
-    assert file.patient("184127645108946", 1, TODAY) is None
-    assert file.patient(GARCIA, 1, TODAY).rights_open is False
-    assert file.patient(GARCIA, 1, TODAY - timedelta(days=90)).rights_open is True
-    assert file.patient(PETIT, 1, TODAY).covers == frozenset({"ald"})
-    assert file.patient(MARTIN, 1, TODAY).rights_open is True  # not prefetched: loaded on demand
-
-
 def test_csv_without_identity_columns_keeps_names(db_session):
     services.import_csv(db_session, (HEADER + GOOD_ROWS).encode())
     minimal = f"nir;rang;date_naissance;type;debut;fin\n{MARTIN};1;1982-08-19;droits;2021-01-01;\n"

@@ -58,7 +58,7 @@ def test_parse_date_and_impossible_dates():
             parse_date(bad)
 
 
-def test_ean13_check_digit():
+def test_ean13_valid():
     assert ean13_valid("3400935955838")
     assert ean13_valid("3400930065891")
     assert not ean13_valid("3400935955839")
