@@ -1,4 +1,4 @@
-"""The schema registry: the published XSD (``xsd/``) loaded once, validated fast with lxml,
+"""The schema registry: the published XSD (``amelipro/xsd/``, package data) loaded once, validated fast with lxml,
 explained with xmlschema (every error with a stable code, a French reason, a path and a line).
 """
 
@@ -35,7 +35,8 @@ SCHEMAS: dict[str, tuple[str, str]] = {
 
 
 def default_xsd_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "xsd"
+    """The schemas shipped inside the package (``amelipro/xsd/``): checkout and wheel alike."""
+    return Path(__file__).resolve().parents[1] / "xsd"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ LineOf = Callable[[etree._Element], int | None]
 
 
 class SchemaRegistry:
-    """The XSD of ``directory`` (default ``xsd/``), loaded once.
+    """The XSD of ``directory`` (default ``amelipro/xsd/``), loaded once.
 
     lxml schemas are kept per thread (an lxml validator's error log is not thread-safe);
     xmlschema schemas are built on the first explanation needed.
@@ -173,7 +174,7 @@ class SchemaRegistry:
 
 @lru_cache(maxsize=4)
 def get_registry(directory: str | None = None) -> SchemaRegistry:
-    """The process-wide registry of ``directory`` (default ``xsd/``): built once."""
+    """The process-wide registry of ``directory`` (default ``amelipro/xsd/``): built once."""
     return SchemaRegistry(Path(directory) if directory else None)
 
 
