@@ -32,11 +32,16 @@ PURE_MODULES = [
     "amelipro.fse.errors",
     "amelipro.fse.rules",
     "amelipro.fse.pricing",
+    "amelipro.fse.document",
+    "amelipro.fse.client",
     "amelipro.reference.facts",
+    "amelipro.reference.parsing",
     "amelipro.beneficiaries.domain",
     "amelipro.thirdparty.errors",
     "amelipro.thirdparty.states",
     "amelipro.thirdparty.calendar",
+    "amelipro.thirdparty.decision",
+    "amelipro.thirdparty.rsp",
 ]
 
 BLOCKER = """
