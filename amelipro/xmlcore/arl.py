@@ -32,26 +32,8 @@ class FseStatus(enum.StrEnum):
     DUPLICATE = "doublon"  # identical FSE already received: ``reference`` names the original
 
 
-@dataclass(frozen=True)
-class ArlError:
-    code: str
-    message: str
-    hint: str = ""
-    detail: str = ""
-    path: str | None = None
-    line: int | None = None
-
-    @classmethod
-    def from_any(cls, value: ArlError | XmlIssue | Mapping[str, Any]) -> ArlError:
-        if isinstance(value, ArlError):
-            return value
-        if isinstance(value, XmlIssue):
-            return cls(value.code, value.message, value.hint, value.detail, value.path, value.line)
-        line = value.get("line")
-        return cls(
-            str(value["code"]), str(value.get("message", "")), str(value.get("hint") or ""),
-            str(value.get("detail") or ""), value.get("path"), int(line) if line else None,
-        )
+#: An ARL error is the XML core's one error shape: code, message, hint, detail, path, line.
+ArlError = XmlIssue
 
 
 @dataclass(frozen=True)

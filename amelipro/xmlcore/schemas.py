@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +41,11 @@ def default_xsd_dir() -> Path:
 
 @dataclass(frozen=True)
 class XmlIssue:
-    """One located error: what practice software shows its user."""
+    """One located error: what practice software shows its user.
+
+    The one error shape of the XML core: schema and lot errors, and the ARL's ``Erreur``
+    elements (``amelipro.xmlcore.arl.ArlError`` is this class).
+    """
 
     code: str
     message: str  # French
@@ -58,6 +62,17 @@ class XmlIssue:
     @classmethod
     def from_error(cls, exc: errors.XmlError) -> XmlIssue:
         return cls(exc.code, exc.error.message, exc.error.hint, exc.detail, exc.path, exc.line)
+
+    @classmethod
+    def from_any(cls, value: XmlIssue | Mapping[str, Any]) -> XmlIssue:
+        """An issue from itself or from its dict form (``as_dict``, JSON, stored errors)."""
+        if isinstance(value, XmlIssue):
+            return value
+        line = value.get("line")
+        return cls(
+            str(value["code"]), str(value.get("message", "")), str(value.get("hint") or ""),
+            str(value.get("detail") or ""), value.get("path"), int(line) if line else None,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
