@@ -1,6 +1,6 @@
 """RSP returns (paid / rejected / adjusted) as frozen values, and their JSON and XML forms.
 
-The XML form follows ``amelipro/xsd/rsp/1/rsp.xsd`` (namespace ``urn:amelipro:rsp:1``). It is
+The XML form follows ``xsd/rsp/1/rsp.xsd`` (namespace ``urn:amelipro:rsp:1``). It is
 *generated* here, never parsed: nothing untrusted goes through this module.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 RSP_NS = "urn:amelipro:rsp:1"
-RSP_XSD = "rsp/1/rsp.xsd"  # under the schema directory, amelipro/xsd/
+RSP_XSD = "rsp/1/rsp.xsd"  # under the schema directory, xsd/
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The schema registry: the published XSD (``amelipro/xsd/``, package data) loaded once, validated fast with lxml,
+"""The schema registry: the published XSD (top-level ``xsd/``, reached as ``amelipro/xsd`` through a link and shipped in the wheel) loaded once, validated fast with lxml,
 explained with xmlschema (every error with a stable code, a French reason, a path and a line).
 """
 
@@ -35,7 +35,7 @@ SCHEMAS: dict[str, tuple[str, str]] = {
 
 
 def default_xsd_dir() -> Path:
-    """The schemas shipped inside the package (``amelipro/xsd/``): checkout and wheel alike."""
+    """The schemas shipped inside the package (``xsd/`` at the top of the checkout, linked as ``amelipro/xsd``; copied into the wheel)."""
     return Path(__file__).resolve().parents[1] / "xsd"
 
 
@@ -110,7 +110,7 @@ LineOf = Callable[[etree._Element], int | None]
 
 
 class SchemaRegistry:
-    """The XSD of ``directory`` (default ``amelipro/xsd/``), loaded once.
+    """The XSD of ``directory`` (default: the shipped ``xsd/``), loaded once.
 
     lxml schemas are kept per thread (an lxml validator's error log is not thread-safe);
     xmlschema schemas are built on the first explanation needed.
@@ -189,7 +189,7 @@ class SchemaRegistry:
 
 @lru_cache(maxsize=4)
 def get_registry(directory: str | None = None) -> SchemaRegistry:
-    """The process-wide registry of ``directory`` (default ``amelipro/xsd/``): built once."""
+    """The process-wide registry of ``directory`` (default: the shipped ``xsd/``): built once."""
     return SchemaRegistry(Path(directory) if directory else None)
 
 

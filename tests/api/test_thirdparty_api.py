@@ -12,7 +12,7 @@ from lxml import etree
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.rsp import RSP_NS
 
-XSD = Path(__file__).resolve().parents[2] / "amelipro" / "xsd" / "rsp" / "1" / "rsp.xsd"
+XSD = Path(__file__).resolve().parents[2] / "xsd" / "rsp" / "1" / "rsp.xsd"
 LIQ_DAY = date(2026, 5, 27)  # working day 10 after 11 May: 10 % penalty
 
 

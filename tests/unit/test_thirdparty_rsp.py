@@ -11,7 +11,7 @@ from lxml import etree
 
 from amelipro.thirdparty.rsp import RSP_NS, ReturnCode, ReturnRecord, feed_json, feed_xml
 
-XSD = Path(__file__).resolve().parents[2] / "amelipro" / "xsd" / "rsp" / "1" / "rsp.xsd"
+XSD = Path(__file__).resolve().parents[2] / "xsd" / "rsp" / "1" / "rsp.xsd"
 
 PAID = ReturnRecord(
     cursor=7, fse_id=12, invoice_number="F-2026-0001", status="paye",

@@ -81,7 +81,7 @@ def test_validating_an_element_inside_another_document():
 def test_a_registry_on_another_directory(tmp_path):
     import shutil
 
-    shutil.copytree(Path(__file__).resolve().parents[2] / "amelipro" / "xsd", tmp_path / "xsd")
+    shutil.copytree(Path(__file__).resolve().parents[2] / "xsd", tmp_path / "xsd")
     registry = SchemaRegistry(tmp_path / "xsd")
     assert registry.is_valid(read("fse-valide.xml"), "fse")
 
