@@ -87,6 +87,14 @@ NOT_FOUND = define("GEN-404", 404, "Ressource introuvable.")
 METHOD_NOT_ALLOWED = define("GEN-405", 405, "Méthode HTTP non autorisée pour cette adresse.")
 TOO_LARGE = define("GEN-413", 413, "Requête trop volumineuse.")
 BAD_REQUEST = define("GEN-400", 400, "Requête invalide.")
+BODY_INCOMPLETE = define(
+    "GEN-BODY", 400, "Requête incomplète : le contenu reçu est plus court que la longueur annoncée.",
+    "Rien n'a été enregistré : renvoyez la même requête (avec la même clé d'idempotence).",
+)
+DATABASE_UNAVAILABLE = define(
+    "GEN-DB", 503, "Base de données momentanément indisponible : rien n'a été enregistré.",
+    "Renvoyez la même requête après le délai indiqué par l'en-tête Retry-After.",
+)
 CSRF_FAILED = define(
     "GEN-CSRF", 400, "Le formulaire a expiré ou n'est pas valide.", "Rechargez la page et recommencez."
 )

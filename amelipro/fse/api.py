@@ -19,6 +19,7 @@ from amelipro.errors import positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.fse import idempotency, intake, lot_errors, services
 from amelipro.fse.models import Lot, StoredFse
+from amelipro.uploads import BodyError
 from amelipro.xmlcore import errors as xml_errors
 
 bp = Blueprint("fse_api", __name__, url_prefix="/api/v1")
@@ -38,6 +39,12 @@ def _refuse(error, detail: str = "") -> Response:
     """A negative ARL for a request refused before reading the lot."""
     result = services.refused(error, detail)
     return _arl_response(result.status, result.arl)
+
+
+@bp.errorhandler(BodyError)
+def _body_error(exc: BodyError) -> Response:
+    """An incomplete or oversized body (``amelipro.uploads``): a negative ARL, nothing stored."""
+    return _refuse(exc.error, exc.detail)
 
 
 def _read_body() -> bytes | Response:
