@@ -60,7 +60,9 @@ def _big_lot(url: str, base: Path, megabytes: float, per_fse: float) -> tuple[by
     return body, count
 
 
-def _serve(url: str, base: Path, port: int, limit: int) -> subprocess.Popen:
+def serve(url: str, base: Path, port: int, settings: dict[str, str]) -> subprocess.Popen:
+    """``amelipro serve``'s stack on ``port`` with these ``AMELIPRO_*`` settings; waits for
+    /healthz (also used by bench/resilience.py)."""
     import requests
 
     from amelipro.serving import gunicorn_command
@@ -69,7 +71,7 @@ def _serve(url: str, base: Path, port: int, limit: int) -> subprocess.Popen:
     env.update({
         "AMELIPRO_DATABASE_URL": url, "AMELIPRO_SECRET_KEY": "bench",
         "AMELIPRO_PKI_DIR": str(base / "pki"), "AMELIPRO_TRUST_STORE_DIR": str(base / "pki" / "trust"),
-        "AMELIPRO_MAX_CONTENT_LENGTH": str(limit), "AMELIPRO_XML_MAX_BYTES": str(limit),
+        **{f"AMELIPRO_{name}": value for name, value in settings.items()},
     })
     log = open(base / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(gunicorn_command("127.0.0.1", port, access_log=False, log_level="warning"),
@@ -179,7 +181,7 @@ def run(slow: int, duration: float, big_mb: float, rate_mbit: float) -> None:
         big, big_count = _big_lot(url, base, big_mb, per_fse)
         limit = len(big) + 4 * 1024 * 1024
         port = _free_port()
-        proc = _serve(url, base, port, limit)
+        proc = serve(url, base, port, {"MAX_CONTENT_LENGTH": str(limit), "XML_MAX_BYTES": str(limit)})
         probes, opened, upload = Probes(), [], {}
         threads = [threading.Thread(target=_crawler, args=(port, i, stop, opened), daemon=True)
                    for i in range(slow)]
