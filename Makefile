@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
+CHROMIUM ?= $(or $(AMELIPRO_CHROMIUM),/usr/bin/chromium)
 
-.PHONY: install run test test-sqlite test-postgresql bench lint setup clean
+.PHONY: install run test test-sqlite test-postgresql bench lint setup clean chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,11 +34,24 @@ run: setup
 
 test: test-sqlite test-postgresql
 
-test-sqlite: install
-	AMELIPRO_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider
+# The browser tests drive the Debian Chromium: installed here when missing (as .ci/run does),
+# so that `make test` on a fresh machine runs them instead of failing or skipping them.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "== Chromium absent ($(CHROMIUM)) : installation du paquet Debian « chromium » (apt-get)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null || \
+	  { echo "Installation de Chromium impossible : installez le paquet « chromium » puis relancez make test."; exit 1; }; \
+	  [ -x "$(CHROMIUM)" ] || { echo "Chromium toujours absent de $(CHROMIUM) (AMELIPRO_CHROMIUM ?)."; exit 1; }; \
+	  echo "== Chromium installé : $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
+	fi
 
-test-postgresql: install
-	AMELIPRO_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider
+test-sqlite: install chromium
+	AMELIPRO_REQUIRE_BROWSER=1 AMELIPRO_CHROMIUM=$(CHROMIUM) AMELIPRO_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider
+
+test-postgresql: install chromium
+	AMELIPRO_REQUIRE_BROWSER=1 AMELIPRO_CHROMIUM=$(CHROMIUM) AMELIPRO_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
 	$(BIN)/python -m bench

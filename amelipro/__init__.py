@@ -51,10 +51,12 @@ def configure_database(app: Flask) -> None:
 
 
 def configure_security(app: Flask) -> None:
+    from amelipro import uploads
     from amelipro.auth.views import init_login
     from amelipro.extensions import csrf
 
     csrf.init_app(app)
+    uploads.init_app(app)  # first of the request hooks: bodies whole or refused
     init_login(app)
 
     @app.after_request

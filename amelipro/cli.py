@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from amelipro.db import new_session
+from amelipro.serving import DEFAULT_THREADS, DEFAULT_WORKERS, gunicorn_command
 
 
 def main() -> None:
@@ -93,15 +94,16 @@ def token_create(login: str, name: str) -> None:
         click.echo(create_token(session, pro, name).secret)
 
 
-@click.command("serve", help="Sert l'application avec gunicorn (mode production).")
+@click.command("serve", help="Sert l'application avec gunicorn, workers à threads (production).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    args = [
-        sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-        "--access-logfile", "-", "--timeout", "120", "amelipro.wsgi:app",
-    ]
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=int,
+              envvar="AMELIPRO_SERVE_WORKERS", help="Processus (un ou deux par cœur).")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=int,
+              envvar="AMELIPRO_SERVE_THREADS",
+              help="Threads par processus : autant de clients lents servis à la fois.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    args = gunicorn_command(host, port, workers=workers, threads=threads)
     os.execv(sys.executable, args)
 
 

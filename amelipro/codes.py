@@ -74,6 +74,14 @@ CSRF_FAILED = define(
     "GEN-CSRF", 400, "Le formulaire a expiré ou n'est pas valide.", "Rechargez la page et recommencez."
 )
 INVALID_DATE = define("GEN-DATE", 400, "Date invalide.", "Utilisez le format AAAA-MM-JJ.")
+BODY_INCOMPLETE = define(
+    "GEN-BODY", 400, "Requête incomplète : le contenu reçu est plus court que la longueur annoncée.",
+    "Rien n'a été enregistré : renvoyez la même requête (avec la même clé d'idempotence).",
+)
+DATABASE_UNAVAILABLE = define(
+    "GEN-DB", 503, "Base de données momentanément indisponible : rien n'a été enregistré.",
+    "Renvoyez la même requête après le délai indiqué par l'en-tête Retry-After.",
+)
 INVALID_NUMBER = define(
     "GEN-NUM", 400, "Paramètre numérique invalide.",
     "Les numéros de page et les limites sont des nombres entiers positifs (page=2, limit=100).",

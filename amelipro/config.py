@@ -28,6 +28,16 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
         "SESSION_COOKIE_SECURE": False,
+        # Database timeouts (docs/operations.md): no request waits on the database for ever.
+        "DB_STATEMENT_TIMEOUT": 30000,  # ms, PostgreSQL statement_timeout (0: none)
+        "DB_LOCK_TIMEOUT": 10000,  # ms, PostgreSQL lock_timeout (0: none)
+        "DB_CONNECT_TIMEOUT": 5,  # s, PostgreSQL connection attempt
+        "DB_POOL_TIMEOUT": 10,  # s, waiting for a free connection of the pool
+        "SQLITE_BUSY_TIMEOUT": 30000,  # ms, SQLite waiting for the write lock
+        "RETRY_AFTER_SECONDS": 5,  # Retry-After of every 409 and 503 that gives no better figure
+        # A claim « en cours » left by a crashed request is taken over after this many seconds;
+        # 0: derived from XML_MAX_BYTES (the largest lot accepted), see fse/idempotency.py.
+        "IDEMPOTENCY_STALE_SECONDS": 0,
     }
 
 
@@ -41,6 +51,13 @@ _PARSERS = {
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_HOURS": int,
     "SESSION_COOKIE_SECURE": _bool,
+    "DB_STATEMENT_TIMEOUT": int,
+    "DB_LOCK_TIMEOUT": int,
+    "DB_CONNECT_TIMEOUT": int,
+    "DB_POOL_TIMEOUT": int,
+    "SQLITE_BUSY_TIMEOUT": int,
+    "RETRY_AFTER_SECONDS": int,
+    "IDEMPOTENCY_STALE_SECONDS": int,
 }
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -45,25 +52,90 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    kwargs: dict = {"future": True}
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long anything may wait on the database (settings ``DB_*``; 0: no limit)."""
+
+    statement_ms: int = 0  # PostgreSQL statement_timeout
+    lock_ms: int = 0  # PostgreSQL lock_timeout
+    connect_s: int = 0  # PostgreSQL connect_timeout
+    pool_s: float = 30.0  # waiting for a pooled connection
+    sqlite_busy_ms: int = 30000  # SQLite busy_timeout
+
+    @classmethod
+    def from_config(cls, config) -> DbTimeouts:
+        return cls(int(config.get("DB_STATEMENT_TIMEOUT") or 0), int(config.get("DB_LOCK_TIMEOUT") or 0),
+                   int(config.get("DB_CONNECT_TIMEOUT") or 0), float(config.get("DB_POOL_TIMEOUT") or 30),
+                   int(config.get("SQLITE_BUSY_TIMEOUT") or 30000))
+
+
+def make_engine(url: str, timeouts: DbTimeouts | None = None, **extra: Any) -> Engine:
+    timeouts = timeouts or DbTimeouts()
+    kwargs: dict = {"future": True, **extra}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": timeouts.sqlite_busy_ms / 1000}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs.setdefault("pool_pre_ping", True)
+        if kwargs.get("poolclass") is not NullPool:
+            kwargs.setdefault("pool_timeout", timeouts.pool_s)
+        options = " ".join(
+            f"-c {name}={value}" for name, value in
+            (("statement_timeout", timeouts.statement_ms), ("lock_timeout", timeouts.lock_ms)) if value
+        )
+        connect_args: dict[str, Any] = {}
+        if options:
+            connect_args["options"] = options
+        if timeouts.connect_s:
+            connect_args["connect_timeout"] = timeouts.connect_s
+        kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=timeouts.sqlite_busy_ms))
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int = 30000) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.close()
+
+
+class HealthProbe:
+    """``/healthz``'s database check, answered within ``deadline`` seconds whatever the
+    database does: the query runs on its own connection (never the pool the requests may
+    have exhausted), in one background thread; a check still stuck from before answers
+    "not ready" at once instead of piling up threads."""
+
+    QUERY = "SELECT version_num FROM alembic_version"
+
+    def __init__(self, url: str, timeouts: DbTimeouts, deadline: float = 0.8) -> None:
+        self.deadline = deadline
+        quick = DbTimeouts(statement_ms=int(deadline * 1000), lock_ms=int(deadline * 500),
+                           connect_s=2, sqlite_busy_ms=int(deadline * 500))
+        self._engine = make_engine(url, quick, poolclass=NullPool)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amelipro-health")
+        self._lock = threading.Lock()
+        self._pending: Future | None = None
+
+    def _query(self) -> list[str]:
+        with self._engine.connect() as conn:
+            return list(conn.execute(text(self.QUERY)).scalars())
+
+    def check(self) -> tuple[str, list[str]]:
+        """("ok" | "error" | "timeout" | "busy", migration versions)."""
+        with self._lock:
+            if self._pending is not None and not self._pending.done():
+                return "busy", []
+            self._pending = future = self._executor.submit(self._query)
+        try:
+            return "ok", future.result(timeout=self.deadline)
+        except FuturesTimeout:
+            return "timeout", []
+        except Exception:  # noqa: BLE001 - the health check reports, never raises
+            return "error", []
 
 
 def init_app(app: Flask) -> None:
@@ -72,10 +144,16 @@ def init_app(app: Flask) -> None:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    timeouts = DbTimeouts.from_config(app.config)
+    engine = make_engine(url, timeouts)
+    app.extensions["amelipro.health"] = HealthProbe(url, timeouts)
     app.extensions["amelipro.engine"] = engine
     app.extensions["amelipro.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(close_session)
+
+
+def health_probe() -> HealthProbe:
+    return current_app.extensions["amelipro.health"]
 
 
 def new_session() -> Session:

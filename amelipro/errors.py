@@ -10,13 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 # Re-exported: the registry and the root exception are pure and live in amelipro.codes.
 from amelipro.codes import (  # noqa: F401
     BAD_REQUEST,
+    BODY_INCOMPLETE,
     CSRF_FAILED,
+    DATABASE_UNAVAILABLE,
     INTERNAL,
     INVALID_DATE,
     INVALID_NUMBER,
@@ -55,12 +59,47 @@ def error_response(errors: list[dict[str, Any]], status: int):
     return render_template("error.html", errors=errors, status=status), status
 
 
+#: Statuses that always tell the client when to come back (``Retry-After``, seconds).
+RETRY_STATUSES = frozenset({409, 503})
+
+
+def retry_after_seconds() -> int:
+    return max(1, int(current_app.config.get("RETRY_AFTER_SECONDS") or 5))
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database did not answer (down, connection lost, statement or lock timeout, pool
+    exhausted, SQLite busy): a 503 to retry later, not a bug."""
+    if isinstance(exc, PoolTimeoutError | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def init_app(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     @app.errorhandler(AmeliproError)
     def _amelipro_error(exc: AmeliproError):
-        return error_response([exc.as_dict()], exc.status)
+        body, status = error_response([exc.as_dict()], exc.status)
+        retry = exc.extra.get("retry_after")
+        return body, status, ({"Retry-After": str(int(retry))} if retry else {})
+
+    @app.errorhandler(PoolTimeoutError)
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: Exception):
+        if not database_unavailable(exc):
+            return _unexpected(exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        retry = retry_after_seconds()
+        return (*error_response([AmeliproError(DATABASE_UNAVAILABLE, retry_after=retry).as_dict()], 503),
+                {"Retry-After": str(retry)})
+
+    @app.after_request
+    def _retry_after(response):
+        if response.status_code in RETRY_STATUSES and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(retry_after_seconds())
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError):

@@ -159,8 +159,10 @@ def _serve(url: str, base: Path, port: int, workers: int) -> subprocess.Popen:
         "AMELIPRO_DATABASE_URL": url, "AMELIPRO_SECRET_KEY": "bench",
         "AMELIPRO_PKI_DIR": str(base / "pki"), "AMELIPRO_TRUST_STORE_DIR": str(base / "pki" / "trust"),
     })
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-           "--timeout", "300", "--log-level", "warning", "amelipro.wsgi:app"]
+    from amelipro.serving import gunicorn_command
+
+    cmd = gunicorn_command("127.0.0.1", port, workers=workers, timeout=300, access_log=False,
+                           log_level="warning")
     log = open(base / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(cmd, env=env, cwd=str(base), start_new_session=True, stdout=log, stderr=log)
     import requests

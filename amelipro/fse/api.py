@@ -15,10 +15,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from amelipro.api import api_professional, require_token
 from amelipro.db import get_session
-from amelipro.errors import positive_int_arg
+from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.fse import idempotency, intake, lot_errors, services
 from amelipro.fse.models import Lot, StoredFse
+from amelipro.uploads import BodyError
 from amelipro.xmlcore import errors as xml_errors
 
 bp = Blueprint("fse_api", __name__, url_prefix="/api/v1")
@@ -38,6 +39,12 @@ def _refuse(error, detail: str = "") -> Response:
     """A negative ARL for a request refused before reading the lot."""
     result = services.refused(error, detail)
     return _arl_response(result.status, result.arl)
+
+
+@bp.errorhandler(BodyError)
+def _body_error(exc: BodyError) -> Response:
+    """An incomplete or oversized body (``amelipro.uploads``): a negative ARL, nothing stored."""
+    return _refuse(exc.error, exc.detail)
 
 
 def _read_body() -> bytes | Response:
@@ -70,7 +77,8 @@ def submit_lot():
     if raw_key is not None:
         key = idempotency.check_key(raw_key)
         got = idempotency.claim(
-            session, pro.id, key, idempotency.request_hash("POST", request.path, body)
+            session, pro.id, key, idempotency.request_hash("POST", request.path, body),
+            idempotency.stale_after(current_app.config),
         )
         if isinstance(got, idempotency.Replay):
             response = Response(got.body, status=got.status, content_type=got.content_type)
@@ -79,6 +87,9 @@ def submit_lot():
         claim = got
     try:
         result = services.submit_lot(session, pro, body, claim=claim)
+    except idempotency.ClaimLostError:
+        session.rollback()  # overtaken by a retry with the same key: that one answers
+        raise AmeliproError(lot_errors.IDEMPOTENCY_IN_PROGRESS, key=claim.key, retry_after=1) from None
     except BaseException:
         if claim is not None:
             idempotency.release(session, claim)

@@ -31,6 +31,14 @@ from amelipro.xmlcore.signature import sign_fse, verify_document
 #: The practice software reads its own files: a larger limit than the gateway's.
 CLIENT_LIMITS = ParseLimits(max_bytes=512 * 1024 * 1024, max_depth=64)
 RETRY_STATUSES = frozenset({409, 425, 429, 500, 502, 503, 504})
+TRANSIENT_CODE = "GEN-BODY"  # a body cut on the way: nothing recorded, send it again
+
+# Exit statuses of ``amelipro client submit`` (docs/operations.md).
+EXIT_ACCEPTED = 0  # positive ARL, every FSE accepted (or already received)
+EXIT_ERROR = 1  # local problem: options, file, certificate, ARL signature
+EXIT_REFUSED = 2  # refused (negative ARL, 4xx): correct the lot before sending it again
+EXIT_FSE_REJECTED = 3  # positive ARL with rejected FSE: correct and resend those FSE
+EXIT_SEND_LATER = 4  # nothing recorded (busy, unavailable, no answer): send the same file later
 LOTS_PATH = "/api/v1/lots"
 
 
@@ -90,10 +98,21 @@ class SubmitResult:
     idempotency_key: str
     replayed: bool
     location: str | None = None
+    retry_after: float | None = None  # what the gateway last asked for, when it gave up waiting
 
     @property
     def is_xml(self) -> bool:
         return "xml" in self.content_type
+
+    @property
+    def send_later(self) -> bool:
+        """Nothing recorded: the gateway was busy, unavailable or got a cut body."""
+        return is_transient(self.status, self.body)
+
+
+class NotSentError(ClientError):
+    """No answer from the gateway within the budget: send the same file again later
+    (same idempotency key: never a duplicate)."""
 
 
 def default_idempotency_key(data: bytes) -> str:
@@ -104,6 +123,32 @@ def default_idempotency_key(data: bytes) -> str:
 def lots_endpoint(url: str) -> str:
     url = url.rstrip("/")
     return url if url.endswith(LOTS_PATH) else url + LOTS_PATH
+
+
+def error_codes(body: bytes) -> list[str]:
+    """The error codes of a JSON error body or of a negative ARL (empty when neither)."""
+    text = body.lstrip()
+    if text.startswith(b"{"):
+        try:
+            payload = json.loads(text.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return []
+        errors = payload.get("errors", []) if isinstance(payload, dict) else []
+        return [str(e.get("code")) for e in errors if isinstance(e, dict)]
+    if text.startswith(b"<"):
+        try:
+            return [e.code for e in arl_from_element(parse_untrusted(body, CLIENT_LIMITS)).errors]
+        except (UnsafeXmlError, ValueError):
+            return []
+    return []
+
+
+def is_transient(status: int, body: bytes) -> bool:
+    """An answer that records nothing and asks to come back: 409 (same key in progress),
+    425, 429, 5xx, and the 400 of a body cut on the way (GEN-BODY)."""
+    if status in RETRY_STATUSES:
+        return True
+    return status == 400 and TRANSIENT_CODE in error_codes(body)
 
 
 Opener = Callable[[urllib.request.Request, float], tuple[int, bytes, dict[str, str]]]
@@ -119,12 +164,15 @@ def _urlopen(request: urllib.request.Request, timeout: float) -> tuple[int, byte
 
 
 def submit_lot(data: bytes, url: str, token: str, *, idempotency_key: str | None = None,
-               retries: int = 5, timeout: float = 120.0, backoff: float = 0.5,
-               sleep: Callable[[float], None] = time.sleep, opener: Opener = _urlopen,
+               retries: int = 30, max_wait: float = 300.0, timeout: float = 120.0,
+               backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep,
+               clock: Callable[[], float] = time.monotonic, opener: Opener = _urlopen,
                on_retry: Callable[[int, str], None] | None = None) -> SubmitResult:
-    """POST a lot to ``/api/v1/lots``; retry (same key, same body) on network errors,
-    timeouts, 409 (same key in progress), 429 and 5xx, with exponential backoff and
-    ``Retry-After``. Raises :class:`ClientError` when every attempt failed on the network."""
+    """POST a lot to ``/api/v1/lots``; send it again (same key, same body) after network
+    errors, timeouts and transient answers (:func:`is_transient`), waiting what the
+    gateway's ``Retry-After`` says, else an exponential backoff, within ``retries`` more
+    attempts and ``max_wait`` seconds of waiting in all. When the budget is spent: the last
+    transient answer (``send_later``), or :class:`NotSentError` if none came."""
     endpoint = lots_endpoint(url)
     if not endpoint.startswith(("http://", "https://")):
         raise ClientError(f"Adresse invalide : {url} (http:// ou https:// attendu).")
@@ -136,7 +184,9 @@ def submit_lot(data: bytes, url: str, token: str, *, idempotency_key: str | None
         "Idempotency-Key": key,
         "User-Agent": "amelipro-client/1",
     }
+    waited = 0.0
     last_problem = ""
+    last: SubmitResult | None = None
     for attempt in range(1, retries + 2):
         request = urllib.request.Request(endpoint, data=data, headers=headers, method="POST")
         try:
@@ -147,24 +197,42 @@ def submit_lot(data: bytes, url: str, token: str, *, idempotency_key: str | None
             delay = _delay(attempt, backoff, None)
         else:
             lowered = {k.lower(): v for k, v in response_headers.items()}
-            if status not in RETRY_STATUSES or attempt > retries:
-                return SubmitResult(
-                    status, body, lowered.get("content-type", ""), attempt, key,
-                    lowered.get("idempotent-replayed") == "true", lowered.get("location"),
-                )
-            last_problem = f"HTTP {status}"
-            delay = _delay(attempt, backoff, lowered.get("retry-after"))
-        if attempt > retries:
+            retry_after = _retry_after(lowered.get("retry-after"))
+            last = SubmitResult(
+                status, body, lowered.get("content-type", ""), attempt, key,
+                lowered.get("idempotent-replayed") == "true", lowered.get("location"), retry_after,
+            )
+            if not is_transient(status, body):
+                return last
+            codes = error_codes(body)
+            last_problem = f"HTTP {status}" + (f" {codes[0]}" if codes else "")
+            delay = _delay(attempt, backoff, retry_after)
+        if attempt > retries or waited + delay > max_wait:
             break
         if on_retry is not None:
             on_retry(attempt, f"{last_problem} ; nouvel essai dans {delay:.1f} s (même clé d'idempotence)")
+        started = clock()
         sleep(delay)
-    raise ClientError(f"Envoi impossible après {retries + 1} essais ({last_problem}).")
+        waited += max(delay, clock() - started)
+    if last is not None and last.send_later:
+        return last
+    raise NotSentError(
+        f"Envoi impossible après {attempt} essai(s) et {waited:.0f} s d'attente ({last_problem}). "
+        "Renvoyez le même fichier plus tard : la même clé d'idempotence garantit qu'il ne sera "
+        "jamais enregistré deux fois."
+    )
 
 
-def _delay(attempt: int, backoff: float, retry_after: str | None) -> float:
-    if retry_after and retry_after.strip().isdigit():
-        return min(float(retry_after), 60.0)
+def _retry_after(raw: str | None) -> float | None:
+    """``Retry-After`` in seconds (the HTTP-date form is not used by the gateway)."""
+    if raw and raw.strip().isascii() and raw.strip().isdigit():
+        return float(raw.strip())
+    return None
+
+
+def _delay(attempt: int, backoff: float, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return retry_after  # as told: the budget (max_wait) decides whether to wait that long
     return min(backoff * 2 ** (attempt - 1), 30.0)
 
 
@@ -255,9 +323,11 @@ def _error_line(error, indent: str) -> str:
 
 
 def exit_code(result: SubmitResult, arl: Arl | None) -> int:
-    """0 all accepted (or duplicates), 3 positive with rejected FSE, 2 refused, 1 otherwise."""
+    """The command's exit status (``EXIT_*``): accepted, FSE rejected, refused, send later."""
     if arl is not None and arl.status == ArlStatus.POSITIVE:
-        return 3 if arl.rejected else 0
+        return EXIT_FSE_REJECTED if arl.rejected else EXIT_ACCEPTED
+    if result.send_later:
+        return EXIT_SEND_LATER
     if arl is not None or 400 <= result.status < 500:
-        return 2
-    return 1
+        return EXIT_REFUSED
+    return EXIT_ERROR

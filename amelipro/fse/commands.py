@@ -46,7 +46,12 @@ def sign(file: Path, key_path: Path, cert_path: Path, out: Path) -> None:
     click.echo(f"{what} : {out} (RPPS du certificat : {rpps_of(cert) or 'absent'}).")
 
 
-@client_group.command("submit", help="Envoie un lot signé à la passerelle et affiche l'accusé de réception.")
+@client_group.command(
+    "submit",
+    help="Envoie un lot signé à la passerelle et affiche l'accusé de réception. Code de sortie : "
+         "0 accepté, 1 erreur locale, 2 refusé (à corriger), 3 FSE rejetées, "
+         "4 rien d'enregistré (renvoyer le même fichier plus tard).",
+)
 @click.argument("file", type=path_in)
 @click.option("--url", required=True, help="Adresse de la passerelle (ex. https://passerelle.example).")
 @click.option("--token", required=True, envvar="AMELIPRO_TOKEN",
@@ -54,23 +59,37 @@ def sign(file: Path, key_path: Path, cert_path: Path, out: Path) -> None:
 @click.option("--out", "out", type=path_out, help="Fichier où enregistrer l'ARL reçu.")
 @click.option("--idempotency-key", default=None,
               help="Clé d'idempotence (par défaut : empreinte SHA-256 du fichier).")
-@click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20),
-              help="Nouveaux essais en cas d'erreur réseau, 409, 429 ou 5xx.")
+@click.option("--retries", default=30, show_default=True, type=click.IntRange(0, 100),
+              help="Nouveaux essais au plus en cas d'erreur réseau, 409, 429 ou 5xx.")
+@click.option("--max-wait", default=300.0, show_default=True, type=click.FloatRange(0, 86400),
+              envvar="AMELIPRO_CLIENT_MAX_WAIT",
+              help="Attente totale au plus entre les essais (s), selon l'en-tête Retry-After.")
 @click.option("--timeout", default=120.0, show_default=True, type=float, help="Délai par essai (s).")
 @click.option("--gateway-cert", type=path_in, default=None,
               help="Certificat de la passerelle : vérifie la signature de l'ARL.")
 def submit(file: Path, url: str, token: str, out: Path | None, idempotency_key: str | None,
-           retries: int, timeout: float, gateway_cert: Path | None) -> None:
-    from amelipro.fse.client import ClientError, exit_code, read_answer, submit_lot
+           retries: int, max_wait: float, timeout: float, gateway_cert: Path | None) -> None:
+    """Exit status: 0 accepted, 1 local error, 2 refused, 3 FSE rejected, 4 send again later."""
+    from amelipro.fse.client import (
+        EXIT_SEND_LATER,
+        ClientError,
+        NotSentError,
+        exit_code,
+        read_answer,
+        submit_lot,
+    )
     from amelipro.xmlcore.pki import load_cert
 
     data = file.read_bytes()
     cert = load_cert(gateway_cert) if gateway_cert else None
     try:
         result = submit_lot(
-            data, url, token, idempotency_key=idempotency_key, retries=retries, timeout=timeout,
-            on_retry=lambda n, why: click.echo(f"Essai {n} : {why}", err=True),
+            data, url, token, idempotency_key=idempotency_key, retries=retries, max_wait=max_wait,
+            timeout=timeout, on_retry=lambda n, why: click.echo(f"Essai {n} : {why}", err=True),
         )
+    except NotSentError as exc:
+        click.echo(f"Erreur : {exc}", err=True)
+        sys.exit(EXIT_SEND_LATER)
     except ClientError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -84,6 +103,9 @@ def submit(file: Path, url: str, token: str, out: Path | None, idempotency_key: 
     for line in lines:
         click.echo(line)
     code = exit_code(result, arl)
+    if code == EXIT_SEND_LATER:
+        wait = f" dans {result.retry_after:.0f} s" if result.retry_after else " plus tard"
+        click.echo(f"Rien n'est enregistré : renvoyez le même fichier{wait} (même clé d'idempotence).")
     if code:
         sys.exit(code)
 

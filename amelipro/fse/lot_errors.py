@@ -53,5 +53,6 @@ IDEMPOTENCY_IN_PROGRESS = define(
     "FSE-IDEM-003",
     409,
     "Une requête avec cette clé d'idempotence est en cours de traitement.",
-    "Attendez quelques secondes puis renvoyez la même requête avec la même clé.",
+    "Rien n'est encore enregistré pour cette clé : renvoyez la même requête avec la même clé "
+    "après le délai indiqué par l'en-tête Retry-After.",
 )

@@ -21,6 +21,7 @@ Two services, each one transaction per batch:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import defaultdict
@@ -526,6 +527,7 @@ def liquidate_batch(
         .order_by(Payment.id)
     ).all()
 
+    _lock_cares(session, rows)  # before reading what is already paid
     paid_keys = _already_paid_keys(session, rows)
     patients.prefetch({(r.patient_nir, r.patient_rank) for r in rows})
     decisions = []
@@ -649,6 +651,33 @@ def _cause(decision, value_date: date) -> str:
     if decision.status == ReturnStatus.ADJUSTED:
         text += f" Ajustement {decision.codes[0].code} : {decision.codes[0].message}"
     return text
+
+
+def _care_lock_key(pro_id: int, nir: str, care_date: date | None) -> int:
+    """A signed 64-bit advisory-lock key for one care: professional, patient, date of care."""
+    day = care_date.isoformat() if care_date else ""
+    digest = hashlib.sha256(f"amelipro.thirdparty.care:{pro_id}:{nir}:{day}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock_cares(session: Session, rows) -> None:
+    """Serialise the workers that liquidate the same care, until this transaction ends.
+
+    Two FSE for one care under two invoice numbers may be claimed by two workers at once;
+    each would read "not yet paid" and pay. PostgreSQL: one transaction-level advisory lock
+    per (professional, patient, date of care) of the batch, taken in ascending key order
+    (workers never wait on each other crosswise) before the "already paid" read: the second
+    worker waits for the first one's commit, then reads its payment (READ COMMITTED) and
+    rejects its own FSE as already paid. SQLite needs nothing: a batch holds the database's
+    write lock from its claim on.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_care_lock_key(r.pro_id, r.patient_nir, r.care_date) for r in rows})
+    if keys:
+        # unnest yields the keys in array order: the locks are taken in that (sorted) order
+        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+                        {"keys": keys})
 
 
 def _already_paid_keys(session: Session, rows) -> set[tuple]:

@@ -249,6 +249,7 @@ def test_idempotency_key_in_progress_409(client, fse_env):
         session.close()
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "busy"}))
     assert response.status_code == 409 and response.get_json()["errors"][0]["code"] == "FSE-IDEM-003"
+    assert 1 <= int(response.headers["Retry-After"]) <= 5
     assert _count(fse_env, Lot) == 0
 
 
@@ -260,6 +261,7 @@ def test_gateway_without_signing_key_answers_503_and_stores_nothing(client, fse_
     body = fse_env.lot(fse_env.sheets(1).sheets)
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "k503"}))
     assert response.status_code == 503 and response.get_json()["errors"][0]["code"] == "FSE-LOT-009"
+    assert int(response.headers["Retry-After"]) >= 1
     assert _count(fse_env, Lot) == 0 and _count(fse_env, IdempotencyKey) == 0
 
 

@@ -16,8 +16,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium absent ({CHROMIUM}) : la CI doit l'installer (.ci/run).")
+        if os.environ.get("CI") == "true" or os.environ.get("AMELIPRO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium absent ({CHROMIUM}) : `make test` et la CI l'installent "
+                        "(cible « chromium » du Makefile, .ci/run).")
         pytest.skip(f"Chromium absent ({CHROMIUM}); `apt-get install -y chromium`")
     from playwright.sync_api import sync_playwright
 

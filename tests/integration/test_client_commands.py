@@ -154,4 +154,65 @@ def test_submit_gives_up_after_the_retries(runner, tmp_path):
         port = s.getsockname()[1]
     result = runner.invoke(args=["client", "submit", str(lot), "--url", f"http://127.0.0.1:{port}",
                                  "--token", "t", "--retries", "0"])
-    assert result.exit_code == 1 and "Envoi impossible après 1 essais" in result.output
+    assert result.exit_code == 4 and "Envoi impossible après 1 essai(s)" in result.output
+    assert "Renvoyez le même fichier plus tard" in result.output
+
+
+def _answers(*answers):
+    queue = list(answers)
+
+    def opener(request, timeout):
+        return queue.pop(0)
+
+    return opener
+
+
+def test_submit_waits_as_told_by_retry_after():
+    sleeps: list[float] = []
+    result = submit_lot(b"<Lot/>", "http://gw", "t", sleep=sleeps.append, max_wait=200,
+                        opener=_answers((503, b"", {"Retry-After": "90"}), (409, b"", {"Retry-After": "5"}),
+                                        (201, b"<ARL/>", {})))
+    assert result.status == 201 and sleeps == [90.0, 5.0]
+
+
+def test_submit_stops_when_the_wait_budget_is_spent_and_says_send_later():
+    from amelipro.fse.client import EXIT_SEND_LATER, exit_code
+
+    sleeps: list[float] = []
+    result = submit_lot(b"<Lot/>", "http://gw", "t", sleep=sleeps.append, max_wait=20,
+                        opener=_answers((409, b'{"errors": [{"code": "FSE-IDEM-003"}]}', {"Retry-After": "5"}),
+                                        (409, b"", {"Retry-After": "5"}), (503, b"", {"Retry-After": "30"})))
+    assert result.status == 503 and result.send_later and result.retry_after == 30.0
+    assert sleeps == [5.0, 5.0] and result.attempts == 3
+    assert exit_code(result, None) == EXIT_SEND_LATER
+
+
+def test_a_cut_body_is_sent_again_but_a_refusal_is_final():
+    from amelipro.fse.client import EXIT_REFUSED, exit_code
+
+    cut = (400, b'{"errors": [{"code": "GEN-BODY"}]}', {})
+    result = submit_lot(b"<Lot/>", "http://gw", "t", sleep=lambda s: None,
+                        opener=_answers(cut, (201, b"<ARL/>", {})))
+    assert result.status == 201 and result.attempts == 2
+    refused = submit_lot(b"<Lot/>", "http://gw", "t", sleep=lambda s: None,
+                         opener=_answers((400, b'{"errors": [{"code": "GEN-400"}]}', {})))
+    assert refused.attempts == 1 and exit_code(refused, None) == EXIT_REFUSED
+
+
+def test_submit_command_exit_4_while_the_key_is_in_progress(runner, served, fse_env, tmp_path):
+    """A claim « en cours » (another request with the same file): nothing recorded, exit 4."""
+    from amelipro.fse import idempotency
+    from amelipro.fse.client import default_idempotency_key
+
+    data = fse_env.lot(fse_env.sheets(1).sheets)
+    lot = tmp_path / "lot.xml"
+    lot.write_bytes(data)
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        idempotency.claim(session, fse_env.doctor.id, default_idempotency_key(data),
+                          idempotency.request_hash("POST", "/api/v1/lots", data))
+        session.close()
+    result = runner.invoke(args=["client", "submit", str(lot), "--url", served, "--token", fse_env.token,
+                                 "--max-wait", "1"])
+    assert result.exit_code == 4, result.output
+    assert "HTTP 409" in result.output and "Rien n'est enregistré" in result.output

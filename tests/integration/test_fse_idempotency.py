@@ -6,7 +6,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
 
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError
@@ -42,11 +43,47 @@ def test_in_progress_conflict_then_stale_takeover(app, db_session, make_professi
     with pytest.raises(AmeliproError) as exc:
         idempotency.claim(db_session, pro.id, "k-3", h)
     assert exc.value.code == "FSE-IDEM-003" and exc.value.status == 409
+    assert 1 <= exc.value.extra["retry_after"] <= idempotency.IN_PROGRESS_RETRY_AFTER
+    stale = timedelta(seconds=30)
     db_session.execute(update(IdempotencyKey).where(IdempotencyKey.id == first.id).values(
-        created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1)))
+        created_at=utcnow() - stale - timedelta(seconds=1)))
     db_session.commit()
-    taken = idempotency.claim(db_session, pro.id, "k-3", h)
-    assert taken == idempotency.Claim(first.id, "k-3")
+    taken = idempotency.claim(db_session, pro.id, "k-3", h, stale)
+    assert isinstance(taken, idempotency.Claim) and (taken.id, taken.key) == (first.id, "k-3")
+    # The overtaken request can no longer record its answer; the one that took over can.
+    with pytest.raises(idempotency.ClaimLostError):
+        idempotency.complete(db_session, first, 201, "application/xml", b"<ARL/>")
+    db_session.rollback()
+    idempotency.complete(db_session, taken, 201, "application/xml", b"<ARL/>")
+    db_session.commit()
+    assert isinstance(idempotency.claim(db_session, pro.id, "k-3", h, stale), idempotency.Replay)
+
+
+def test_stale_time_is_bounded_and_tied_to_the_largest_lot():
+    assert idempotency.stale_after({"IDEMPOTENCY_STALE_SECONDS": 7}) == timedelta(seconds=7)
+    default = idempotency.stale_after({"XML_MAX_BYTES": 20 * 1024 * 1024})
+    assert timedelta(seconds=60) <= default <= timedelta(minutes=3)
+    assert idempotency.stale_after({"XML_MAX_BYTES": 100 * 1024 * 1024}) > default
+    assert idempotency.stale_after({"XML_MAX_BYTES": 1000}) == timedelta(seconds=idempotency.MIN_STALE_SECONDS)
+
+
+def test_release_works_when_the_request_connection_is_dead(app, db_session, make_professional):
+    """The request's own connection died (why it failed): the claim is released anyway."""
+    pro = make_professional()
+    h = idempotency.request_hash("POST", "/x", b"a")
+    first = idempotency.claim(db_session, pro.id, "k-dead", h)
+    db_session.execute(select(IdempotencyKey.id))  # the request's transaction holds a connection
+    raw = db_session.connection().connection.dbapi_connection
+    if db_session.get_bind().dialect.name == "postgresql":
+        pid = db_session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with db_session.get_bind().connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    raw.close()
+    assert idempotency.release(db_session, first) is True
+    db_session.close()
+    with Session(db_session.get_bind()) as fresh:
+        assert fresh.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+        assert isinstance(idempotency.claim(fresh, pro.id, "k-dead", h), idempotency.Claim)
 
 
 def test_release_lets_the_client_retry(app, db_session, make_professional):

@@ -97,3 +97,58 @@ def test_two_workers_racing_from_intake(app, make_professional, tp_lookup, tp_se
         acks = s.scalar(select(func.count()).select_from(PaymentTransition)
                         .where(PaymentTransition.event == "acknowledge"))
         assert acks == count
+
+
+def test_two_workers_never_pay_the_same_care_twice_under_two_invoice_numbers(
+        app, make_professional, tp_lookup, tp_session):
+    """Lots built to collide: every care is billed twice (same professional, patient, date and
+    amount, two invoice numbers), the twins far apart so that the two workers claim them in
+    different batches at the same moment. Exactly one of each pair is paid."""
+    from dataclasses import replace
+
+    pro = make_professional()
+    half, batch = 300, 20
+    items = generate([pro.id], 2 * half, first_day=date(2026, 5, 4), days=1)
+    twins = [replace(items[n + half], nir=items[n].nir, birth_date=items[n].birth_date)
+             for n in range(half)]
+    # Claims go by payment id: a block of originals, then their twins, and so on, so that
+    # the two workers' first batches (and most later ones) hold the two twins of each pair.
+    ordered = []
+    for start in range(0, half, batch):
+        ordered += items[start:start + batch] + twins[start:start + batch]
+    with tp_session() as s:
+        insert_accepted(s, ordered, lot_size=2 * half)
+        s.commit()
+    with tp_session() as s:
+        assert track_accepted(s) == 2 * half
+
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def worker(name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(run_liquidation(
+                tp_session, LiquidationConfig(batch_size=batch, today=date(2026, 5, 22), actor=name),
+                lookup=tp_lookup, track=False))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures
+    assert sum(r.claimed for r in results) == 2 * half
+
+    with tp_session() as s:
+        paid = s.execute(
+            select(Payment.professional_id, Payment.patient_nir, Payment.care_date, func.count())
+            .where(Payment.status.in_([PaymentStatus.PAID, PaymentStatus.ADJUSTED]))
+            .group_by(Payment.professional_id, Payment.patient_nir, Payment.care_date)).all()
+        assert len(paid) == half
+        double = [row for row in paid if row[3] > 1]
+        assert double == [], f"{len(double)} cares paid twice"
+        assert s.scalar(select(func.count()).select_from(Payment)
+                        .where(Payment.status == PaymentStatus.REJECTED)) == half

@@ -5,6 +5,7 @@ from amelipro.errors import REGISTRY
 
 FOUNDATION_CODES = {
     "GEN-000", "GEN-400", "GEN-404", "GEN-405", "GEN-413", "GEN-CSRF", "GEN-DATE", "GEN-NUM",
+    "GEN-BODY", "GEN-DB",
     "AUTH-001", "AUTH-002", "AUTH-010", "AUTH-011", "AUTH-013", "AUTH-014", "AUTH-015",
     "AUTH-020", "AUTH-021",
 }

@@ -1,0 +1,42 @@
+"""The serving stack, in one place: gunicorn with threaded workers (``gthread``).
+
+Why threads: a sync worker is tied up by one slow client for as long as it sends, so a few
+dozen slow connections (a lot uploaded over a poor line, or a slowloris without a token)
+stopped every request, /healthz included. A gthread worker's main loop accepts connections
+and keeps idle ones in its poller; a client that has said nothing yet is parked there, and
+each request that is being read or processed holds one thread of the pool, not the worker.
+Two workers of 64 threads serve 128 slow clients at once while /healthz and ordinary lots
+still answer (``bench/slowclients.py`` measures it), and the worker's heartbeat comes from its
+main loop, so a long honest upload (20 MB at 1 Mbit/s: about 3 minutes) is never killed.
+Request bodies are read whole by ``amelipro.uploads`` before any processing.
+
+Exposed to the Internet, put a buffering reverse proxy in front as well (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import sys
+
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 64
+#: Seconds a worker may go without a heartbeat before the arbiter restarts it. With gthread
+#: the heartbeat comes from the worker's main loop, not from the request, so this is not a
+#: limit on a request's length: it only catches a worker that is stuck as a whole.
+DEFAULT_TIMEOUT = 120
+
+
+def gunicorn_command(host: str, port: int, *, workers: int = DEFAULT_WORKERS,
+                     threads: int = DEFAULT_THREADS, timeout: int = DEFAULT_TIMEOUT,
+                     access_log: bool = True, log_level: str = "info",
+                     app: str = "amelipro.wsgi:app") -> list[str]:
+    """The command line that serves ``app`` (``amelipro serve``, the benchmarks, the tests)."""
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+        "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
+        "--worker-connections", str(max(1000, 4 * threads)),
+        "--timeout", str(timeout), "--graceful-timeout", "30", "--keep-alive", "5",
+        "--log-level", log_level, "--no-control-socket",
+    ]
+    if access_log:
+        command += ["--access-logfile", "-"]
+    return [*command, app]
