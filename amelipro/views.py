@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from amelipro import audit
 from amelipro import home as home_panels
+from amelipro.clock import date_or_today
 from amelipro.db import get_session
+from amelipro.errors import positive_int_arg
 
 bp = Blueprint("main", __name__)
 
@@ -37,7 +39,40 @@ def healthz():
 def audit_log():
     if not current_user.is_operator:
         abort(403)
-    return render_template("audit.html", events=audit.list_events(get_session()))
+    session = get_session()
+    f = _journal_filter(request.args)
+    page = audit.journal(session, f)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+
+    def page_url(number: int) -> str:
+        return url_for("main.audit_log", **args, page=number)
+
+    return render_template("audit.html", journal=page, kinds=audit.journal_kinds(session),
+                           sentence=audit.sentence, kind_label=audit.kind_label, page_url=page_url,
+                           csv_url=url_for("main.audit_csv", **args))
+
+
+@bp.get("/journal.csv")
+@login_required
+def audit_csv():
+    if not current_user.is_operator:
+        abort(403)
+    body = audit.journal_csv(get_session(), _journal_filter(request.args))
+    return Response("\ufeff" + body, content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="journal-audit.csv"'})
+
+
+def _journal_filter(args) -> audit.JournalFilter:
+    """?type=…&personne=…&du=AAAA-MM-JJ&au=AAAA-MM-JJ&page=N (each optional)."""
+    start = args.get("du", "").strip()
+    end = args.get("au", "").strip()
+    return audit.JournalFilter(
+        action=(args.get("type") or "").strip()[:64] or None,
+        person=(args.get("personne") or "").strip()[:64] or None,
+        start=date_or_today(start) if start else None,
+        end=date_or_today(end) if end else None,
+        page=positive_int_arg(args, "page", 1),
+    )
 
 
 @bp.get("/favicon.ico")
