@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
+
 from flask import (
     Blueprint,
     Response,
@@ -16,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from amelipro import audit
+from amelipro import apidoc, audit
 from amelipro import home as home_panels
 from amelipro.clock import date_or_today
 from amelipro.db import get_session
@@ -83,6 +87,17 @@ def _journal_filter(args) -> audit.JournalFilter:
         end=date_or_today(end) if end else None,
         page=positive_int_arg(args, "page", 1),
     )
+
+
+@bp.get("/documentation-api")
+def api_docs():
+    """The API documentation, public, rendered here from the OpenAPI document (no CDN)."""
+    return render_template("api_docs.html", doc=_api_doc(current_app.static_folder or ""))
+
+
+@lru_cache(maxsize=1)
+def _api_doc(static_folder: str) -> apidoc.ApiDoc:
+    return apidoc.describe(json.loads(Path(static_folder, "openapi.json").read_text(encoding="utf-8")))
 
 
 @bp.get("/favicon.ico")
