@@ -6,6 +6,7 @@ need a logged-in operator.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import (
@@ -281,9 +282,19 @@ def api_diff(run_id: int):
     return jsonify(queries.diff_json(diff))
 
 
+_PATTERN = re.compile(r"\s*~\s*/.*/\s*(?=\(appariement automatique\))")
+
+
+def mapping_reason(reason: str) -> str:
+    """The reason of an EHPAD mapping for people: the matching pattern of an automatic
+    mapping stays in the data (and the API), not on the page."""
+    return _PATTERN.sub(" ", reason or "")
+
+
 def register(app: Flask) -> None:
     from amelipro import home
 
+    app.add_template_filter(mapping_reason, "mapping_reason")
     app.register_blueprint(bp)
     app.register_blueprint(api)
     home.add_panel(app, _operator_panel)
