@@ -13,6 +13,7 @@ filter            input                                       output
 ``date_long``     date, datetime, "2026-11-29"                « 29 novembre 2026 »
 ``month_fr``      date, "2026-11"                             « novembre 2026 »
 ``caisse_code``   "0250 050"                                  « Assuré inconnu de la caisse. »
+``french_text``   "Paiement de 54.60 € … 2026-05-22"          « Paiement de 54,60 € … 22/05/2026 »
 ================  ==========================================  ==========================
 
 Thousands are grouped with a narrow no-break space (U+202F), the euro sign follows a
@@ -21,6 +22,7 @@ no-break space (U+00A0), as the French typographic rules want; neither can break
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
@@ -134,9 +136,22 @@ def caisse_code(code: str | None) -> str:
     return known.message if known else "code de la caisse sans libellé connu"
 
 
+_POINT_AMOUNT = re.compile(r"(?<![\d.])(\d+)\.(\d{2})\s?€")
+_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-([01]\d)-([0-3]\d)\b")
+
+
+def french_text(text: str | None) -> str:
+    """A sentence stored before these filters existed (a payment's history, an old message),
+    shown the French way: « 54.60 € » -> « 54,60 € », « 2026-05-22 » -> « 22/05/2026 »."""
+    if not text:
+        return ""
+    text = _POINT_AMOUNT.sub(lambda m: euros(f"{m.group(1)}.{m.group(2)}"), text)
+    return _ISO_DATE.sub(lambda m: f"{m.group(3)}/{m.group(2)}/{m.group(1)}", text)
+
+
 def init_app(app: Flask) -> None:
     for name, func in (("euros", euros), ("number", number), ("date_fr", date_fr), ("date_long", date_long),
-                       ("month_fr", month_fr), ("caisse_code", caisse_code)):
+                       ("month_fr", month_fr), ("caisse_code", caisse_code), ("french_text", french_text)):
         app.jinja_env.filters[name] = func
 
     @app.context_processor

@@ -25,6 +25,7 @@ from amelipro import home as home_panels
 from amelipro.clock import date_or_today
 from amelipro.db import get_session
 from amelipro.errors import positive_int_arg
+from amelipro.filters import number
 
 bp = Blueprint("main", __name__)
 
@@ -119,11 +120,11 @@ def security_panel(session, user):
         title="Sécurité : 24 dernières heures",
         endpoint="main.audit_log",
         facts=(
-            home_panels.Fact("Connexions échouées", str(counts["login.failed"]),
+            home_panels.Fact("Connexions échouées", number(counts["login.failed"]),
                              alert=counts["login.failed"] >= 20),
-            home_panels.Fact("Connexions bloquées (trop d'échecs)", str(counts["login.throttled"]),
+            home_panels.Fact("Connexions bloquées (trop d'échecs)", number(counts["login.throttled"]),
                              alert=bool(counts["login.throttled"])),
-            home_panels.Fact("Jetons d'API créés", str(counts["token.created"])),
-            home_panels.Fact("Jetons d'API révoqués", str(counts["token.revoked"])),
+            home_panels.Fact("Jetons d'API créés", number(counts["token.created"])),
+            home_panels.Fact("Jetons d'API révoqués", number(counts["token.revoked"])),
         ),
     )

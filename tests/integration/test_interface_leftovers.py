@@ -146,3 +146,17 @@ def test_the_scanner_finds_what_it_looks_for():
     assert kinds == {"date ISO", "montant avec un point", "anglais", "Python", "valeur interne", "nom de fichier",
                      "expression régulière"}
     assert leftovers(visible_text('<input value="2026-11-29"><p>Payé 54,60 € le 29/11/2026</p>'), public=True) == []
+
+
+def test_error_pages_speak_to_people(client):
+    """No jargon (« Méthode HTTP non autorisée ») and no API code in the text of an error page;
+    the API keeps both."""
+    page = client.post("/referentiels/ehpad", headers={"Accept": "text/html"})
+    assert page.status_code == 405
+    text = visible_text(page.get_data(as_text=True))
+    assert "Action impossible à cette adresse" in text and "Cette page ne s'ouvre pas de cette façon." in text
+    assert "HTTP" not in text and "GEN-405" not in text and 'data-code="GEN-405"' in page.get_data(as_text=True)
+    missing = visible_text(client.get("/referentiels/medicaments/3400000000000").get_data(as_text=True))
+    assert "Page introuvable" in missing and "REF-001" not in missing
+    api = client.post("/api/v1/reference/search")
+    assert api.status_code == 405 and api.get_json()["errors"][0]["code"] == "GEN-405"
