@@ -110,6 +110,12 @@ EVENT_KINDS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "beneficiaries.imported": ("Import des droits des patients", lambda d: (
         f"a importé le fichier des droits : {_n(d, 'created')} patient(s) créé(s), {_n(d, 'updated')} mis à jour, "
         f"{_n(d, 'periods')} période(s), {_n(d, 'skipped')} ligne(s) écartée(s).")),
+    "operations.started": ("Opération lancée",
+                           lambda d: f"a lancé l'opération n° {d.get('job_id', '?')} : {d.get('operation', '?')}."),
+    "operations.finished": ("Opération terminée",
+                            lambda d: f"— opération n° {d.get('job_id', '?')} ({d.get('operation', '?')}) terminée."),
+    "operations.failed": ("Opération échouée",
+                          lambda d: f"— opération n° {d.get('job_id', '?')} ({d.get('operation', '?')}) échouée."),
     "thirdparty.statement_import": ("Relevé bancaire importé", lambda d: (
         f"a importé le relevé bancaire n° {d.get('statement', '?')} ({_n(d, 'lines')} ligne(s)).")),
 }

@@ -27,7 +27,7 @@ from amelipro.clock import date_or_today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
-from amelipro.filters import date_fr, euros
+from amelipro.filters import date_fr, euros, number
 from amelipro.reference import errors, queries, services
 from amelipro.reference import models as m
 from amelipro.reference.search import KINDS, SearchQuery, search
@@ -324,7 +324,7 @@ def _operator_panel(session, user):
         for run in last
     )
     if failed:
-        facts += (home.Fact("Imports échoués (20 derniers)", str(len(failed)), failed[0].dataset, alert=True),)
+        facts += (home.Fact("Imports échoués (20 derniers)", number(len(failed)), DATASET_LABELS.get(failed[0].dataset, failed[0].dataset), alert=True),)
     return home.Panel(
         title="Référentiels : derniers imports réussis",
         endpoint="reference.runs_page",

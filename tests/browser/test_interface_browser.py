@@ -137,7 +137,7 @@ PUBLIC = ["/connexion", "/referentiels/", "/referentiels/?q=doliprane", "/refere
           "/referentiels/imports", "/documentation-api", "/page-qui-n-existe-pas"]
 DOCTOR = ["/", "/facturation/", "/facturation/envoyer", "/paiements/", "/paiements/factures", "/paiements/virements",
           "/paiements/penalites", "/paiements/releves", "/droits", "/logiciels"]
-OPERATOR = ["/", "/journal", "/referentiels/imports"]
+OPERATOR = ["/", "/journal", "/referentiels/imports", "/operations/"]
 
 
 @pytest.mark.parametrize("width_check", ["390px"])
@@ -157,9 +157,18 @@ def test_no_page_scrolls_sideways_at_390_px(browser, live_server, payments, pric
                 _assert_fits(page, path)
                 assert_accessible(page)
                 visited.append(path)
-            if account == "medecin.demo":  # a payment's page and its virement, reached by links
+            if account == "medecin.demo":  # a payment's page, a lot and a care sheet, reached by links
                 page.goto(f"{live_server}/paiements/factures")
                 page.get_by_role("link", name="CAB-REJ").click()
+                _assert_fits(page, page.url)
+                assert_accessible(page)
+                page.goto(f"{live_server}/facturation/")
+                page.get_by_test_id("lots").locator("tbody a").first.click()
+                expect(page).to_have_url(re.compile(r"/facturation/lots/\d+"))
+                _assert_fits(page, page.url)
+                assert_accessible(page)
+                page.locator("main a[href*='/facturation/fse/']").first.click()
+                expect(page).to_have_url(re.compile(r"/facturation/fse/\d+"))
                 _assert_fits(page, page.url)
                 assert_accessible(page)
             if account == "operateur.demo":
@@ -195,3 +204,35 @@ def test_wide_table_scrolls_in_its_box_with_the_first_column_kept(browser, live_
         _assert_fits(page, "/referentiels/?q=doliprane")
     finally:
         context.close()
+
+
+def test_operator_starts_an_import_and_a_liquidation_from_the_pages(page, live_server, login, payments):  # noqa: F811
+    login(page, "operateur.demo")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Opérations").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Opérations")
+    assert_accessible(page)
+    page.get_by_role("button", name="Lancer l'import").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Import des référentiels — opération n°")
+    job = page.get_by_test_id("job")
+    expect(job).to_have_attribute("data-status", "done", timeout=60_000)  # the page refreshes itself
+    assert_accessible(page)
+    progress = page.locator("progress#progress")
+    assert progress.get_attribute("value") == progress.get_attribute("max") == "6"
+    result = page.get_by_test_id("result")
+    expect(result).to_contain_text("BDPM (médicaments)")
+    result.get_by_role("link", name="BDPM (médicaments)").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("BDPM (médicaments)")
+    assert_accessible(page)
+
+    page.goto(f"{live_server}/operations/")
+    page.get_by_role("button", name="Lancer la liquidation").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Liquidation des FSE en tiers payant")
+    expect(page.get_by_test_id("job")).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(page.get_by_test_id("result")).to_contain_text("1 feuille(s) de soins liquidée(s) : 1 payée(s)")
+    assert_accessible(page)
+    # Both runs are in the list and in the journal, in French.
+    page.get_by_role("link", name="← Opérations").click()
+    expect(page.get_by_test_id("jobs").locator("tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="Journal").click()
+    expect(page.get_by_test_id("journal")).to_contain_text("operateur.demo a lancé l'opération n° 2 : Liquidation")
+    assert page.watch.failed == [] and page.watch.foreign == []

@@ -31,6 +31,12 @@ RECORDED = {
     "reference.ehpad.add": ({"lpp_code": "1241763", "category_id": 1, "reason": "lit"}, "a rattaché le code LPP 1241763"),
     "reference.ehpad.remove": ({"lpp_code": "1241763", "category_id": 1}, "a retiré le rattachement EHPAD du code LPP 1241763."),
     "beneficiaries.imported": ({"created": 3, "updated": 1, "periods": 5, "skipped": 0}, "a importé le fichier des droits : 3 patient(s)"),
+    "operations.started": ({"job_id": 4, "operation": "Liquidation des FSE en tiers payant"},
+                           "a lancé l'opération n° 4 : Liquidation des FSE en tiers payant."),
+    "operations.finished": ({"job_id": 4, "operation": "Import des référentiels"},
+                            "opération n° 4 (Import des référentiels) terminée."),
+    "operations.failed": ({"job_id": 4, "operation": "Import des référentiels"},
+                          "opération n° 4 (Import des référentiels) échouée."),
     "thirdparty.statement_import": ({"statement": 2, "lines": 14, "format": "csv"}, "a importé le relevé bancaire n° 2 (14 ligne(s))."),
 }
 
