@@ -70,7 +70,7 @@ def dashboard():
         title=f"Paiements reçus par jour de valeur, {month_fr(data.month)}", label_every=5,
     )
     monthly_chart = charts.bar_chart(
-        [(f"{m:%m/%y}", amount) for m, amount in data.monthly_paid],
+        [(month_fr(m), amount) for m, amount in data.monthly_paid],
         title="Paiements reçus sur six mois (par mois de valeur)", width=960, height=200,
     )
     return render_template("thirdparty/dashboard.html", data=data, today=day,

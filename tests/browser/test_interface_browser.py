@@ -114,6 +114,8 @@ def _phone_page(browser, live_server):
 
 
 def _assert_fits(page, path: str) -> None:
+    page.wait_for_load_state("load")
+    expect(page.locator("h1")).to_have_count(1)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     if width > PHONE["width"]:
         wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
@@ -160,6 +162,7 @@ def test_no_page_scrolls_sideways_at_390_px(browser, live_server, payments, pric
             if account == "medecin.demo":  # a payment's page, a lot and a care sheet, reached by links
                 page.goto(f"{live_server}/paiements/factures")
                 page.get_by_role("link", name="CAB-REJ").click()
+                expect(page.get_by_role("heading", level=1)).to_contain_text("Facture CAB-REJ")
                 _assert_fits(page, page.url)
                 assert_accessible(page)
                 page.goto(f"{live_server}/facturation/")
@@ -174,6 +177,7 @@ def test_no_page_scrolls_sideways_at_390_px(browser, live_server, payments, pric
             if account == "operateur.demo":
                 page.goto(f"{live_server}/referentiels/imports")
                 page.get_by_role("link").filter(has_text=re.compile(r"^\d+$")).first.click()
+                expect(page.get_by_role("heading", level=1)).to_contain_text("Import n°")
                 _assert_fits(page, page.url)
                 assert_accessible(page)
             # Wide tables scroll in their own box, their first column kept in view.
