@@ -234,11 +234,16 @@ def list_tokens(session: Session, pro: Professional) -> list[ApiToken]:
     )
 
 
-def revoke_token(session: Session, pro: Professional, token_id: int) -> ApiToken:
+def get_token(session: Session, pro: Professional, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     # Another professional's token answers exactly like a missing one.
     if token is None or token.professional_id != pro.id:
         raise AmeliproError(errors.TOKEN_NOT_FOUND)
+    return token
+
+
+def revoke_token(session: Session, pro: Professional, token_id: int) -> ApiToken:
+    token = get_token(session, pro, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, "token.revoked", actor_id=pro.id, actor_login=pro.login, token_id=token.id)

@@ -123,15 +123,17 @@ def tokens():
     return render_template(
         "auth/tokens.html",
         form=form,
-        revoke_form=EmptyForm(),
         tokens=services.list_tokens(get_session(), current_user),
         new_secret=new_secret,
     )
 
 
-@bp.route("/logiciels/<int:token_id>/revoquer", methods=["POST"])
+@bp.route("/logiciels/<int:token_id>/revoquer", methods=["GET", "POST"])
 @login_required
 def revoke(token_id: int):
+    if request.method == "GET":  # the confirmation step (works without JavaScript)
+        token = services.get_token(get_session(), current_user, token_id)
+        return render_template("auth/revoke.html", token=token, form=EmptyForm())
     token = services.revoke_token(get_session(), current_user, token_id)
     flash(f"Le jeton « {token.name} » est révoqué.", "success")
     return redirect(url_for("auth.tokens"))

@@ -340,8 +340,8 @@ def rule_codes(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
         path = _line_path(line, "code")
         if not code_format_ok(line):
             yield violation(_UNKNOWN_BY_KIND[line.kind], path,
-                            f"Ligne {line.number} : « {line.code} » n'a pas le format d'un code "
-                            f"{line.kind.value.upper()}.", line=line.number)
+                            f"Ligne {line.number} : « {line.code} » n'a pas le format d'un "
+                            f"{_CODE_LABELS[line.kind]}.", line=line.number)
         elif priced.problem == LineProblem.UNKNOWN:
             yield violation(_UNKNOWN_BY_KIND[line.kind], path,
                             f"Ligne {line.number} : « {line.code} » inconnu le {_d(line.care_date)}.",
@@ -483,6 +483,13 @@ def rule_profession(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolatio
                                 f"Ligne {line.number} : lettre clé {line.code} réservée à : "
                                 f"{owners}.", line=line.number)
 
+
+_CODE_LABELS = {  # for people: never the enum's value (« MEDICAMENT »)
+    LineKind.NGAP: "code NGAP (lettre clé)",
+    LineKind.CCAM: "code CCAM (7 caractères)",
+    LineKind.MEDICINE: "code CIP13 de médicament (13 chiffres)",
+    LineKind.DEVICE: "code LPP (7 chiffres)",
+}
 
 _KIND_LABELS = {
     LineKind.NGAP: "acte NGAP",

@@ -237,6 +237,11 @@ def search(session: Session, query: SearchQuery, backend: SearchBackend | None =
             if probe < limit:
                 break  # the index had no more rows: nothing else to find
         rows += found[:needed]
+    if not codes and not words and (query.generic_group is not None or query.ehpad_category_id is not None):
+        # Browsing a generic group or an EHPAD category: every entry of it, in ranking order.
+        rows = list(session.execute(_stmt(
+            f"SELECT {_COLUMNS} FROM ref_search_entry e WHERE {where} ORDER BY e.id LIMIT :want"),
+            {**params, "want": want}))
     start = (query.page - 1) * query.page_size
     page_rows = rows[start : start + query.page_size]
     hits = [SearchHit(r[1], r[2], r[3], r[4], r[0] in exact) for r in page_rows]
@@ -275,6 +280,24 @@ def _window(session: Session, model, key: str) -> dict[str, tuple[date | None, d
     return {k: (None if v[2] else v[0], None if v[3] else v[1]) for k, v in out.items()}
 
 
+def _substances(session: Session) -> dict[str, str]:
+    """Active substances (DCI) of each speciality, from the composition file: 'A, B'.
+
+    A substance named as an active substance (SA) and as its therapeutic fraction (FT) is
+    given once, as the SA names it.
+    """
+    out: dict[str, list[str]] = {}
+    for cis, substance in session.execute(
+            select(m.Composition.cis, m.Composition.substance)
+            .where(m.Composition.nature == "SA")
+            .order_by(m.Composition.cis, m.Composition.link_no, m.Composition.id)):
+        names = out.setdefault(cis, [])
+        substance = (substance or "").strip()
+        if substance and substance not in names:
+            names.append(substance)
+    return {cis: ", ".join(names) for cis, names in out.items()}
+
+
 def rebuild_search_index(session: Session) -> int:
     """Rebuild the derived search tables from the reference tables. Returns the entry count."""
     backend = backend_for(session)
@@ -289,16 +312,21 @@ def rebuild_search_index(session: Session) -> int:
         groups.setdefault(cis, group_id)
     names = {cis: (name, form, holder) for cis, name, form, holder in session.execute(
         select(m.Medicine.cis, m.Medicine.name, m.Medicine.form, m.Medicine.holder))}
+    substances = _substances(session)
     window = _window(session, m.MedicinePrice, "cip13")
     for cip13, cip7, cis, label in session.execute(
             select(m.MedicineBox.cip13, m.MedicineBox.cip7, m.MedicineBox.cis, m.MedicineBox.label)):
         if cip13 not in window:
             continue
         name, _form, holder = names.get(cis, ("", "", ""))
+        dci = substances.get(cis, "")
+        detail = " — ".join(p for p in (label, holder.strip(), f"DCI : {dci}" if dci else "") if p)
         entries.append({
             "kind": "medicine", "code": cip13, "label": (name or label)[:1000],
-            "detail": f"{label} — {holder.strip()}"[:600] if holder else label[:600],
-            "search_text": search_text(name, label, holder, cip13, cip7, cis),
+            "detail": detail[:600],
+            # substance (DCI) and laboratory are searched like the name: « lévothyroxine »
+            # finds LEVOTHYROX and its generics, « biogaran » the laboratory's boxes.
+            "search_text": search_text(name, label, holder, dci, cip13, cip7, cis),
             "generic_group": groups.get(cis), "ehpad_category_id": None,
             "valid_from": window[cip13][0], "valid_to": window[cip13][1],
         })

@@ -6,6 +6,7 @@ need a logged-in operator.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import (
@@ -26,6 +27,7 @@ from amelipro.clock import date_or_today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.extensions import csrf
+from amelipro.filters import date_fr, euros, number
 from amelipro.reference import errors, queries, services
 from amelipro.reference import models as m
 from amelipro.reference.search import KINDS, SearchQuery, search
@@ -104,7 +106,8 @@ def search_page():
     return render_template("reference/search.html", query=query, page=page, categories=categories,
                            links=_page_links(query, page.has_next, "reference.search") if page else None,
                            summary=None if page else queries.summary(session),
-                           amounts=queries.amounts_at(session, page.hits, query.at) if page else {})
+                           amounts=queries.amounts_at(session, page.hits, query.at) if page else {},
+                           datasets=DATASET_LABELS)
 
 
 @bp.get("/medicaments/<cip13>")
@@ -170,7 +173,7 @@ def ehpad_remove(mapping_id: int):
 
 @bp.get("/imports")
 def runs_page():
-    return render_template("reference/runs.html", runs=queries.list_runs(get_session()))
+    return render_template("reference/runs.html", runs=queries.list_runs(get_session()), datasets=DATASET_LABELS)
 
 
 @bp.get("/imports/<int:run_id>")
@@ -179,7 +182,46 @@ def diff_page(run_id: int):
     if diff is None:
         raise AmeliproError(errors.IMPORT_RUN_NOT_FOUND, str(run_id))
     data = queries.diff_json(diff)
-    return render_template("reference/diff.html", diff=data)
+    return render_template("reference/diff.html", diff=data, show=DiffWords(),
+                           dataset=DATASET_LABELS.get(diff.run.dataset, diff.run.dataset),
+                           operator=current_user.is_authenticated and current_user.is_operator)
+
+
+KIND_LABELS = {"medicine": "Médicament", "lpp": "LPP", "act": "Acte"}
+FIELD_LABELS = {
+    "reimbursable": "remboursement", "rate_percent": "taux", "price": "prix",
+    "dispensing_fee": "honoraire de dispensation", "tariff": "tarif", "plv": "prix limite de vente",
+    "max_quantity": "quantité maximale", "tariff_other_sector": "tarif hors secteur 1",
+}
+_AMOUNT_FIELDS = {"price", "dispensing_fee", "tariff", "plv", "tariff_other_sector"}
+
+
+class DiffWords:
+    """How the diff page says a change in words: « prix : 1,16 € → 1,20 € »."""
+
+    kind = staticmethod(lambda kind: KIND_LABELS.get(kind, kind))
+
+    @staticmethod
+    def value(name: str, value) -> str:
+        if value is None:
+            return "aucun" if name in _AMOUNT_FIELDS else "—"
+        if name in _AMOUNT_FIELDS:
+            return euros(value)
+        if name == "rate_percent":
+            return f"{value} %"
+        if name == "reimbursable":
+            return "remboursable" if value else "non remboursable"
+        return str(value)
+
+    @classmethod
+    def changes(cls, before: dict, after: dict) -> list[tuple[str, str, str]]:
+        """(label, before, after) of every field that changed."""
+        return [(FIELD_LABELS.get(k, k), cls.value(k, before.get(k)), cls.value(k, v))
+                for k, v in after.items() if before.get(k) != v]
+
+    @classmethod
+    def values(cls, values: dict) -> str:
+        return ", ".join(f"{FIELD_LABELS.get(k, k)} {cls.value(k, v)}" for k, v in values.items() if v is not None)
 
 
 # ---------------------------------------------------------------- public JSON API
@@ -240,9 +282,19 @@ def api_diff(run_id: int):
     return jsonify(queries.diff_json(diff))
 
 
+_PATTERN = re.compile(r"\s*~\s*/.*/\s*(?=\(appariement automatique\))")
+
+
+def mapping_reason(reason: str) -> str:
+    """The reason of an EHPAD mapping for people: the matching pattern of an automatic
+    mapping stays in the data (and the API), not on the page."""
+    return _PATTERN.sub(" ", reason or "")
+
+
 def register(app: Flask) -> None:
     from amelipro import home
 
+    app.add_template_filter(mapping_reason, "mapping_reason")
     app.register_blueprint(bp)
     app.register_blueprint(api)
     home.add_panel(app, _operator_panel)
@@ -261,7 +313,6 @@ DATASET_LABELS = {"bdpm": "BDPM (médicaments)", "lpp": "LPP", "ccam": "CCAM", "
 
 def _operator_panel(session, user):
     from amelipro import home
-    from amelipro.filters import date_fr
 
     if not user.is_operator:
         return None
@@ -273,7 +324,7 @@ def _operator_panel(session, user):
         for run in last
     )
     if failed:
-        facts += (home.Fact("Imports échoués (20 derniers)", str(len(failed)), failed[0].dataset, alert=True),)
+        facts += (home.Fact("Imports échoués (20 derniers)", number(len(failed)), DATASET_LABELS.get(failed[0].dataset, failed[0].dataset), alert=True),)
     return home.Panel(
         title="Référentiels : derniers imports réussis",
         endpoint="reference.runs_page",

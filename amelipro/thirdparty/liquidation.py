@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_date, paris_today
 from amelipro.db import utcnow
+from amelipro.filters import date_fr, euros
 from amelipro.fse.domain import (
     Amounts,
     CareSheet,
@@ -647,7 +648,7 @@ def _cause(decision, value_date: date) -> str:
     if decision.status == ReturnStatus.REJECTED:
         code = decision.codes[0]
         return f"Rejet {code.code} : {code.message}"
-    text = f"Paiement de {decision.amo_paid:.2f} € par virement, valeur {value_date:%d/%m/%Y}."
+    text = f"Paiement de {euros(decision.amo_paid)} par virement, valeur {date_fr(value_date)}."
     if decision.status == ReturnStatus.ADJUSTED:
         text += f" Ajustement {decision.codes[0].code} : {decision.codes[0].message}"
     return text

@@ -21,6 +21,7 @@ from amelipro import audit
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_date
 from amelipro.errors import AmeliproError
+from amelipro.filters import month_fr
 from amelipro.fse.models import Lot, StoredFse
 from amelipro.thirdparty import errors
 from amelipro.thirdparty.calendar import AGEING_BUCKETS, DelayAssessment, assess_delay
@@ -469,7 +470,7 @@ def penalty_statement(session: Session, pro: Professional, month: date, today: d
 def penalty_statement_csv(statement: PenaltyStatement, pro: Professional) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([f"Relevé des pénalités de retard — {statement.month:%m/%Y}", pro.display_name,
+    writer.writerow([f"Relevé des pénalités de retard — {month_fr(statement.month)}", pro.display_name,
                      f"RPPS {pro.rpps or ''}", f"n° AM {pro.am_number or ''}"])
     writer.writerow(["fse", "facture", "patient_nir", "date_accuse_reception", "echeance",
                      "date_paiement", "jours_ouvres", "jours_retard", "part_amo", "nature_penalite",

@@ -15,6 +15,7 @@ from flask_wtf.file import FileField
 
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
+from amelipro.filters import month_fr
 from amelipro.thirdparty import charts, errors, services
 from amelipro.thirdparty.api import today
 from amelipro.thirdparty.calendar import AGEING_BUCKETS
@@ -66,10 +67,10 @@ def dashboard():
     )
     paid_chart = charts.bar_chart(
         [(f"{d.day:02d}", amount) for d, amount in data.daily_paid],
-        title=f"Paiements reçus par jour de valeur, {data.month:%m/%Y}", label_every=5,
+        title=f"Paiements reçus par jour de valeur, {month_fr(data.month)}", label_every=5,
     )
     monthly_chart = charts.bar_chart(
-        [(f"{m:%m/%y}", amount) for m, amount in data.monthly_paid],
+        [(month_fr(m), amount) for m, amount in data.monthly_paid],
         title="Paiements reçus sur six mois (par mois de valeur)", width=960, height=200,
     )
     return render_template("thirdparty/dashboard.html", data=data, today=day,

@@ -94,7 +94,7 @@ PAGES = [
     ("/referentiels/actes/G?at=2024-12-21", "26,50"),
     ("/referentiels/actes/DEQP003", "13,81"),
     ("/referentiels/ehpad", "Lit médical et accessoires"),
-    ("/referentiels/imports", "bdpm"),
+    ("/referentiels/imports", "BDPM (médicaments)"),
 ]
 
 

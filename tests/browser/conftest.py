@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.a11y import watch_with_axe
+
 CHROMIUM = os.environ.get("AMELIPRO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -60,8 +62,10 @@ def page(browser, live_server):
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
     page.watch = PageWatch(page, live_server)
+    watch_with_axe(page)  # axe-core on every document the test loads (asserted below)
     yield page
     context.close()
+    assert page.axe_report["violations"] == [], "\n".join(page.axe_report["violations"])
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def test_dashboard_list_timeline_virement_statement_and_isolation(page, live_ser
     login(page, "medecin.demo")
     page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Paiements").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Paiements en tiers payant")
-    expect(page.get_by_text("Mois de 05/2026 — situation au 29/05/2026.")).to_be_visible()
+    expect(page.get_by_text("Mois de mai 2026 — situation au 29/05/2026.")).to_be_visible()
     totals = page.get_by_test_id("totals")
     expect(totals.locator("[data-total=paye] .amount")).to_have_text("63,00 €")
     expect(totals.locator("[data-total=paye] .count")).to_have_text("3 facture(s)")
@@ -49,7 +49,7 @@ def test_dashboard_list_timeline_virement_statement_and_isolation(page, live_ser
     expect(totals.locator("[data-total=en_attente] .count")).to_have_text("1 facture(s)")
     expect(totals.locator("[data-total=en_attente] .amount")).to_have_text("21,00 €")
     # Three server-drawn SVG charts, named for screen readers, coloured by thirdparty.css
-    for name in ("Factures en attente par ancienneté (jours ouvrés)", "Paiements reçus par jour de valeur, 05/2026",
+    for name in ("Factures en attente par ancienneté (jours ouvrés)", "Paiements reçus par jour de valeur, mai 2026",
                  "Paiements reçus sur six mois (par mois de valeur)"):
         expect(page.get_by_role("img", name=name)).to_be_visible()
     ageing_bar = page.locator("svg.tp-chart rect.tp-age-2")  # 10–15 working days: the pending FSE
@@ -139,7 +139,7 @@ def test_dashboard_list_timeline_virement_statement_and_isolation(page, live_ser
     # The month's late-payment penalties: 3 × 1 € (paid on day 8) + 10 % of 21 € (day 14, unpaid)
     page.get_by_role("link", name="← Relevés bancaires").click()
     page.get_by_role("navigation", name="Paiements").get_by_role("link", name="Pénalités de retard").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Pénalités de retard — 05/2026")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pénalités de retard — mai 2026")
     expect(page.get_by_test_id("penalty-total")).to_have_text("Total dû : 5,10 € pour 4 facture(s).")
     expect(page.get_by_test_id("penalties").locator("tbody tr").filter(has_text="CAB-ATT")).to_contain_text("impayée")
     assert_accessible(page)

@@ -52,7 +52,7 @@ def test_search_medicine_lpp_act_at_dates_and_404(page, live_server, price_cut):
     assert_accessible(page)
 
     # Keyboard only: the search field has the focus, Enter submits.
-    search_field = page.get_by_label("Code ou libellé")
+    search_field = page.get_by_label("Code, nom, substance ou laboratoire")
     expect(search_field).to_be_focused()
     page.get_by_label("Tarifs en vigueur le").fill("2026-10-01")
     search_field.focus()
@@ -92,7 +92,7 @@ def test_search_medicine_lpp_act_at_dates_and_404(page, live_server, price_cut):
 
     # An LPP code found by its code, with its EHPAD category
     page.get_by_role("navigation", name="Référentiels").get_by_role("link", name="Recherche").click()
-    page.get_by_label("Code ou libellé").fill("1241763")
+    page.get_by_label("Code, nom, substance ou laboratoire").fill("1241763")
     page.get_by_role("button", name="Rechercher").click()
     hit = page.get_by_test_id("results").locator("tbody tr").first
     expect(hit).to_contain_text("code exact")
@@ -119,10 +119,11 @@ def test_search_medicine_lpp_act_at_dates_and_404(page, live_server, price_cut):
                f"{live_server}/referentiels/actes/XXXX999": "REF-003"}
     for url, code in missing.items():
         page.goto(url)
-        expect(page.get_by_role("heading", level=1)).to_have_text("Erreur")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
         alert = page.get_by_role("alert")
         expect(alert.locator("strong")).to_have_text(REGISTRY[code].message)
-        expect(alert.locator("code")).to_have_text(code)
+        expect(alert).to_have_attribute("data-code", code)  # for support; not in the text for people
+        expect(alert).not_to_contain_text(code)
         expect(alert).to_contain_text(REGISTRY[code].hint)
         assert_accessible(page)
     assert page.watch.failed == [f"{url} 404" for url in missing]

@@ -168,7 +168,7 @@ def test_diff_page_and_api_show_the_change(app, client, ref_session, tmp_path):
     result = import_reference(ref_session, ImportConfig(source=source, effective=NEW_RELEASE))
     bdpm = next(r for r in result.runs if r.dataset == "bdpm")
     page = client.get(f"/referentiels/imports/{bdpm.id}").get_data(as_text=True)
-    assert "3400935955838" in page and "1.16" in page and "1.20" in page
+    assert "3400935955838" in page and "prix : 1,16\u00a0€" in page and "prix : 1,20\u00a0€" in page
     assert "3400934744198" in page  # removed code listed
     data = client.get(f"/api/v1/reference/imports/{bdpm.id}/diff").get_json()
     assert data["changed"][0]["after"]["price"] == "1.20"

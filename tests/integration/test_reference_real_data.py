@@ -87,3 +87,38 @@ def test_second_import_of_the_real_release_changes_nothing(session):
         assert (run.created, run.changed, run.closed) == (0, 0, 0), run.dataset
     assert result.search_entries is None
     assert session.scalar(select(func.count()).select_from(m.MedicinePrice)) == prices
+
+
+def _all_hits(session, q, **kw):
+    hits, page = [], 1
+    while True:
+        result = search(session, SearchQuery(q, AT, page=page, page_size=100, **kw))
+        hits += result.hits
+        if not result.has_next or page == 10:
+            return hits
+        page += 1
+
+
+def test_substance_finds_the_princeps_and_its_generics_accent_insensitive(session):
+    """« lévothyroxine » (the DCI, from CIS_COMPO_bdpm.txt) finds LEVOTHYROX and its generics,
+    including THYROFIX whose name does not say the substance."""
+    with_accent = _all_hits(session, "lévothyroxine", kind="medicine")
+    labels = {h.label for h in with_accent}
+    assert any(label.startswith("LEVOTHYROX ") for label in labels)
+    assert any(label.startswith("THYROFIX") for label in labels), sorted(labels)[:20]
+    assert all("LÉVOTHYROXINE" in h.detail or "LEVOTHYROX" in h.label.upper() for h in with_accent)
+    without = _all_hits(session, "LEVOTHYROXINE", kind="medicine")
+    assert [h.code for h in without] == [h.code for h in with_accent]
+    # The princeps and the generics of group 787 are all there.
+    detail = medicine_detail(session, "3400930065891", AT)
+    group = next(g for g in detail.groups if g["group_id"] == 787)
+    member_boxes = {mbr["cip13"] for mbr in group["members"] if mbr["cip13"]}
+    group_hits = {h.code for h in search(session, SearchQuery("", AT, generic_group=787, page_size=100)).hits}
+    assert member_boxes & group_hits
+    assert (member_boxes & group_hits) <= {h.code for h in with_accent}
+
+
+def test_laboratory_and_substance_together(session):
+    hits = _all_hits(session, "levothyroxine merck", kind="medicine")
+    assert hits and all("MERCK" in h.detail.upper() for h in hits)
+    assert any(h.label.startswith("LEVOTHYROX ") for h in hits)

@@ -48,7 +48,7 @@ def test_dashboard_totals_and_charts(client, auth, world):
     # the pending FSE was taken in on display: 14 working days on 29 May -> bucket 10–15
     assert re.search(r'data-bucket="10–15"><td>10–15</td><td class="num">1<', html)
     assert "B-SECRET" not in html
-    assert re.search(r'data-testid="monthly".*?<th scope="col" class="num">12/2025</th>', html, re.S)
+    assert re.search(r'data-testid="monthly".*?<th scope="col" class="num">décembre 2025</th>', html, re.S)
     assert html.count("63,00") >= 2  # May 2026 in the six-month chart table too
 
 

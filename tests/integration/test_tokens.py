@@ -65,3 +65,37 @@ def test_empty_token_name_refused(client, auth, make_professional, db_session):
     page = client.post("/logiciels", data={"name": "  ", "csrf_token": auth.csrf("/logiciels")})
     assert page.status_code in (200, 400)
     assert db_session.scalar(select(ApiToken)) is None
+
+
+def test_revoking_asks_for_confirmation_and_get_writes_nothing(client, auth, make_professional, db_session):
+    make_professional("dr.a")
+    make_professional("dr.b")
+    auth.login("dr.a")
+    _create(client, auth, name="Logiciel-de-A")
+    token_id = db_session.scalar(select(ApiToken.id))
+    listing = client.get("/logiciels").get_data(as_text=True)
+    assert f'href="/logiciels/{token_id}/revoquer"' in listing  # a link to the confirmation, not a POST
+    assert f'action="/logiciels/{token_id}/revoquer"' not in listing
+    assert 'href="/documentation-api"' in listing
+    confirm = client.get(f"/logiciels/{token_id}/revoquer")
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "Oui, révoquer ce jeton" in html and "Logiciel-de-A" in html
+    assert f'action="/logiciels/{token_id}/revoquer"' in html and 'href="/logiciels">Annuler' in html
+    db_session.expire_all()
+    assert db_session.get(ApiToken, token_id).revoked_at is None
+    auth.logout()
+    auth.login("dr.b")
+    assert client.get(f"/logiciels/{token_id}/revoquer").status_code == 404
+    assert client.get("/logiciels/999999/revoquer").status_code == 404
+
+
+def test_new_token_has_a_copy_button_served_locally(client, auth, make_professional):
+    make_professional("dr.a")
+    auth.login("dr.a")
+    html = client.post("/logiciels", data={"name": "X", "csrf_token": auth.csrf("/logiciels")}).get_data(as_text=True)
+    assert 'data-copy="new-token"' in html and 'id="new-token"' in html
+    assert '<script src="/static/js/copy.js" defer></script>' in html
+    static = client.get("/static/js/copy.js")
+    assert static.status_code == 200 and b"navigator.clipboard" in static.get_data()
+    static.close()
+    assert "copy.js" not in client.get("/logiciels").get_data(as_text=True)  # only with a new token

@@ -302,3 +302,10 @@ def test_each_reference_fact_is_asked_once_per_check():
     result = check_care_sheet(care, lookup=Counting(), rights=rights(ehpad=(EHPAD_2024,)), today=TODAY)
     assert "FSE-R-017" in result.codes
     assert calls == [("lpp", LPP_WHEELCHAIR)]
+
+
+def test_malformed_code_message_names_the_kind_in_french_not_the_enum():
+    care = pharmacy(line(code="12AB", kind=LineKind.MEDICINE, at=CARE))
+    error = next(e for e in Case(care).check().errors if e.path == "lines[1].code")
+    assert "n'a pas le format d'un code CIP13 de médicament (13 chiffres)." in error.detail
+    assert "MEDICAMENT" not in error.detail and "medicament" not in error.detail
