@@ -28,6 +28,13 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
         "SESSION_COOKIE_SECURE": False,
+        # the professional's account (docs/compte.md)
+        "SMTP_URL": "",  # empty: e-mails written as .eml files under instance/mail/
+        "MAIL_FROM": "amelipro <ne-pas-repondre@amelipro.invalid>",
+        "BASE_URL": "",  # links in e-mails; empty: the address of the request
+        "BANK_COOLING_OFF_DAYS": 2,  # working days before a new bank account is in force
+        "STEP_UP_MINUTES": 5,  # how long a password + code confirmation stays valid
+        "OPERATOR_TOTP_REQUIRED": True,  # operators enrol a second factor before administering accounts
     }
 
 
@@ -41,6 +48,9 @@ _PARSERS = {
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_HOURS": int,
     "SESSION_COOKIE_SECURE": _bool,
+    "BANK_COOLING_OFF_DAYS": int,
+    "STEP_UP_MINUTES": int,
+    "OPERATOR_TOTP_REQUIRED": _bool,
 }
 
 
