@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.fixtures_reference",
     "tests.fixtures_fse",
     "tests.fixtures_thirdparty",
+    "tests.fixtures_account",
 ]
 
 TEST_DB = os.environ.get("AMELIPRO_TEST_DB", "sqlite")

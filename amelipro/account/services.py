@@ -26,7 +26,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 from zxcvbn import zxcvbn
 
-from amelipro import audit, mail
+from amelipro import audit, clock, mail
 from amelipro.account import errors
 from amelipro.account.models import (
     AccountLink,
@@ -828,3 +828,23 @@ def professionals_without_account(session: Session, day: date) -> int:
     return session.scalar(select(func.count(Professional.id)).where(
         Professional.active.is_(True), Professional.role == Role.PROFESSIONAL,
         ~has_account_in_force(Professional.id, day))) or 0
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def account_json(session: Session, pro: Professional) -> dict:
+    """What ``GET /api/v1/me`` adds: practice details and the bank account, masked."""
+    today = clock.paris_today()
+    details = current_details(session, pro.id)
+    in_force = account_in_force(session, pro.id, today)
+    pending = pending_bank_changes(session, pro.id, today)
+    return {
+        "practice": None if details is None else {
+            **{name: getattr(details, name) for name in DETAIL_LIMITS},
+            "email": email_of(session, pro), "changed_at": details.changed_at.isoformat()},
+        "bank_account": None if in_force is None else {
+            "holder": in_force.holder, "iban": in_force.masked,
+            "in_force_since": in_force.effective_on.isoformat(),
+            "pending_change_on": pending[-1].effective_on.isoformat() if pending else None},
+    }

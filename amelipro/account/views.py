@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from amelipro import clock
@@ -61,8 +61,7 @@ class SignUpForm(FlaskForm):
     email = EmailField("Adresse e-mail", validators=[DataRequired(), Length(max=254)])
     first_name = StringField("Prénom", validators=[DataRequired(), Length(max=100)])
     last_name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
-    profession = SelectField("Profession", choices=[("", "— choisir —")] + [
-        (p.value, label) for p, label in PROFESSION_LABELS.items()])
+    profession = StringField("Profession", validators=[DataRequired(), Length(max=40)])
     rpps = StringField("Numéro RPPS (11 chiffres)", validators=[DataRequired(), Length(max=11)])
     am_number = StringField("Numéro AM (9 caractères)", validators=[DataRequired(), Length(max=9)])
     finess = StringField("FINESS (pharmacies)", validators=[Optional(), Length(max=9)])
@@ -115,8 +114,10 @@ class ReasonForm(FlaskForm):
 
 
 def _form_error(form: FlaskForm) -> str:
-    return "; ".join(f"{form[name].label.text} : {msg}" for name, msgs in form.errors.items()
-                     if name != "csrf_token" for msg in msgs)
+    """The form's problems in French (WTForms' own messages are English)."""
+    return "; ".join(
+        f"{form[name].label.text.lower()} : {'trop long' if form[name].data else 'obligatoire'}"
+        for name in form.errors if name != "csrf_token")
 
 
 # --- sign-up and e-mail confirmation ---------------------------------------------------------
@@ -139,7 +140,8 @@ def signup():
             return redirect(url_for("account.signup_sent"))
     elif request.method == "POST":
         problems, status = [_form_error(form) or "Formulaire incomplet."], 400
-    return render_template("account/signup.html", form=form, problems=problems), status
+    return render_template("account/signup.html", form=form, problems=problems,
+                           professions=PROFESSION_LABELS), status
 
 
 @bp.get("/compte/creer/envoye")
