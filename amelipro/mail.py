@@ -69,9 +69,14 @@ class Mailer:
     def send(self, mail: Mail) -> None:
         msg = to_message(mail, self.sender)
         if self.smtp_url:
-            self._smtp(msg)
-            log.info("e-mail sent to %s: %s", mail.to, mail.subject)
-            return
+            try:
+                self._smtp(msg)
+            except (OSError, smtplib.SMTPException):
+                # The change is already saved: keep the message rather than fail the request.
+                log.exception("SMTP unavailable: e-mail to %s kept under %s", mail.to, self.outbox)
+            else:
+                log.info("e-mail sent to %s: %s", mail.to, mail.subject)
+                return
         self.outbox.mkdir(parents=True, exist_ok=True)
         path = self.outbox / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(bytes(msg))

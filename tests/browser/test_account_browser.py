@@ -113,7 +113,7 @@ def test_totp_then_bank_change_with_step_up_applies_after_cooling_off(page, live
 
     monkeypatch.setattr("amelipro.clock.paris_today", lambda: date(2026, 11, 30))  # a Monday
     login(page, "medecin.demo")
-    page.get_by_role("link", name="Mon compte").click()
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Mon compte").click()
     assert_accessible(page)
     page.get_by_role("link", name="Activer la double authentification").click()
     assert_accessible(page)

@@ -43,3 +43,22 @@ def test_base_url_makes_the_links(app, client, db_session, make_professional):
     client.post("/mot-de-passe-oublie", data={"identifier": "base.url@exemple.fr", "csrf_token": token})
     (eml,) = (Path(app.instance_path) / "mail").glob("*.eml")
     assert "https://amelipro.exemple.fr/mot-de-passe/" in eml.read_text()
+
+
+def test_an_unreachable_smtp_server_keeps_the_message(app, client, db_session, make_professional, caplog):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    pro = make_professional("smtp.hs")
+    db_session.add(AccountProfile(professional_id=pro.id, email="smtp.hs@exemple.fr",
+                                  status=AccountStatus.ACTIVE, totp_last_step=0))
+    db_session.commit()
+    token = csrf_from(client.get("/mot-de-passe-oublie").get_data(as_text=True))
+    with caplog.at_level(logging.WARNING, logger="amelipro.mail"):
+        response = client.post("/mot-de-passe-oublie", data={"identifier": "smtp.hs", "csrf_token": token})
+    assert response.status_code == 302
+    assert len(list((Path(app.instance_path) / "mail").glob("*.eml"))) == 1
+    assert "SMTP unavailable" in caplog.text
