@@ -67,6 +67,10 @@ def test_each_virement_records_the_account_in_force_that_day(client, auth, api_t
     auth.login("deux.comptes")
     page = client.get("/paiements/virements").get_data(as_text=True)
     assert "FR76 •••• 0189" in page and "FR14 •••• 2606" in page and "3000600001" not in page
+    with tp_session() as s:
+        payment_id = s.scalar(select(Payment.id).where(Payment.invoice_number == "V-2"))
+    detail = client.get(f"/paiements/factures/{payment_id}").get_data(as_text=True)
+    assert 'data-testid="payment-account">FR14 •••• 2606<' in detail
     headers = {"Authorization": f"Bearer {api_token(pro)}"}
     feed = client.get("/api/v1/returns", headers=headers).get_json()
     assert [r["virement"]["bank_account"] for r in feed["returns"]] == ["FR76 •••• 0189", "FR14 •••• 2606"]
