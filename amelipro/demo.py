@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amelipro.account.banking import BankInput, register_bank_account
 from amelipro.account.models import AccountProfile, AccountStatus, BankAccount
-from amelipro.account.services import BankInput, register_bank_account
 from amelipro.auth.models import Profession, Professional, Role
 from amelipro.auth.services import NewProfessional, create_professional
 from amelipro.xmlcore.pki import DemoHolder

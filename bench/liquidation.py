@@ -31,7 +31,7 @@ LIQ_DAY = date(2026, 6, 1)
 
 def _prepare(url: str, count: int) -> float:
     """Migrate, create professionals and ``count`` accepted FSE; returns seconds taken."""
-    from amelipro.account.services import BankInput, register_bank_account
+    from amelipro.account.banking import BankInput, register_bank_account
     from amelipro.auth.models import Profession, Professional
     from amelipro.db import make_engine
     from amelipro.migrate import upgrade

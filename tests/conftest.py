@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from amelipro import create_app
-from amelipro.account.services import BankInput, register_bank_account
+from amelipro.account.banking import BankInput, register_bank_account
 from amelipro.auth.models import Profession, Professional, Role
 from amelipro.auth.services import NewProfessional, create_professional
 from amelipro.db import Base, make_engine

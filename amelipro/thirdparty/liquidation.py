@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from amelipro.account.services import accounts_in_force, has_account_in_force
+from amelipro.account.banking import accounts_in_force, has_account_in_force
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_date, paris_today
 from amelipro.db import utcnow

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from amelipro import audit
+from amelipro.account.banking import account_in_force
 from amelipro.account.models import BankAccount, mask_iban
-from amelipro.account.services import account_in_force
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_date
 from amelipro.errors import AmeliproError
