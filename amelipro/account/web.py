@@ -24,6 +24,7 @@ def _operator_panel(session, user):
     pending = services.count_accounts(session, AccountStatus.PENDING)
     locked = services.count_accounts(session, AccountStatus.LOCKED)
     unpaid = services.professionals_without_account(session, clock.paris_today())
+    own_totp = services.totp_enabled(session, user)
     return home.Panel(
         title="Comptes des professionnels",
         endpoint="account.operator_accounts",
@@ -32,6 +33,9 @@ def _operator_panel(session, user):
             home.Fact("Comptes verrouillés", str(locked)),
             home.Fact("Sans compte bancaire en vigueur", str(unpaid),
                       "la liquidation ne les paie pas" if unpaid else "", alert=bool(unpaid)),
+            home.Fact("Votre double authentification", "activée" if own_totp else "à activer",
+                      "" if own_totp else "obligatoire pour administrer les comptes",
+                      alert=not own_totp),
         ),
         note="La liquidation ne paie aucun professionnel sans compte bancaire en vigueur : "
              "ses FSE restent en attente." if unpaid else "",

@@ -45,6 +45,13 @@ def operator(app, live_server):
     return "operateur.demo"
 
 
+def fits_390(page) -> None:
+    """At 390 px wide (a phone), nothing makes the page scroll sideways."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
+    page.set_viewport_size({"width": 1280, "height": 720})
+
+
 def log_in(page, base: str, login: str, password: str, secret: str | None = None) -> None:
     page.goto(f"{base}/connexion")
     page.get_by_label("Identifiant").fill(login)
@@ -68,6 +75,7 @@ def test_signup_email_link_operator_approval_first_login(page, live_server, mail
     page.get_by_role("link", name="Créer mon compte").first.click()
     expect(page.get_by_role("heading", name="Créer mon compte")).to_be_visible()
     assert_accessible(page)
+    fits_390(page)
     page.get_by_label("Profession").select_option("masseur_kinesitherapeute")
     page.get_by_label("Prénom").fill("Hugo")
     page.get_by_label("Nom", exact=True).fill("Lefèvre")
@@ -118,6 +126,7 @@ def test_totp_then_bank_change_with_step_up_applies_after_cooling_off(page, live
     page.get_by_role("link", name="Activer la double authentification").click()
     assert_accessible(page)
     expect(page.locator(".qr svg")).to_be_visible()
+    fits_390(page)
     secret = page.get_by_test_id("totp-secret").inner_text()
     page.get_by_label("Code de vérification").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Activer").click()
@@ -143,6 +152,7 @@ def test_totp_then_bank_change_with_step_up_applies_after_cooling_off(page, live
     page.get_by_role("button", name="Enregistrer le nouveau compte").click()
     expect(page.get_by_test_id("bank-pending")).to_contain_text("FR14 •••• 2606")
     expect(page.get_by_test_id("bank-pending")).to_contain_text("02/12/2026")
+    fits_390(page)
     expect(page.get_by_test_id("bank-in-force")).to_have_text("FR76 •••• 0189")
     notice = mailbox.last("medecin.demo@amelipro.invalid")
     assert "FR14 •••• 2606" in mailbox.text(notice)

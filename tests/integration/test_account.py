@@ -513,6 +513,7 @@ def test_operator_home_counts_pending_and_professionals_without_bank_account(cli
     assert "Comptes des professionnels" in home
     section = home.split("Comptes des professionnels")[1]
     assert "Sans compte bancaire en vigueur" in section and "la liquidation ne les paie pas" in section
+    assert "à activer" not in section  # this operator has a second factor
 
 
 # --- API ---------------------------------------------------------------------------------------------
