@@ -1,16 +1,18 @@
 """Step-up for sensitive actions, on the web side: a password + second-factor confirmation
-(``services.verify_step_up``) stays valid ``AMELIPRO_STEP_UP_MINUTES`` for the login session
-that made it.
+(``services.verify_step_up``, page « Confirmer votre identité ») stays valid
+``AMELIPRO_STEP_UP_MINUTES`` for the login session that made it.
 
-Use on any view that must be confirmed (bank account change; online signing)::
+Put it on any view that must be confirmed (bank account change; online signing)::
 
     @bp.route(...)
     @login_required
-    @step_up_required
+    @step_up_required            # second factor required (the default)
     def sign(): ...
 
-A GET without a valid step-up is redirected to « Confirmer votre identité » and comes back;
-a POST is refused with ACC-009 (the form is shown again after the confirmation).
+Without a second factor enrolled, a GET goes to the enrolment page and a POST is refused
+(ACC-008). Without a recent confirmation, a GET goes to « Confirmer votre identité » and comes
+back; a POST is refused (ACC-009). ``@step_up_required(totp=False)`` accepts the password alone
+from an account without a second factor.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import hashlib
 from datetime import datetime
 from functools import wraps
 
-from flask import redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_login import current_user
 
-from amelipro.account import errors
-from amelipro.db import utcnow
+from amelipro.account import errors, services
+from amelipro.db import get_session, utcnow
 from amelipro.errors import AmeliproError
 
 KEY = "step_up"
@@ -34,13 +36,15 @@ def _bound() -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def grant_step_up(until: datetime) -> None:
-    session[KEY] = {"login": _bound(), "until": until.isoformat()}
+def grant_step_up(until: datetime, with_totp: bool) -> None:
+    session[KEY] = {"login": _bound(), "until": until.isoformat(), "totp": with_totp}
 
 
-def has_step_up() -> bool:
+def has_step_up(totp: bool = True) -> bool:
     value = session.get(KEY)
     if not isinstance(value, dict) or value.get("login") != _bound():
+        return False
+    if totp and not value.get("totp"):
         return False
     try:
         return datetime.fromisoformat(value["until"]) > utcnow()
@@ -52,13 +56,21 @@ def clear_step_up() -> None:
     session.pop(KEY, None)
 
 
-def step_up_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not has_step_up():
-            if request.method == "GET":
-                return redirect(url_for("account.step_up", next=request.full_path.rstrip("?")))
-            raise AmeliproError(errors.STEP_UP_REQUIRED)
-        return view(*args, **kwargs)
+def step_up_required(view=None, *, totp: bool = True):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if totp and not services.totp_enabled(get_session(), current_user):
+                if request.method == "GET":
+                    flash(f"{errors.TOTP_REQUIRED.message} {errors.TOTP_REQUIRED.hint}", "info")
+                    return redirect(url_for("account.totp"))
+                raise AmeliproError(errors.TOTP_REQUIRED)
+            if not has_step_up(totp):
+                if request.method == "GET":
+                    return redirect(url_for("account.step_up", next=request.full_path.rstrip("?")))
+                raise AmeliproError(errors.STEP_UP_REQUIRED)
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate(view) if view is not None else decorate

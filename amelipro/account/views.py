@@ -398,7 +398,7 @@ def step_up():
         except AmeliproError as exc:
             error, status = exc.error.message, exc.status
         else:
-            grant_step_up(until)
+            grant_step_up(until, with_totp=enrolled)
             return redirect(target)
     elif request.method == "POST":
         error, status = "Saisissez votre mot de passe.", 400
@@ -423,15 +423,8 @@ def bank():
 
 @bp.route("/compte/banque/modifier", methods=["GET", "POST"])
 @login_required
-def bank_change():
-    if not services.totp_enabled(get_session(), current_user):
-        flash(errors.TOTP_REQUIRED.message + " " + errors.TOTP_REQUIRED.hint, "info")
-        return redirect(url_for("account.totp"))
-    return _bank_change()
-
-
 @step_up_required
-def _bank_change():
+def bank_change():
     form = BankForm()
     problems, status = [], 200
     if form.validate_on_submit():

@@ -430,6 +430,11 @@ def test_bank_change_requires_a_second_factor(client, auth, make_professional):
     auth.login("sans.totp")
     response = client.get("/compte/banque/modifier")
     assert response.status_code == 302 and response.headers["Location"].endswith("/compte/double-authentification")
+    # a password-only confirmation is not a step-up for an action that needs the second factor
+    assert post(client, "/compte/verification", {"password": PASSWORD}).status_code == 302
+    refused = post(client, "/compte/banque/modifier", {"holder": "X", "iban": NEW_IBAN, "bic": "PSSTFRPPLYO"},
+                   page="/compte/banque")
+    assert refused.status_code == 403 and "ACC-008" in refused.get_data(as_text=True)
 
 
 def test_forms_refuse_csrf(client, auth, make_professional):
