@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from amelipro.account import services as account
 from amelipro.auth import errors as auth_errors
 from amelipro.auth import services as auth_services
 from amelipro.auth.models import Professional
@@ -64,7 +65,12 @@ def _openapi_bytes(static_folder: str) -> bytes:
 @bp.get("/me")
 @require_token
 def me():
-    return jsonify(professional_json(api_professional()))
+    """Identity, practice details and the bank account in force (masked); read only."""
+    pro = api_professional()
+    session = get_session()
+    body = professional_json(pro)
+    body.update(account.account_json(session, pro))
+    return jsonify(body)
 
 
 @bp.get("/tokens")

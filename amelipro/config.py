@@ -38,6 +38,13 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         # A claim « en cours » left by a crashed request is taken over after this many seconds;
         # 0: derived from XML_MAX_BYTES (the largest lot accepted), see fse/idempotency.py.
         "IDEMPOTENCY_STALE_SECONDS": 0,
+        # the professional's account (docs/compte.md)
+        "SMTP_URL": "",  # empty: e-mails written as .eml files under instance/mail/
+        "MAIL_FROM": "amelipro <ne-pas-repondre@amelipro.invalid>",
+        "BASE_URL": "",  # links in e-mails; empty: the address of the request
+        "BANK_COOLING_OFF_DAYS": 2,  # working days before a new bank account is in force
+        "STEP_UP_MINUTES": 5,  # how long a password + code confirmation stays valid
+        "OPERATOR_TOTP_REQUIRED": True,  # operators enrol a second factor before administering accounts
     }
 
 
@@ -58,6 +65,9 @@ _PARSERS = {
     "SQLITE_BUSY_TIMEOUT": int,
     "RETRY_AFTER_SECONDS": int,
     "IDEMPOTENCY_STALE_SECONDS": int,
+    "BANK_COOLING_OFF_DAYS": int,
+    "STEP_UP_MINUTES": int,
+    "OPERATOR_TOTP_REQUIRED": _bool,
 }
 
 

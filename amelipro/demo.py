@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amelipro.account.banking import BankInput, register_bank_account
+from amelipro.account.models import AccountProfile, AccountStatus, BankAccount
 from amelipro.auth.models import Profession, Professional, Role
 from amelipro.auth.services import NewProfessional, create_professional
 from amelipro.xmlcore.pki import DemoHolder
@@ -35,6 +38,17 @@ DEMO_ACCOUNTS: tuple[NewProfessional, ...] = (
 )
 
 
+# Demo e-mail addresses (the .invalid domain never delivers) and bank accounts (valid keys, fake
+# accounts), in force from long ago so that the demo liquidation pays at once.
+DEMO_EMAILS = {a.login: f"{a.login}@amelipro.invalid" for a in DEMO_ACCOUNTS}
+DEMO_BANK = {
+    "medecin.demo": BankInput("Dr Claire Martin", "FR7630006000011234567890189", "AGRIFRPP882"),
+    "pharmacien.demo": BankInput("Pharmacie de la Gare", "FR1420041010050500013M02606", "PSSTFRPPLYO"),
+    "infirmier.demo": BankInput("Sophie Durand", "FR3330002005500000157841Z25", "CRLYFRPP"),
+}
+DEMO_BANK_SINCE = date(2020, 1, 2)
+
+
 @dataclass(frozen=True)
 class SeedResult:
     created: tuple[str, ...]
@@ -44,12 +58,25 @@ class SeedResult:
 def seed_demo_accounts(session: Session) -> SeedResult:
     created, existing = [], []
     for account in DEMO_ACCOUNTS:
-        if session.scalar(select(Professional.id).where(Professional.login == account.login)):
+        pro = session.scalar(select(Professional).where(Professional.login == account.login))
+        if pro is not None:
             existing.append(account.login)
-            continue
-        create_professional(session, account)
-        created.append(account.login)
+        else:
+            pro = create_professional(session, account)
+            created.append(account.login)
+        _seed_account(session, pro)
     return SeedResult(tuple(created), tuple(existing))
+
+
+def _seed_account(session: Session, pro: Professional) -> None:
+    """The demo account's e-mail address and bank account, when it has none yet. Commits."""
+    if session.get(AccountProfile, pro.id) is None:
+        session.add(AccountProfile(professional_id=pro.id, email=DEMO_EMAILS[pro.login],
+                                   status=AccountStatus.ACTIVE, totp_last_step=0))
+    bank = DEMO_BANK.get(pro.login)
+    if bank and session.scalar(select(BankAccount.id).where(BankAccount.professional_id == pro.id)) is None:
+        register_bank_account(session, pro.id, bank, DEMO_BANK_SINCE, "demo")
+    session.commit()
 
 
 def demo_pki_holders() -> list[DemoHolder]:

@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "amelipro.thirdparty.models",
     "amelipro.beneficiaries.models",
     "amelipro.operations.models",
+    "amelipro.account.models",
 )
 
 

@@ -31,6 +31,7 @@ LIQ_DAY = date(2026, 6, 1)
 
 def _prepare(url: str, count: int) -> float:
     """Migrate, create professionals and ``count`` accepted FSE; returns seconds taken."""
+    from amelipro.account.banking import BankInput, register_bank_account
     from amelipro.auth.models import Profession, Professional
     from amelipro.db import make_engine
     from amelipro.migrate import upgrade
@@ -52,6 +53,9 @@ def _prepare(url: str, count: int) -> float:
             pros.append(pro)
         session.flush()
         ids = [p.id for p in pros]
+        for pro_id in ids:  # the liquidation pays only to a bank account in force
+            register_bank_account(session, pro_id, BankInput(
+                "Banc", "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPP882"), date(2000, 1, 3), "bench")
         items = generate(ids, count, first_day=date(2026, 5, 4), days=20)
         for start in range(0, count, 10_000):
             insert_accepted(session, items[start:start + 10_000], lot_size=500)

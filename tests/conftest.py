@@ -12,6 +12,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from amelipro import create_app
+from amelipro.account.banking import BankInput, register_bank_account
 from amelipro.auth.models import Profession, Professional, Role
 from amelipro.auth.services import NewProfessional, create_professional
 from amelipro.db import Base, make_engine
@@ -31,11 +33,13 @@ pytest_plugins = [
     "tests.fixtures_reference",
     "tests.fixtures_fse",
     "tests.fixtures_thirdparty",
+    "tests.fixtures_account",
 ]
 
 TEST_DB = os.environ.get("AMELIPRO_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("AMELIPRO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "mot-de-passe-test-1"
+TEST_BANK = BankInput("Cabinet de test", "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPP882")
 
 
 def create_pg_database() -> str:
@@ -144,7 +148,8 @@ def make_professional(app):
     """Factory: ``make_professional(login=..., profession=...)`` -> Professional (committed)."""
 
     def make(login: str | None = None, *, profession: Profession = Profession.MEDECIN_GENERALISTE,
-             role: Role = Role.PROFESSIONAL, password: str = PASSWORD, **fields) -> Professional:
+             role: Role = Role.PROFESSIONAL, password: str = PASSWORD, bank: bool = True,
+             **fields) -> Professional:
         n = next(_counter)
         data = NewProfessional(
             login=login or f"pro{n}",
@@ -161,6 +166,9 @@ def make_professional(app):
         with app.app_context():
             session = app.extensions["amelipro.sessionmaker"]()
             pro = create_professional(session, data)
+            if bank and role == Role.PROFESSIONAL:  # liquidation pays only to an account in force
+                register_bank_account(session, pro.id, TEST_BANK, date(2000, 1, 3), "test")
+                session.commit()
             session.close()
         return pro
 

@@ -155,8 +155,10 @@ class LoginResult:
     session_token: str
 
 
-def log_in(session: Session, login: str, password: str, addr: str, policy: LoginPolicy) -> LoginResult:
-    """Check credentials (throttled) and open a server-side login session."""
+def check_credentials(session: Session, login: str, password: str, addr: str,
+                      policy: LoginPolicy) -> Professional:
+    """The active professional with these credentials (throttled; a failure is recorded and
+    committed). Nothing tells an unknown login from a wrong password or a closed account."""
     login = login.strip().lower()
     if _recent_failures(session, login, addr, policy) >= policy.max_failures:
         audit.record(session, "login.throttled", actor_login=login)
@@ -165,13 +167,31 @@ def log_in(session: Session, login: str, password: str, addr: str, policy: Login
     pro = session.scalar(select(Professional).where(Professional.login == login))
     ok = _verify_password(pro.password_hash if pro else _DUMMY_HASH, password)
     if not (pro and ok and pro.active):
-        session.add(LoginFailure(login=login, remote_addr=addr))
+        record_failure(session, login, addr)
         audit.record(session, "login.failed", actor_id=pro.id if pro else None, actor_login=login)
         session.commit()
         raise AmeliproError(errors.BAD_CREDENTIALS)
     if _hasher.check_needs_rehash(pro.password_hash):
         pro.password_hash = hash_password(password)
-    session.execute(delete(LoginFailure).where(LoginFailure.login == login))
+    return pro
+
+
+def record_failure(session: Session, key: str, addr: str) -> None:
+    """One failed attempt for ``key`` (a login, or ``totp:<login>``) from ``addr`` (no commit)."""
+    session.add(LoginFailure(login=key[:64], remote_addr=addr[:64]))
+
+
+def is_throttled(session: Session, key: str, addr: str, policy: LoginPolicy) -> bool:
+    return _recent_failures(session, key[:64], addr, policy) >= policy.max_failures
+
+
+def clear_failures(session: Session, key: str) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.login == key[:64]))
+
+
+def open_session(session: Session, pro: Professional, addr: str, policy: LoginPolicy) -> LoginResult:
+    """A server-side login session for a professional whose credentials were checked. Commits."""
+    clear_failures(session, pro.login)
     token = secrets.token_urlsafe(32)
     session.add(
         LoginSession(
@@ -184,6 +204,28 @@ def log_in(session: Session, login: str, password: str, addr: str, policy: Login
     audit.record(session, "login.succeeded", actor_id=pro.id, actor_login=pro.login)
     session.commit()
     return LoginResult(pro, token)
+
+
+def log_in(session: Session, login: str, password: str, addr: str, policy: LoginPolicy) -> LoginResult:
+    """Check credentials (throttled) and open a server-side login session."""
+    return open_session(session, check_credentials(session, login, password, addr, policy), addr, policy)
+
+
+def verify_password(pro: Professional, password: str) -> bool:
+    return _verify_password(pro.password_hash, password)
+
+
+def revoke_sessions(session: Session, pro: Professional, keep_token: str | None = None) -> int:
+    """Revoke the professional's open login sessions, except ``keep_token``'s (no commit)."""
+    now = utcnow()
+    stmt = select(LoginSession).where(LoginSession.professional_id == pro.id,
+                                      LoginSession.revoked_at.is_(None))
+    if keep_token:
+        stmt = stmt.where(LoginSession.token_hash != _sha256(keep_token))
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
 
 
 def load_login_session(session: Session, token: str) -> Professional | None:

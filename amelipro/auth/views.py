@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import (
     Blueprint,
     Flask,
@@ -18,6 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from amelipro.account import services as account_services
 from amelipro.auth import services
 from amelipro.auth.models import Professional
 from amelipro.db import get_session
@@ -25,6 +28,7 @@ from amelipro.errors import AmeliproError
 from amelipro.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
+MFA_KEY = "mfa_pending"  # login waiting for its second factor (amelipro.account.views)
 
 
 class LoginForm(FlaskForm):
@@ -79,21 +83,27 @@ def login():
     error = None
     status = 200
     if form.validate_on_submit():
+        addr = request.remote_addr or ""
         try:
-            result = services.log_in(
-                get_session(), form.login.data, form.password.data, request.remote_addr or "", login_policy()
-            )
+            pro = services.check_credentials(get_session(), form.login.data, form.password.data, addr,
+                                             login_policy())
         except AmeliproError as exc:
             error, status = exc.error.message, exc.status
         else:
+            target = request.args.get("next", "")
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("main.home")
+            if account_services.needs_second_factor(get_session(), pro):
+                # Password right, second factor to give: nothing logged in until the code.
+                session.clear()
+                session[MFA_KEY] = {"pro": pro.id, "at": datetime.now(UTC).isoformat(), "next": target}
+                return redirect(url_for("account.login_code"))
+            result = services.open_session(get_session(), pro, addr, login_policy())
             # A fresh session: nothing from before the login survives (no fixation).
             session.clear()
             result.professional.session_token = result.session_token
             login_user(result.professional)
             flash(f"Bienvenue, {result.professional.display_name}.", "success")
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("main.home")
             return redirect(target)
     elif request.method == "POST":
         status = 400

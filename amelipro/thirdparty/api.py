@@ -80,7 +80,7 @@ def virement_json(v) -> dict:
         "id": v.id, "reference": v.reference, "value_date": _iso(v.value_date),
         "amount": _money(v.amount), "fse_count": v.fse_count,
         "received_amount": _money(v.received_amount), "received_on": _iso(v.received_on),
-        "reception": v.reception,
+        "reception": v.reception, "bank_account": v.bank_account or None,
     }
 
 
@@ -182,6 +182,7 @@ def statement_json(record, lines=None, missing=None) -> dict:
             {"position": li.position, "booking_date": _iso(li.booking_date), "value_date": _iso(li.value_date),
              "amount": _money(li.amount), "currency": li.currency, "reference": li.reference,
              "label": li.label, "status": li.status.value, "method": li.method,
+             "other_account": li.other_account,
              "virement_id": li.virement_id, "virement_reference": li.virement.reference if li.virement else None,
              "expected": _money(li.expected), "difference": _money(li.difference)}
             for li in lines

@@ -26,6 +26,7 @@ def liquidate(batch_size: int, day: str | None, max_batches: int | None, worker:
     from amelipro.thirdparty.liquidation import (
         LiquidationConfig,
         pending_count,
+        pending_count_all,
         run_liquidation,
         track_accepted,
     )
@@ -38,8 +39,12 @@ def liquidate(batch_size: int, day: str | None, max_batches: int | None, worker:
     with new_session() as session:
         tracked = track_accepted(session, actor=worker)
     with new_session() as session:
-        total = pending_count(session)
+        total = pending_count(session, today)
+        waiting = pending_count_all(session)
     click.echo(f"FSE suivies : {tracked} nouvelles ; à liquider : {total}.")
+    if waiting > total:
+        click.echo(f"{waiting - total} FSE attendent un compte bancaire en vigueur : la liquidation "
+                   "ne paie pas un professionnel sans compte bancaire.")
     with click.progressbar(length=total, label="Liquidation", show_pos=True, show_percent=True,
                            show_eta=True) as bar:
         result = run_liquidation(new_session, config, progress=bar.update, track=False)

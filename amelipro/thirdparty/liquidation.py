@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from amelipro.account.banking import accounts_in_force, has_account_in_force
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_date, paris_today
 from amelipro.db import utcnow
@@ -421,11 +422,14 @@ def _bump_counter(session: Session, name: str, by: int) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def _claim(session: Session, batch_size: int) -> list[int]:
+def _claim(session: Session, batch_size: int, today: date) -> list[int]:
+    """Payments to liquidate, only for professionals with a bank account in force ``today``:
+    the others' stay accepted (the operators' home says so)."""
     dialect = session.get_bind().dialect.name
     stmt = (
         select(Payment.id)
-        .where(Payment.status == PaymentStatus.ACCEPTED)
+        .where(Payment.status == PaymentStatus.ACCEPTED,
+               has_account_in_force(Payment.professional_id, today))
         .order_by(Payment.id)
         .limit(batch_size)
     )
@@ -507,13 +511,13 @@ def liquidate_batch(
     patients: PatientFile | None = None,
 ) -> BatchResult:
     """Liquidate one claimed batch in one transaction (commits). ``claimed == 0``: done."""
-    ids = _claim(session, config.batch_size)
+    today = config.today or paris_today()
+    ids = _claim(session, config.batch_size, today)
     if not ids:
         session.rollback()
         return BatchResult(0, 0, 0, 0, ZERO, 0)
     lookup = lookup or default_lookup(session)
     patients = patients or default_patient_file(session)
-    today = config.today or paris_today()
     value_date = value_date_for(today)
     now = utcnow()
 
@@ -567,7 +571,7 @@ def liquidate_batch(
         if decision.status != ReturnStatus.REJECTED:
             per_pro[row.pro_id][0] += decision.amo_paid
             per_pro[row.pro_id][1] += 1
-    virement_ids = _ensure_virements(session, list(per_pro), value_date, now)
+    virement_ids = _ensure_virements(session, list(per_pro), value_date, now, today)
 
     # Payments: final status checked against the transition table, then one UPDATE per
     # group of identical values (guarded on ACCEPTED: the claim holds the rows anyway).
@@ -700,7 +704,7 @@ def _already_paid_keys(session: Session, rows) -> set[tuple]:
 
 
 def _ensure_virements(session: Session, pro_ids: list[int], value_date: date,
-                      now: datetime) -> dict[int, int]:
+                      now: datetime, today: date) -> dict[int, int]:
     """The virement of each professional for ``value_date``, created if missing.
 
     INSERT ... ON CONFLICT DO NOTHING takes no lock on an existing row, and amounts are sums
@@ -708,18 +712,29 @@ def _ensure_virements(session: Session, pro_ids: list[int], value_date: date,
     """
     if not pro_ids:
         return {}
+    accounts = accounts_in_force(session, pro_ids, today)
     rows = [{"professional_id": pro_id, "value_date": value_date,
              "reference": virement_reference(pro_id, value_date), "received_amount": ZERO,
-             "created_at": now} for pro_id in sorted(pro_ids)]
+             "created_at": now, "bank_account_id": accounts[pro_id].id}
+            for pro_id in sorted(pro_ids)]
     _insert_ignore(session, Virement, rows, ["professional_id", "value_date"], [Virement.id])
     found = session.execute(select(Virement.professional_id, Virement.id).where(
         Virement.professional_id.in_(pro_ids), Virement.value_date == value_date)).all()
     return dict(found)
 
 
-def pending_count(session: Session) -> int:
+def pending_count_all(session: Session) -> int:
+    """Payments waiting for the liquidation, with or without a bank account."""
     return session.scalar(select(func.count()).select_from(Payment)
                           .where(Payment.status == PaymentStatus.ACCEPTED)) or 0
+
+
+def pending_count(session: Session, today: date | None = None) -> int:
+    """Payments the liquidation would take ``today`` (a bank account in force)."""
+    return session.scalar(select(func.count()).select_from(Payment)
+                          .where(Payment.status == PaymentStatus.ACCEPTED,
+                                 has_account_in_force(Payment.professional_id,
+                                                      today or paris_today()))) or 0
 
 
 def run_liquidation(

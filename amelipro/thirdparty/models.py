@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from amelipro.account.models import BankAccount
 from amelipro.db import Base, UTCDateTime, utcnow
 from amelipro.thirdparty.reconciliation import MatchStatus
 from amelipro.thirdparty.states import PaymentStatus
@@ -124,8 +125,11 @@ class Virement(Base):
     received_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO)
     received_on: Mapped[date | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the professional's bank account in force on the liquidation day (amelipro.account)
+    bank_account_id: Mapped[int | None] = mapped_column(ForeignKey("account_bank.id"))
 
     payments: Mapped[list[Payment]] = relationship(back_populates="virement")
+    bank_account: Mapped[BankAccount | None] = relationship()
 
 
 class RspReturn(Base):
@@ -217,6 +221,8 @@ class BankStatementLine(Base):
     expected: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     difference: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     method: Mapped[str] = mapped_column(String(16), default="")
+    # credited to an account that is not the professional's in force (or the virement's)
+    other_account: Mapped[bool] = mapped_column(default=False)
 
     statement: Mapped[BankStatementRecord] = relationship(back_populates="lines")
     virement: Mapped[Virement | None] = relationship()

@@ -123,6 +123,21 @@ def reconcile(
     return ReconciliationResult(tuple(results), missing, received)
 
 
+def compact_iban(value: str) -> str:
+    return re.sub(r"\s", "", value or "").upper()
+
+
+def credited_elsewhere(statement_iban: str, expected_iban: str | None) -> bool:
+    """A credit on a statement of account ``statement_iban`` while the professional is paid on
+    ``expected_iban`` (the virement's account, or the one in force that day; None: no account):
+    the money did not reach the account it should have. A statement without its account number
+    says nothing."""
+    statement = compact_iban(statement_iban)
+    if not statement:
+        return False
+    return expected_iban is None or compact_iban(expected_iban) != statement
+
+
 def _unique_by_amount(line, virements, received) -> AnnouncedVirement | None:
     """Without a reference: the one unreceived virement of exactly that amount, near in time."""
     candidates = [

@@ -39,6 +39,7 @@ class ReturnRecord:
     codes: tuple[ReturnCode, ...] = ()
     virement_reference: str | None = None
     value_date: date | None = None
+    bank_account: str | None = None  # masked account the virement went to (FR76 •••• 1234)
 
 
 def _money(value: Decimal) -> str:
@@ -61,7 +62,8 @@ def return_json(record: ReturnRecord) -> dict[str, Any]:
         },
         "codes": [{"code": c.code, "message": c.message, "hint": c.hint} for c in record.codes],
         "virement": (
-            {"reference": record.virement_reference, "value_date": record.value_date.isoformat()}
+            {"reference": record.virement_reference, "value_date": record.value_date.isoformat(),
+             "bank_account": record.bank_account}
             if record.virement_reference and record.value_date else None
         ),
     }
@@ -108,4 +110,6 @@ def feed_xml(records: list[ReturnRecord], next_cursor: int) -> bytes:
             virement = _sub(item, "Virement")
             _sub(virement, "Reference", record.virement_reference)
             _sub(virement, "DateValeur", record.value_date.isoformat())
+            if record.bank_account:
+                _sub(virement, "Compte", record.bank_account)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from amelipro import audit
+from amelipro.account.banking import account_in_force
+from amelipro.account.models import BankAccount, mask_iban
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_date
 from amelipro.errors import AmeliproError
@@ -34,7 +36,12 @@ from amelipro.thirdparty.models import (
     RspReturn,
     Virement,
 )
-from amelipro.thirdparty.reconciliation import AnnouncedVirement, MatchStatus, reconcile
+from amelipro.thirdparty.reconciliation import (
+    AnnouncedVirement,
+    MatchStatus,
+    credited_elsewhere,
+    reconcile,
+)
 from amelipro.thirdparty.rsp import ReturnCode, ReturnRecord
 from amelipro.thirdparty.statements import read_statement
 from amelipro.thirdparty.states import (
@@ -353,6 +360,7 @@ class VirementView:
     fse_count: int
     received_amount: Decimal
     received_on: date | None
+    bank_account: str = ""  # the account paid to, masked (FR76 •••• 1234); "" before accounts
 
     @property
     def reception(self) -> str:
@@ -365,14 +373,16 @@ def virement_views(session: Session, pro: Professional, *conditions) -> list[Vir
     stmt = (
         select(Virement.id, Virement.reference, Virement.value_date,
                func.coalesce(func.sum(Payment.amo_paid), 0), func.count(Payment.id),
-               Virement.received_amount, Virement.received_on)
+               Virement.received_amount, Virement.received_on, BankAccount.iban)
         .outerjoin(Payment, Payment.virement_id == Virement.id)
+        .outerjoin(BankAccount, BankAccount.id == Virement.bank_account_id)
         .where(Virement.professional_id == pro.id, *conditions)
         .group_by(Virement.id, Virement.reference, Virement.value_date, Virement.received_amount,
-                  Virement.received_on)
+                  Virement.received_on, BankAccount.iban)
         .order_by(Virement.value_date.desc(), Virement.id.desc())
     )
-    return [VirementView(r[0], r[1], r[2], Decimal(r[3]).quantize(Decimal("0.01")), r[4], r[5], r[6])
+    return [VirementView(r[0], r[1], r[2], Decimal(r[3]).quantize(Decimal("0.01")), r[4], r[5], r[6],
+                         mask_iban(r[7]) if r[7] else "")
             for r in session.execute(stmt)]
 
 
@@ -414,7 +424,7 @@ def returns_since(session: Session, pro: Professional, since: int,
                   limit: int = FEED_LIMIT) -> tuple[list[ReturnRecord], int]:
     """Returns after ``since`` in cursor order; ``next`` is the last one given (or ``since``)."""
     rows = session.scalars(
-        select(RspReturn).options(selectinload(RspReturn.virement))
+        select(RspReturn).options(selectinload(RspReturn.virement).selectinload(Virement.bank_account))
         .where(RspReturn.professional_id == pro.id, RspReturn.cursor > since)
         .order_by(RspReturn.cursor).limit(max(1, min(limit, FEED_LIMIT)))
     ).all()
@@ -426,6 +436,7 @@ def returns_since(session: Session, pro: Professional, since: int,
             codes=tuple(ReturnCode(c["code"], c["message"], c.get("hint", "")) for c in r.codes),
             virement_reference=r.virement.reference if r.virement else None,
             value_date=r.virement.value_date if r.virement else None,
+            bank_account=r.virement.bank_account.masked if r.virement and r.virement.bank_account else None,
         )
         for r in rows
     ]
@@ -521,16 +532,22 @@ def import_statement(session: Session, pro: Professional, data: bytes, filename:
     )
     session.add(record)
     session.flush()
+    by_id = {v.id: v for v in virements}
     for m in result.matches:
         line = m.line
+        other = False
+        if line.is_credit and statement.iban:
+            virement = by_id.get(m.virement_id) if m.virement_id else None
+            expected = virement.bank_account if virement is not None and virement.bank_account_id else \
+                account_in_force(session, pro.id, line.value_date)
+            other = credited_elsewhere(statement.iban, expected.iban if expected else None)
         session.add(BankStatementLine(
             statement_id=record.id, position=line.position, booking_date=line.booking_date,
             value_date=line.value_date, amount=line.amount, currency=line.currency[:3],
             reference=line.reference[:140], label=line.label[:500], counterparty=line.counterparty[:140],
             bank_reference=line.bank_reference[:64], status=m.status, virement_id=m.virement_id,
-            expected=m.expected, difference=m.difference, method=m.method,
+            expected=m.expected, difference=m.difference, method=m.method, other_account=other,
         ))
-    by_id = {v.id: v for v in virements}
     for vid, received in result.received.items():
         v = by_id[vid]
         if received != v.received_amount:

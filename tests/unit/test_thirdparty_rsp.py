@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -60,5 +61,8 @@ def test_json_feed():
     assert first["cursor"] == "7" and first["status"] == "paye"
     assert first["amounts"] == {"charged": "30.00", "base": "30.00", "amo_claimed": "21.00",
                                 "amo_paid": "21.00"}
-    assert first["virement"] == {"reference": "AMP20260602000042001", "value_date": "2026-06-02"}
+    assert first["virement"] == {"reference": "AMP20260602000042001", "value_date": "2026-06-02",
+                                 "bank_account": None}
+    with_account = feed_json([replace(PAID, bank_account="FR76 •••• 0189")], 9)["returns"][0]
+    assert with_account["virement"]["bank_account"] == "FR76 •••• 0189"
     assert second["codes"][0]["code"] == "0250 050" and second["virement"] is None

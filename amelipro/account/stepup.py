@@ -1,0 +1,76 @@
+"""Step-up for sensitive actions, on the web side: a password + second-factor confirmation
+(``services.verify_step_up``, page « Confirmer votre identité ») stays valid
+``AMELIPRO_STEP_UP_MINUTES`` for the login session that made it.
+
+Put it on any view that must be confirmed (bank account change; online signing)::
+
+    @bp.route(...)
+    @login_required
+    @step_up_required            # second factor required (the default)
+    def sign(): ...
+
+Without a second factor enrolled, a GET goes to the enrolment page and a POST is refused
+(ACC-008). Without a recent confirmation, a GET goes to « Confirmer votre identité » and comes
+back; a POST is refused (ACC-009). ``@step_up_required(totp=False)`` accepts the password alone
+from an account without a second factor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import wraps
+
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user
+
+from amelipro.account import errors, services
+from amelipro.db import get_session, utcnow
+from amelipro.errors import AmeliproError
+
+KEY = "step_up"
+
+
+def _bound() -> str:
+    token = getattr(current_user, "session_token", "") or ""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def grant_step_up(until: datetime, with_totp: bool) -> None:
+    session[KEY] = {"login": _bound(), "until": until.isoformat(), "totp": with_totp}
+
+
+def has_step_up(totp: bool = True) -> bool:
+    value = session.get(KEY)
+    if not isinstance(value, dict) or value.get("login") != _bound():
+        return False
+    if totp and not value.get("totp"):
+        return False
+    try:
+        return datetime.fromisoformat(value["until"]) > utcnow()
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def clear_step_up() -> None:
+    session.pop(KEY, None)
+
+
+def step_up_required(view=None, *, totp: bool = True):
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if totp and not services.totp_enabled(get_session(), current_user):
+                if request.method == "GET":
+                    flash(f"{errors.TOTP_REQUIRED.message} {errors.TOTP_REQUIRED.hint}", "info")
+                    return redirect(url_for("account.totp"))
+                raise AmeliproError(errors.TOTP_REQUIRED)
+            if not has_step_up(totp):
+                if request.method == "GET":
+                    return redirect(url_for("account.step_up", next=request.full_path.rstrip("?")))
+                raise AmeliproError(errors.STEP_UP_REQUIRED)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
