@@ -53,6 +53,15 @@ def configure_security(app: Flask) -> None:
 
     csrf.init_app(app)
     init_login(app)
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops < 0:
+        raise ValueError("AMELIPRO_TRUSTED_PROXIES must be 0 or more")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client address is the one the n-th proxy from the app saw; nothing a client
+        # writes in X-Forwarded-For beyond that is believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     @app.after_request
     def _security_headers(response):

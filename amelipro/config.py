@@ -28,6 +28,9 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
         "SESSION_COOKIE_SECURE": False,
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
+        # (0: none, the peer address is the client; see docs/security.md).
+        "TRUSTED_PROXIES": 0,
     }
 
 
@@ -41,6 +44,7 @@ _PARSERS = {
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_HOURS": int,
     "SESSION_COOKIE_SECURE": _bool,
+    "TRUSTED_PROXIES": int,
 }
 
 

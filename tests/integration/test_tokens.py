@@ -11,7 +11,9 @@ from amelipro.auth.models import ApiToken
 
 
 def _create(client, auth, name="LogicielX"):
-    page = client.post("/logiciels", data={"name": name, "csrf_token": auth.csrf("/logiciels")})
+    posted = client.post("/logiciels", data={"name": name, "csrf_token": auth.csrf("/logiciels")})
+    assert posted.status_code == 302  # Post/Redirect/Get
+    page = client.get(posted.headers["Location"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     start = html.index('data-testid="new-token">') + len('data-testid="new-token">')
@@ -65,3 +67,15 @@ def test_empty_token_name_refused(client, auth, make_professional, db_session):
     page = client.post("/logiciels", data={"name": "  ", "csrf_token": auth.csrf("/logiciels")})
     assert page.status_code in (200, 400)
     assert db_session.scalar(select(ApiToken)) is None
+
+
+def test_reload_after_creating_a_token_creates_nothing(client, auth, make_professional, db_session):
+    """F5 on the page shown after the creation repeats a GET: no second token, no secret."""
+    make_professional("dr.a")
+    auth.login("dr.a")
+    secret = _create(client, auth)
+    reloaded = client.get("/logiciels")
+    assert reloaded.status_code == 200
+    assert secret not in reloaded.get_data(as_text=True)  # shown once
+    assert 'data-testid="new-token"' not in reloaded.get_data(as_text=True)
+    assert len(list(db_session.scalars(select(ApiToken)))) == 1
