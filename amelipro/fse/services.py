@@ -575,6 +575,22 @@ def get_fse(session: Session, pro: Professional, fse_id: int) -> StoredFse:
     return fse
 
 
+def lot_report(session: Session, pro: Professional, lot: Lot) -> LotReport:
+    """A recorded lot's report, read back from what was stored (the page shown after the
+    upload's redirect: the same content as the ARL answered to the POST)."""
+    fses = tuple(
+        FseReport(
+            position=f.position, element_id=f.element_id, invoice_number=f.invoice_number,
+            status=f.status, errors=tuple(f.errors), fse_id=f.id, duplicate_of_id=f.duplicate_of_id,
+            corrects_id=f.corrects_id, amo_sent=f.amo_sent, amo_computed=f.amo_computed,
+            participation=f.participation, franchise=f.franchise,
+        )
+        for f in lot_fses(session, pro, lot)
+    )
+    return LotReport(True, lot.received_at, lot.lot_number, lot.id, lot.status, fses=fses,
+                     body_sha256=lot.body_sha256)
+
+
 @dataclass(frozen=True)
 class LotPage:
     lots: tuple[Lot, ...]
@@ -636,5 +652,5 @@ def activity_since(session: Session, pro: Professional | None, since: datetime) 
 
 __all__ = [
     "Activity", "activity_since", "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash", "validate_lot",
-    "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "related_fses",
+    "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "lot_report", "related_fses",
 ]
