@@ -11,12 +11,13 @@ import gc
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 
 PAGE_SIZE = 50
+RECORDED_HOOKS = "amelipro.fse.on_recorded"
 _IN_CHUNK = 500  # bound on IN (...) lists
 
 
@@ -373,6 +375,13 @@ def _validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitRes
     return SubmitResult(200, intake.build_arl(intake.gateway(), report), report)
 
 
+def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
+    """Register ``hook(session, accepted_fse_ids, actor)``, called when a lot is recorded, in
+    the lot's transaction before its commit (e.g. the tiers-payant package creates the
+    payments of the accepted FSE there). A hook that fails makes the whole lot fail."""
+    app.extensions.setdefault(RECORDED_HOOKS, []).append(hook)
+
+
 def submit_lot(
     session: Session,
     pro: Professional,
@@ -460,6 +469,9 @@ def _record(
                 update(StoredFse).where(StoredFse.id == fse_id)
                 .values(duplicate_of_id=ids[decision.duplicate_of_position - 1])
             )
+    accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
+    for hook in current_app.extensions.get(RECORDED_HOOKS, ()):
+        hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
     report = LotReport(True, received, lot_number, lot.id, status, fses=_reports(decisions, ids),
                        body_sha256=lot.body_sha256)
     arl = intake.build_arl(intake.gateway(), report)

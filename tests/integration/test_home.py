@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from amelipro.thirdparty.demo import DemoFse, insert_accepted, nir_with_key
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from tests.fixtures_thirdparty import TP_ACK_AT, TP_CARE_DATE
 
 
 def _facts(html: str) -> dict[str, str]:
@@ -107,12 +109,15 @@ def test_operator_backlog_after_liquidation(app, client, auth, make_professional
     for i in range(3):
         make_accepted_fse(pro, invoice_number=f"A-{i}")
     run_liquidation(tp_session, LiquidationConfig(today=date(2026, 5, 22)), lookup=tp_lookup)
-    make_accepted_fse(pro, invoice_number="A-LATER")
+    with tp_session() as s:  # an FSE recorded before payments came with their lot (no payment)
+        insert_accepted(s, [DemoFse(professional_id=pro.id, invoice_number="A-LATER", care_date=TP_CARE_DATE,
+                                    received_at=TP_ACK_AT, nir=nir_with_key("1800175999001"))])
+        s.commit()
     auth.login("ops")
     facts = _facts(client.get("/").get_data(as_text=True))
     assert facts["FSE à liquider"] == "1" and facts["Dernière liquidation"] == "22/05/2026"
     assert facts["En retard de paiement"] == "0"  # the unfollowed one has no due date yet
-    # once followed (taken in by the professional's Paiements page), it is late: due 21 May
+    # once followed (taken in by the backfill), it is late: due 21 May
     with tp_session() as s:
         track_accepted(s, professional_id=pro.id)
     facts = _facts(client.get("/").get_data(as_text=True))
