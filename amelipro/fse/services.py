@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from amelipro import audit
 from amelipro.auth.models import Professional
@@ -645,6 +645,7 @@ class Activity:
     rejected: int
     duplicates: int
     amo_accepted: Decimal
+    to_correct: int = 0  # rejected and not yet corrected by an accepted resubmission
 
 
 def activity_since(session: Session, pro: Professional | None, since: datetime) -> Activity:
@@ -659,7 +660,25 @@ def activity_since(session: Session, pro: Professional | None, since: datetime) 
         stmt = stmt.where(Lot.professional_id == pro.id)
     lots, accepted, rejected, duplicates, amo = session.execute(stmt).one()
     return Activity(int(lots), int(accepted), int(rejected), int(duplicates),
-                    Decimal(amo).quantize(Decimal("0.01")))
+                    Decimal(amo).quantize(Decimal("0.01")),
+                    to_correct=rejected_to_correct(session, pro, since) if pro is not None else 0)
+
+
+def rejected_to_correct(session: Session, pro: Professional, since: datetime) -> int:
+    """FSE of ``pro`` rejected since ``since`` that still need a correction: not those whose
+    invoice was accepted since (a corrected resubmission, linked by ``corrects_id`` or under
+    the same invoice number, or an identical resend of an accepted one)."""
+    fixed = aliased(StoredFse)
+    corrected = select(fixed.id).where(
+        fixed.professional_id == pro.id, fixed.status == FseStatus.ACCEPTED,
+        or_(fixed.corrects_id == StoredFse.id,
+            and_(StoredFse.invoice_number != "", fixed.invoice_number == StoredFse.invoice_number)),
+    ).exists()
+    return session.scalar(
+        select(func.count(StoredFse.id)).join(Lot, Lot.id == StoredFse.lot_id)
+        .where(StoredFse.professional_id == pro.id, StoredFse.status == FseStatus.REJECTED,
+               Lot.received_at >= since, ~corrected)
+    ) or 0
 
 
 __all__ = [

@@ -26,12 +26,33 @@ def test_billing_panel_counts_own_lots_only(client, auth, make_professional, sto
     facts = _facts(html)
     assert facts["Lots reçus"] == "2"
     assert facts["FSE acceptées"] == "2" and "42,00" in html  # 2 × 21 € of AMO part
-    assert facts["FSE rejetées"] == "1" and "à corriger et renvoyer" in html
+    assert facts["FSE rejetées à corriger"] == "1" and "à corriger et renvoyer" in html
     assert facts["Déjà reçues"] == "1"
     client.post("/deconnexion", data={"csrf_token": auth.csrf("/")})
     auth.login("bruno")
     facts = _facts(client.get("/").get_data(as_text=True))
-    assert (facts["Lots reçus"], facts["FSE acceptées"], facts["FSE rejetées"]) == ("1", "0", "4")
+    assert (facts["Lots reçus"], facts["FSE acceptées"], facts["FSE rejetées à corriger"]) == ("1", "0", "4")
+
+
+def test_rejected_fse_corrected_and_accepted_are_not_to_correct(client, auth, make_professional, store_lot,
+                                                                 db_session):
+    from amelipro.fse.models import StoredFse
+
+    alice = make_professional(login="alice")
+    _, (r1, r2, r3) = store_lot(alice, statuses=("rejetee", "rejetee", "rejetee"))
+    _, (a1, a2) = store_lot(alice, statuses=("acceptee", "acceptee"))
+    other = make_professional(login="bruno")
+    _, (b1,) = store_lot(other, statuses=("acceptee",))
+    # a1 is the corrected resubmission of r1 (linked); a2 carries r2's invoice number again;
+    # bruno's accepted FSE with r3's number is not alice's correction.
+    db_session.get(StoredFse, a1).corrects_id = r1
+    db_session.get(StoredFse, a2).invoice_number = db_session.get(StoredFse, r2).invoice_number
+    db_session.get(StoredFse, b1).invoice_number = db_session.get(StoredFse, r3).invoice_number
+    db_session.commit()
+    auth.login("alice")
+    html = client.get("/").get_data(as_text=True)
+    assert _facts(html)["FSE rejetées à corriger"] == "1"
+    assert "à corriger et renvoyer" in html
 
 
 def test_payments_panel(app, client, auth, make_professional, make_accepted_fse, tp_lookup, tp_session):
