@@ -31,6 +31,9 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
         # (0: none, the peer address is the client; see docs/security.md).
         "TRUSTED_PROXIES": 0,
+        # Rights lookups (« Droits du patient », API): at most LIMIT per professional per WINDOW.
+        "RIGHTS_LOOKUP_LIMIT": 100,
+        "RIGHTS_LOOKUP_WINDOW_MINUTES": 60,
     }
 
 
@@ -45,6 +48,8 @@ _PARSERS = {
     "SESSION_HOURS": int,
     "SESSION_COOKIE_SECURE": _bool,
     "TRUSTED_PROXIES": int,
+    "RIGHTS_LOOKUP_LIMIT": int,
+    "RIGHTS_LOOKUP_WINDOW_MINUTES": int,
 }
 
 
