@@ -15,6 +15,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_database(app)
     configure_security(app)
     configure_errors(app)
+    configure_routing(app)
     configure_blueprints(app)
     configure_templates(app)
     configure_cli(app)
@@ -80,6 +81,19 @@ def configure_errors(app: Flask) -> None:
     from amelipro import errors
 
     errors.init_app(app)
+
+
+def configure_routing(app: Flask) -> None:
+    """``<int:...>`` in every route stops at 2^63 - 1 (the database's integers): a larger id
+    is a page that does not exist (404), never an overflow in the database (500)."""
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseIdConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs) -> None:
+            kwargs.setdefault("max", 2**63 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseIdConverter
 
 
 def configure_blueprints(app: Flask) -> None:

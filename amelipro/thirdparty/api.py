@@ -145,7 +145,7 @@ def penalties():
     month = services.parse_month(request.args.get("mois") or request.args.get("month"), day)
     statement = services.penalty_statement(get_session(), api_professional(), month, day)
     return jsonify({
-        "month": f"{statement.month:%Y-%m}",
+        "month": f"{statement.month.year:04d}-{statement.month.month:02d}",
         "total": _money(statement.total),
         "penalties": [
             {"fse_id": li.payment.fse_id, "invoice_number": li.payment.invoice_number,
