@@ -84,13 +84,16 @@ def configure_errors(app: Flask) -> None:
 
 
 def configure_routing(app: Flask) -> None:
-    """``<int:...>`` in every route stops at 2^63 - 1 (the database's integers): a larger id
-    is a page that does not exist (404), never an overflow in the database (500)."""
+    """``<int:...>`` in every route stops at 2^31 - 1 (ids are 32-bit integers on
+    PostgreSQL): a larger id is a page that does not exist (404), never an overflow in the
+    database (500)."""
     from werkzeug.routing import IntegerConverter
+
+    from amelipro.errors import MAX_QUERY_INT
 
     class DatabaseIdConverter(IntegerConverter):
         def __init__(self, url_map, *args, **kwargs) -> None:
-            kwargs.setdefault("max", 2**63 - 1)
+            kwargs.setdefault("max", MAX_QUERY_INT)
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = DatabaseIdConverter

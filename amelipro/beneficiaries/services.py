@@ -269,7 +269,7 @@ def recorded_lookup(session: Session, professional, lookup_id: int, *,
     the form's redirect): no new lookup, nothing recorded. Another professional's lookup,
     an old one or an unknown id: BEN-008 (404); a lookup that found nobody: BEN-002."""
     policy = policy or LookupPolicy()
-    event = session.get(audit.AuditEvent, lookup_id) if 0 < lookup_id < 2**63 else None
+    event = session.get(audit.AuditEvent, lookup_id) if 0 < lookup_id < 2**31 else None
     if (event is None or event.action != LOOKUP_ACTION or event.actor_id != professional.id
             or event.at < utcnow() - policy.show_again):
         raise AmeliproError(errors.LOOKUP_NOT_FOUND)

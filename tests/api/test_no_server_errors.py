@@ -14,6 +14,7 @@ import pytest
 import amelipro
 
 BIG = str(2**64 + 1)  # beyond the database's 64-bit integers
+PG_BIG = str(2**31)  # beyond PostgreSQL's 32-bit ids
 SPEC = json.loads((Path(amelipro.__file__).parent / "static" / "openapi.json").read_text(encoding="utf-8"))
 
 
@@ -53,17 +54,21 @@ def test_strange_query_values_are_400_with_their_code(client, headers, path, cod
 @pytest.mark.parametrize("path", [
     f"/api/v1/lots/{BIG}", f"/api/v1/fse/{BIG}", f"/api/v1/payments/{BIG}",
     f"/api/v1/virements/{BIG}", f"/api/v1/statements/{BIG}", f"/api/v1/reference/imports/{BIG}/diff",
+    f"/api/v1/lots/{PG_BIG}", f"/api/v1/fse/{PG_BIG}", f"/api/v1/payments/{PG_BIG}",
+    f"/api/v1/virements/{PG_BIG}", f"/api/v1/statements/{PG_BIG}", f"/api/v1/reference/imports/{PG_BIG}/diff",
 ])
 def test_huge_ids_in_api_paths_are_not_found(client, headers, path):
     response = client.get(path, headers=headers)
     assert response.status_code == 404 and response.is_json
     assert client.delete(f"/api/v1/tokens/{BIG}", headers=headers).status_code == 404
+    assert client.delete(f"/api/v1/tokens/{PG_BIG}", headers=headers).status_code == 404
 
 
 @pytest.mark.parametrize("path", [
     f"/facturation/lots/{BIG}", f"/facturation/fse/{BIG}", f"/facturation/fse/{BIG}/fse.xml",
     f"/facturation/lots/{BIG}/accuse", f"/paiements/factures/{BIG}", f"/paiements/virements/{BIG}",
     f"/paiements/releves/{BIG}", f"/referentiels/imports/{BIG}", f"/droits/consultations/{BIG}",
+    f"/facturation/lots/{PG_BIG}", f"/paiements/factures/{PG_BIG}", f"/droits/consultations/{PG_BIG}",
 ])
 def test_huge_ids_in_page_paths_are_not_found(client, auth, make_professional, path):
     make_professional(login="bruno")
