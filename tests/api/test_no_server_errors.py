@@ -131,3 +131,16 @@ def test_every_405_says_what_is_allowed(client, method, path):
     allowed = {m.strip() for m in response.headers["Allow"].split(",")}
     assert "GET" in allowed or "POST" in allowed
     assert method.upper() not in allowed
+
+
+def test_every_undescribed_method_of_every_api_path_is_405_with_the_described_ones_allowed(client, headers):
+    methods = {"get", "post", "put", "patch", "delete"}
+    for path, item in SPEC["paths"].items():
+        described = {m for m in item if m in methods}
+        url = path.replace("{", "").replace("}", "")
+        url = "/".join("1" if part.endswith(("_id", "id")) and part != "validate" else part for part in url.split("/"))
+        for method in sorted(methods - described):
+            response = client.open(url, method=method.upper(), headers=headers)
+            assert response.status_code == 405, (method, url, response.status_code)
+            allowed = {m.strip().lower() for m in response.headers["Allow"].split(",")}
+            assert allowed - {"head", "options"} == described, (method, url, allowed)
