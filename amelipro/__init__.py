@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_database(app)
     configure_security(app)
     configure_errors(app)
+    configure_routing(app)
     configure_blueprints(app)
     configure_templates(app)
     configure_cli(app)
@@ -58,6 +59,15 @@ def configure_security(app: Flask) -> None:
     csrf.init_app(app)
     uploads.init_app(app)  # first of the request hooks: bodies whole or refused
     init_login(app)
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops < 0:
+        raise ValueError("AMELIPRO_TRUSTED_PROXIES must be 0 or more")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client address is the one the n-th proxy from the app saw; nothing a client
+        # writes in X-Forwarded-For beyond that is believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     @app.after_request
     def _security_headers(response):
@@ -76,6 +86,22 @@ def configure_errors(app: Flask) -> None:
     from amelipro import errors
 
     errors.init_app(app)
+
+
+def configure_routing(app: Flask) -> None:
+    """``<int:...>`` in every route stops at 2^31 - 1 (ids are 32-bit integers on
+    PostgreSQL): a larger id is a page that does not exist (404), never an overflow in the
+    database (500)."""
+    from werkzeug.routing import IntegerConverter
+
+    from amelipro.errors import MAX_QUERY_INT
+
+    class DatabaseIdConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs) -> None:
+            kwargs.setdefault("max", MAX_QUERY_INT)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseIdConverter
 
 
 def configure_blueprints(app: Flask) -> None:

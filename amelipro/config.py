@@ -45,6 +45,12 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "BANK_COOLING_OFF_DAYS": 2,  # working days before a new bank account is in force
         "STEP_UP_MINUTES": 5,  # how long a password + code confirmation stays valid
         "OPERATOR_TOTP_REQUIRED": True,  # operators enrol a second factor before administering accounts
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
+        # (0: none, the peer address is the client; see docs/security.md).
+        "TRUSTED_PROXIES": 0,
+        # Rights lookups (« Droits du patient », API): at most LIMIT per professional per WINDOW.
+        "RIGHTS_LOOKUP_LIMIT": 100,
+        "RIGHTS_LOOKUP_WINDOW_MINUTES": 60,
     }
 
 
@@ -68,6 +74,9 @@ _PARSERS = {
     "BANK_COOLING_OFF_DAYS": int,
     "STEP_UP_MINUTES": int,
     "OPERATOR_TOTP_REQUIRED": _bool,
+    "TRUSTED_PROXIES": int,
+    "RIGHTS_LOOKUP_LIMIT": int,
+    "RIGHTS_LOOKUP_WINDOW_MINUTES": int,
 }
 
 

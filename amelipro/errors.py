@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 # Re-exported: the registry and the root exception are pure and live in amelipro.codes.
 from amelipro.codes import (  # noqa: F401
@@ -37,12 +37,19 @@ from amelipro.codes import (  # noqa: F401
 log = logging.getLogger(__name__)
 
 
-def positive_int_arg(args, name: str, default: int) -> int:
-    """A positive integer query parameter (``page``, ``limit``); absent or empty: ``default``."""
+# Page numbers, limits and ids given in a query stay below this: beyond, no page exists and
+# the database's 64-bit integers would overflow (an offset is page × page size).
+MAX_QUERY_INT = 2**31 - 1
+
+
+def positive_int_arg(args, name: str, default: int, maximum: int = MAX_QUERY_INT) -> int:
+    """A positive integer query parameter (``page``, ``limit``); absent or empty: ``default``.
+
+    ASCII digits only (``²`` or ``٣`` are not numbers here), at most ``maximum``: GEN-NUM."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not 1 <= int(raw) <= maximum:
         raise AmeliproError(INVALID_NUMBER, f"{name}={raw[:20]}")
     return int(raw)
 
@@ -110,7 +117,11 @@ def init_app(app: Flask) -> None:
         entry = _HTTP_CODES.get(exc.code or 500)
         if entry is None:
             entry = ErrorCode(f"GEN-{exc.code}", exc.code or 500, exc.description or exc.name)
-        return error_response([AmeliproError(entry).as_dict()], exc.code or 500)
+        body, status = error_response([AmeliproError(entry).as_dict()], exc.code or 500)
+        response = current_app.make_response((body, status))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110 §15.5.6
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from amelipro.thirdparty.demo import DemoFse, demo_lookup, insert_accepted, nir_with_key
+from amelipro.thirdparty.liquidation import track_recorded
 
 TP_CARE_DATE = date(2026, 5, 11)  # Monday; day 0 below is the same day
 TP_ACK_AT = datetime(2026, 5, 11, 16, 0, tzinfo=UTC)  # 18:00 in Paris, still 11 May
@@ -34,6 +35,7 @@ def make_accepted_fse(app):
         with app.app_context():
             session = app.extensions["amelipro.sessionmaker"]()
             (fse_id,) = insert_accepted(session, [item])
+            track_recorded(session, [fse_id], "test")  # as the recording of a lot does
             session.commit()
             session.close()
         return fse_id

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
     Flask,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -66,6 +69,29 @@ Professional.is_active = property(lambda self: self.active)
 Professional.get_id = lambda self: getattr(self, "session_token", None)
 
 
+# Characters a browser drops from a URL (WHATWG URL parser) or that have no place in a path
+# of this site: refused rather than cleaned, so what is checked is what the browser follows.
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def safe_next(target: str) -> str | None:
+    """``target`` when it is a path of this site, else None (then go to the home page).
+
+    Checked after normalisation as a browser would do it: tabs and newlines are removed by
+    browsers (``/\t/evil.example`` becomes ``//evil.example``) and a backslash counts as a
+    slash, so a target holding either, any control character or a space is refused; so is
+    anything with a scheme or a host (``//host``, ``https:``) or not starting with ``/``.
+    """
+    # An encoded control character or backslash (``%09``, ``%5C``) is harmless to a browser
+    # but no page of this site needs one: refused as well, with the raw ones.
+    if not target or len(target) > 2000 or _UNSAFE_IN_NEXT.search(unquote(target) + target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
 def login_policy() -> services.LoginPolicy:
     cfg = current_app.config
     return services.LoginPolicy(
@@ -90,9 +116,7 @@ def login():
         except AmeliproError as exc:
             error, status = exc.error.message, exc.status
         else:
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("main.home")
+            target = safe_next(request.args.get("next", "")) or url_for("main.home")
             if account_services.needs_second_factor(get_session(), pro):
                 # Password right, second factor to give: nothing logged in until the code.
                 session.clear()
@@ -125,17 +149,22 @@ def logout():
 @login_required
 def tokens():
     form = TokenForm()
-    new_secret = None
     if form.validate_on_submit():
         created = services.create_token(get_session(), current_user, form.name.data)
-        new_secret = created.secret
-        form = TokenForm(formdata=None)
-    return render_template(
+        # Post/Redirect/Get: the secret travels once in the (signed) session cookie, is shown
+        # by the next GET and removed from the session there; F5 creates nothing.
+        session["new_token_secret"] = created.secret
+        return redirect(url_for("auth.tokens"))
+    new_secret = session.pop("new_token_secret", None) if request.method == "GET" else None
+    response = make_response(render_template(
         "auth/tokens.html",
         form=form,
         tokens=services.list_tokens(get_session(), current_user),
         new_secret=new_secret,
-    )
+    ))
+    if new_secret:
+        response.headers["Cache-Control"] = "no-store"  # not kept for the Back button
+    return response
 
 
 @bp.route("/logiciels/<int:token_id>/revoquer", methods=["GET", "POST"])

@@ -22,3 +22,23 @@ CSV_HEADER = define(
     "En-tête du fichier CSV des bénéficiaires incorrect.",
     "La première ligne doit contenir les colonnes documentées (nir;rang;date_naissance;...).",
 )
+BIRTH_DATE_INVALID = define(
+    "BEN-005", 400,
+    "Date de naissance absente ou invalide.",
+    "Saisissez la date de naissance lue sur la carte Vitale (AAAA-MM-JJ ou JJ/MM/AAAA).",
+)
+LOOKUPS_THROTTLED = define(
+    "BEN-006", 429,
+    "Trop de consultations de droits en peu de temps.",
+    "Patientez avant de consulter à nouveau : le nombre de consultations par professionnel est limité.",
+)
+RANK_INVALID = define(
+    "BEN-007", 400,
+    "Rang de bénéficiaire invalide.",
+    "Le rang est un nombre de 1 à 99 (lu sur la carte Vitale) ; laissez-le vide s'il est inconnu.",
+)
+LOOKUP_NOT_FOUND = define(
+    "BEN-008", 404,
+    "Consultation introuvable ou expirée.",
+    "Consultez à nouveau les droits du patient.",
+)

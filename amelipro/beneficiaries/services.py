@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
@@ -38,12 +38,12 @@ from amelipro.beneficiaries.domain import (
     EhpadStay,
     PatientRights,
     Period,
-    RightsAt,
 )
 from amelipro.beneficiaries.models import Beneficiary
 from amelipro.beneficiaries.models import CoverPeriod as CoverRow
 from amelipro.beneficiaries.models import EhpadStay as EhpadRow
 from amelipro.beneficiaries.models import RightsPeriod as RightsRow
+from amelipro.clock import paris_today
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError
 
@@ -114,71 +114,199 @@ def find_rights_many(session: Session, keys: Iterable[tuple[str, int]]) -> dict[
     return out
 
 
-@dataclass(frozen=True)
-class PersonAt:
-    rights: PatientRights
-    at: RightsAt
+# --- rights lookups by professionals (page, API, online billing) ----------------------------
+
+LOOKUP_ACTION = "beneficiaries.lookup"
+LOOKUP_THROTTLED_ACTION = "beneficiaries.lookup_throttled"
 
 
 @dataclass(frozen=True)
-class RightsAnswer:
-    """Everyone under one NIR (ranks), answered at one date."""
+class LookupPolicy:
+    """At most ``limit`` rights lookups per professional in any ``window`` (settings
+    ``RIGHTS_LOOKUP_LIMIT`` and ``RIGHTS_LOOKUP_WINDOW_MINUTES``); a recorded lookup can be
+    shown again (Post/Redirect/Get) for ``show_again`` after it was made."""
 
+    limit: int = 100
+    window: timedelta = timedelta(minutes=60)
+    show_again: timedelta = timedelta(minutes=30)
+
+    @classmethod
+    def from_config(cls, config) -> LookupPolicy:
+        return cls(limit=int(config.get("RIGHTS_LOOKUP_LIMIT", 100)),
+                   window=timedelta(minutes=int(config.get("RIGHTS_LOOKUP_WINDOW_MINUTES", 60))))
+
+
+@dataclass(frozen=True)
+class BillingRights:
+    """What billing needs of one beneficiary at the date of care, and nothing more: no name,
+    no medical detail of an exemption, no period history, no EHPAD name."""
+
+    rank: int
+    age: int
+    regime: str
+    caisse: str
+    centre: str
+    alsace_moselle: bool
+    rights_open: bool
+    exemptions: tuple[CoverPeriod, ...]
+    ehpad_resident: bool
+
+
+@dataclass(frozen=True)
+class RightsLookup:
+    """The answer to one recorded lookup (``lookup_id``: its audit event)."""
+
+    lookup_id: int
     nir: str
     at: date
-    people: tuple[PersonAt, ...]
+    beneficiaries: tuple[BillingRights, ...]
 
 
-def rights_at(session: Session, nir: str, at: date) -> RightsAnswer:
-    """Rights of every beneficiary under ``nir`` on ``at``; BEN-001 / BEN-002 otherwise."""
+class UnknownPatientError(AmeliproError):
+    """BEN-002 for a recorded lookup: unknown NIR, or a birth date or rank that does not
+    match (the same answer for all three). ``lookup_id``: the lookup's audit event."""
+
+    def __init__(self, lookup_id: int) -> None:
+        super().__init__(errors.UNKNOWN, cpam_code="0250 050")
+        self.lookup_id = lookup_id
+
+
+def parse_birth_date(value: date | str | None) -> date:
+    """A ``date``, or ``AAAA-MM-JJ`` / ``JJ/MM/AAAA``; BEN-005 otherwise."""
+    if isinstance(value, date):
+        return value
+    raw = (value or "").strip()
+    try:
+        if not raw:
+            raise ValueError("empty")
+        return _parse_date(raw)
+    except ValueError as exc:
+        raise AmeliproError(errors.BIRTH_DATE_INVALID, f"« {raw[:20]} »" if raw else "") from exc
+
+
+def parse_rank(value: int | str | None) -> int | None:
+    """1..99, or None when not given; BEN-007 otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str)
+                                                                   and value.strip().isascii()
+                                                                   and value.strip().isdigit())):
+        raise AmeliproError(errors.RANK_INVALID, f"« {str(value)[:20]} »")
+    rank = int(value)
+    if not 1 <= rank <= 99:
+        raise AmeliproError(errors.RANK_INVALID, f"« {rank} »")
+    return rank
+
+
+def _billing_rights(person: PatientRights, at: date) -> BillingRights:
+    state = person.at(at)
+    return BillingRights(
+        rank=person.rank, age=state.age, regime=person.regime, caisse=person.caisse,
+        centre=person.centre, alsace_moselle=person.alsace_moselle, rights_open=state.open,
+        exemptions=tuple(state.covers), ehpad_resident=state.ehpad is not None,
+    )
+
+
+def _lookups_since(session: Session, professional_id: int, since: datetime) -> int:
+    return session.scalar(
+        select(func.count(audit.AuditEvent.id)).where(
+            audit.AuditEvent.actor_id == professional_id, audit.AuditEvent.action == LOOKUP_ACTION,
+            audit.AuditEvent.at >= since)
+    ) or 0
+
+
+def lookup_rights(
+    session: Session,
+    professional,
+    nir: str,
+    birth_date: date | str | None,
+    rank: int | str | None = None,
+    at: date | None = None,
+    *,
+    policy: LookupPolicy | None = None,
+) -> RightsLookup:
+    """A professional reads a patient's rights for billing, as from the carte Vitale.
+
+    Requires the NIR and the birth date (and the rank when known): a birth date or a rank
+    that does not match answers exactly like an unknown NIR (BEN-002), so the file cannot
+    be used to find out who is insured or when they were born. Every lookup is recorded in
+    the audit log (who: ``professional``, whom: NIR and rank, when, at which date of care,
+    found or not) and commits; a professional past ``policy.limit`` lookups in
+    ``policy.window`` gets BEN-006 (429) and nothing is read. Errors: BEN-001 (NIR),
+    BEN-005 (birth date), BEN-007 (rank), BEN-002 (unknown or mismatch), BEN-006.
+    """
+    policy = policy or LookupPolicy()
+    at = at or paris_today()
+    if _lookups_since(session, professional.id, utcnow() - policy.window) >= policy.limit:
+        audit.record(session, LOOKUP_THROTTLED_ACTION, actor_id=professional.id,
+                     actor_login=professional.login)
+        session.commit()
+        raise AmeliproError(errors.LOOKUPS_THROTTLED,
+                            f"au plus {policy.limit} consultations en {_minutes(policy.window)}")
     nir = normalize_nir(nir)
-    rows = session.scalars(
-        select(Beneficiary).where(Beneficiary.nir == nir).order_by(Beneficiary.rank).options(*_loaded())
-    ).all()
-    if not rows:
-        raise AmeliproError(errors.UNKNOWN, f"NIR {format_nir(nir)}.", cpam_code="0250 050")
-    people = tuple(PersonAt(r, r.at(at)) for r in map(to_rights, rows))
-    return RightsAnswer(nir, at, people)
+    birth = parse_birth_date(birth_date)
+    wanted_rank = parse_rank(rank)
+    stmt = select(Beneficiary).where(Beneficiary.nir == nir, Beneficiary.birth_date == birth)
+    if wanted_rank is not None:
+        stmt = stmt.where(Beneficiary.rank == wanted_rank)
+    people = [to_rights(r) for r in session.scalars(stmt.order_by(Beneficiary.rank).options(*_loaded()))]
+    event = audit.record(session, LOOKUP_ACTION, actor_id=professional.id, actor_login=professional.login,
+                         nir=nir, rank=wanted_rank, at=at.isoformat(), found=[p.rank for p in people])
+    session.commit()
+    if not people:
+        raise UnknownPatientError(event.id)
+    return RightsLookup(event.id, nir, at, tuple(_billing_rights(p, at) for p in people))
 
 
-def rights_json(answer: RightsAnswer) -> dict:
-    """The API's answer (also what the page shows)."""
-    def period(p: Period) -> dict:
-        return {"start": p.start.isoformat(), "end": p.end.isoformat() if p.end else None}
+def _minutes(window: timedelta) -> str:
+    minutes = int(window.total_seconds() // 60)
+    return f"{minutes} minute(s)"
 
+
+def recorded_lookup(session: Session, professional, lookup_id: int, *,
+                    policy: LookupPolicy | None = None) -> RightsLookup:
+    """A lookup the professional made a moment ago, read again to show it (the page after
+    the form's redirect): no new lookup, nothing recorded. Another professional's lookup,
+    an old one or an unknown id: BEN-008 (404); a lookup that found nobody: BEN-002."""
+    policy = policy or LookupPolicy()
+    event = session.get(audit.AuditEvent, lookup_id) if 0 < lookup_id < 2**31 else None
+    if (event is None or event.action != LOOKUP_ACTION or event.actor_id != professional.id
+            or event.at < utcnow() - policy.show_again):
+        raise AmeliproError(errors.LOOKUP_NOT_FOUND)
+    detail = event.detail_dict
+    ranks = detail.get("found") or []
+    if not ranks:
+        raise AmeliproError(errors.UNKNOWN, cpam_code="0250 050")
+    at = date.fromisoformat(detail["at"])
+    rows = session.scalars(select(Beneficiary).where(Beneficiary.nir == detail["nir"],
+                                                     Beneficiary.rank.in_(ranks))
+                           .order_by(Beneficiary.rank).options(*_loaded()))
+    people = tuple(_billing_rights(to_rights(r), at) for r in rows)
+    return RightsLookup(event.id, detail["nir"], at, people)
+
+
+def lookup_json(result: RightsLookup) -> dict:
+    """The API's answer to a lookup (what the page shows too)."""
     return {
-        "nir": answer.nir,
-        "at": answer.at.isoformat(),
+        "nir": result.nir,
+        "at": result.at.isoformat(),
         "beneficiaries": [
             {
-                "rank": person.rights.rank,
-                "last_name": person.rights.last_name,
-                "first_name": person.rights.first_name,
-                "birth_date": person.rights.birth_date.isoformat(),
-                "age": person.at.age,
-                "regime": person.rights.regime,
-                "caisse": person.rights.caisse,
-                "centre": person.rights.centre,
-                "alsace_moselle": person.rights.alsace_moselle,
-                "rights_open": person.at.open,
+                "rank": b.rank,
+                "age": b.age,
+                "regime": b.regime,
+                "caisse": b.caisse,
+                "centre": b.centre,
+                "alsace_moselle": b.alsace_moselle,
+                "rights_open": b.rights_open,
                 "exemptions": [
-                    {"type": c.cover.value, "label": c.cover.label, "detail": c.detail,
-                     **period(c.period)}
-                    for c in person.at.covers
+                    {"type": c.cover.value, "label": c.cover.label, "start": c.period.start.isoformat(),
+                     "end": c.period.end.isoformat() if c.period.end else None}
+                    for c in b.exemptions
                 ],
-                "ehpad": None if person.at.ehpad is None else {
-                    "finess": person.at.ehpad.finess, "name": person.at.ehpad.name,
-                    **period(person.at.ehpad.period),
-                },
-                "periods": {
-                    "rights": [period(p) for p in person.rights.rights],
-                    "exemptions": [{"type": c.cover.value, "detail": c.detail, **period(c.period)}
-                                   for c in person.rights.covers],
-                    "ehpad": [{"finess": s.finess, "name": s.name, **period(s.period)}
-                              for s in person.rights.ehpad_stays],
-                },
+                "ehpad_resident": b.ehpad_resident,
             }
-            for person in answer.people
+            for b in result.beneficiaries
         ],
     }
 

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 
 from amelipro.fse.domain import CareSheet
+from amelipro.xmlcore.signature import signed_document
 
 ARL_CONTENT_TYPE = "application/xml; charset=utf-8"
 EXTENSION_KEY = "amelipro.fse.gateway"
@@ -167,10 +168,10 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
             for issue in doc.errors:
                 refusals.append({**issue.as_dict(), "path": _lot_path(doc.position, issue.path), **where})
             continue
-        # Stored: the FSE element as received *with* its verified signature, so that anyone can
-        # verify it again later (exclusive C14N: it stays valid outside the lot). Nothing is
+        # Stored: what the signature covers, with the signature, so that anyone can verify it
+        # again later (and nothing the sender added outside the signed content). Nothing is
         # ever read back from it: the stored fields come from the verified content.
-        fses.append(ReadFse(doc.position, doc.element_id or "", _signed_text(doc.verified.source),
+        fses.append(ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified),
                             doc.verified.rpps, doc.sheet, verified=doc))
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code
@@ -185,12 +186,6 @@ def _status_of(code: str | None) -> int:
 
     entry = REGISTRY.get(code or "")
     return entry.status if entry is not None and 400 <= entry.status < 500 else 400
-
-
-def _signed_text(element) -> str:
-    from lxml import etree
-
-    return etree.tostring(element, encoding="unicode")
 
 
 def build_arl(gw: Gateway, report) -> bytes:

@@ -11,15 +11,16 @@ import gc
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from flask import Flask, current_app
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from amelipro import audit
 from amelipro.auth.models import Professional
@@ -32,6 +33,7 @@ from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 
 PAGE_SIZE = 50
+RECORDED_HOOKS = "amelipro.fse.on_recorded"
 _IN_CHUNK = 500  # bound on IN (...) lists
 
 
@@ -373,6 +375,13 @@ def _validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitRes
     return SubmitResult(200, intake.build_arl(intake.gateway(), report), report)
 
 
+def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
+    """Register ``hook(session, accepted_fse_ids, actor)``, called when a lot is recorded, in
+    the lot's transaction before its commit (e.g. the tiers-payant package creates the
+    payments of the accepted FSE there). A hook that fails makes the whole lot fail."""
+    app.extensions.setdefault(RECORDED_HOOKS, []).append(hook)
+
+
 def submit_lot(
     session: Session,
     pro: Professional,
@@ -460,6 +469,9 @@ def _record(
                 update(StoredFse).where(StoredFse.id == fse_id)
                 .values(duplicate_of_id=ids[decision.duplicate_of_position - 1])
             )
+    accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
+    for hook in current_app.extensions.get(RECORDED_HOOKS, ()):
+        hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
     report = LotReport(True, received, lot_number, lot.id, status, fses=_reports(decisions, ids),
                        body_sha256=lot.body_sha256)
     arl = intake.build_arl(intake.gateway(), report)
@@ -575,6 +587,22 @@ def get_fse(session: Session, pro: Professional, fse_id: int) -> StoredFse:
     return fse
 
 
+def lot_report(session: Session, pro: Professional, lot: Lot) -> LotReport:
+    """A recorded lot's report, read back from what was stored (the page shown after the
+    upload's redirect: the same content as the ARL answered to the POST)."""
+    fses = tuple(
+        FseReport(
+            position=f.position, element_id=f.element_id, invoice_number=f.invoice_number,
+            status=f.status, errors=tuple(f.errors), fse_id=f.id, duplicate_of_id=f.duplicate_of_id,
+            corrects_id=f.corrects_id, amo_sent=f.amo_sent, amo_computed=f.amo_computed,
+            participation=f.participation, franchise=f.franchise,
+        )
+        for f in lot_fses(session, pro, lot)
+    )
+    return LotReport(True, lot.received_at, lot.lot_number, lot.id, lot.status, fses=fses,
+                     body_sha256=lot.body_sha256)
+
+
 @dataclass(frozen=True)
 class LotPage:
     lots: tuple[Lot, ...]
@@ -617,6 +645,7 @@ class Activity:
     rejected: int
     duplicates: int
     amo_accepted: Decimal
+    to_correct: int = 0  # rejected and not yet corrected by an accepted resubmission
 
 
 def activity_since(session: Session, pro: Professional | None, since: datetime) -> Activity:
@@ -631,10 +660,28 @@ def activity_since(session: Session, pro: Professional | None, since: datetime) 
         stmt = stmt.where(Lot.professional_id == pro.id)
     lots, accepted, rejected, duplicates, amo = session.execute(stmt).one()
     return Activity(int(lots), int(accepted), int(rejected), int(duplicates),
-                    Decimal(amo).quantize(Decimal("0.01")))
+                    Decimal(amo).quantize(Decimal("0.01")),
+                    to_correct=rejected_to_correct(session, pro, since) if pro is not None else 0)
+
+
+def rejected_to_correct(session: Session, pro: Professional, since: datetime) -> int:
+    """FSE of ``pro`` rejected since ``since`` that still need a correction: not those whose
+    invoice was accepted since (a corrected resubmission, linked by ``corrects_id`` or under
+    the same invoice number, or an identical resend of an accepted one)."""
+    fixed = aliased(StoredFse)
+    corrected = select(fixed.id).where(
+        fixed.professional_id == pro.id, fixed.status == FseStatus.ACCEPTED,
+        or_(fixed.corrects_id == StoredFse.id,
+            and_(StoredFse.invoice_number != "", fixed.invoice_number == StoredFse.invoice_number)),
+    ).exists()
+    return session.scalar(
+        select(func.count(StoredFse.id)).join(Lot, Lot.id == StoredFse.lot_id)
+        .where(StoredFse.professional_id == pro.id, StoredFse.status == FseStatus.REJECTED,
+               Lot.received_at >= since, ~corrected)
+    ) or 0
 
 
 __all__ = [
     "Activity", "activity_since", "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash", "validate_lot",
-    "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "related_fses",
+    "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "lot_report", "related_fses",
 ]

@@ -5,7 +5,7 @@ Only the logged-in professional's own lots and FSE are shown (services scope eve
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -90,11 +90,30 @@ def upload():
         error = AmeliproError(lot_errors.NO_FILE).as_dict()
         return render_template("fse/upload.html", form=form, errors=[error]), 400
     dry_run = request.form.get("action") == "verifier"
-    session = get_session()
+    filename = storage.filename or "lot.xml"
+    db = get_session()
     if dry_run:
-        result = services.validate_lot(session, current_user, body)
+        result = services.validate_lot(db, current_user, body)
     else:
-        result = services.submit_lot(session, current_user, body, source="web")
+        result = services.submit_lot(db, current_user, body, source="web")
+        if result.report.lot_id is not None:
+            # Post/Redirect/Get: the recorded lot's receipt is a page of its own, so F5
+            # shows it again instead of sending the file a second time.
+            session["sent_lot_file"] = [result.report.lot_id, filename[:200]]
+            return redirect(url_for("fse.receipt", lot_id=result.report.lot_id), code=303)
+    # A dry run or a refused lot recorded nothing: its report answers the POST itself.
     return render_template("fse/result.html", result=result, report=result.report, dry_run=dry_run,
-                           filename=storage.filename or "lot.xml")
+                           filename=filename)
+
+
+@bp.get("/lots/<int:lot_id>/accuse")
+@login_required
+def receipt(lot_id: int):
+    """The acknowledgement of a lot sent from the upload page (read back, nothing sent)."""
+    db = get_session()
+    found = services.get_lot(db, current_user, lot_id)
+    sent = session.get("sent_lot_file")
+    filename = sent[1] if isinstance(sent, list) and len(sent) == 2 and sent[0] == found.id else None
+    return render_template("fse/result.html", report=services.lot_report(db, current_user, found),
+                           dry_run=False, filename=filename)
 

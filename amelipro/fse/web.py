@@ -34,8 +34,10 @@ def _home_panel(session, pro):
         facts=(
             home.Fact("Lots reçus", str(act.lots)),
             home.Fact("FSE acceptées", str(act.accepted), f"{euros(act.amo_accepted)} de part AMO"),
-            home.Fact("FSE rejetées", str(act.rejected), "à corriger et renvoyer" if act.rejected else "",
-                      alert=bool(act.rejected)),
+            home.Fact("FSE rejetées à corriger", str(act.to_correct),
+                      "à corriger et renvoyer" if act.to_correct else
+                      f"{act.rejected} rejetée(s), toutes corrigées depuis" if act.rejected else "",
+                      alert=bool(act.to_correct)),
             home.Fact("Déjà reçues", str(act.duplicates)),
         ),
         note="" if act.lots else "Aucun lot reçu depuis 30 jours.",

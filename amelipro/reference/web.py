@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from amelipro.clock import date_or_today
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError
+from amelipro.errors import MAX_QUERY_INT, AmeliproError
 from amelipro.extensions import csrf
 from amelipro.filters import date_fr, euros, number
 from amelipro.reference import errors, queries, services
@@ -43,13 +43,14 @@ csrf.exempt(api)
 parse_at = date_or_today  # ?at=AAAA-MM-JJ, today in Paris when absent
 
 
-def _opt_int(value: str | None, name: str) -> int | None:
+def _opt_int(value: str | None, name: str, minimum: int = 0) -> int | None:
+    """An integer filter (ASCII digits, ``minimum`` to 2^31 - 1); REF-010 otherwise."""
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise AmeliproError(errors.BAD_SEARCH, f"{name}={value}") from exc
+    raw = value.strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not minimum <= int(raw) <= MAX_QUERY_INT:
+        raise AmeliproError(errors.BAD_SEARCH, f"{name}={value[:20]}")
+    return int(raw)
 
 
 def _opt_bool(value: str | None) -> bool | None:
@@ -67,16 +68,14 @@ def parse_search(args) -> SearchQuery:
     kind = args.get("kind") or None
     if kind is not None and kind not in KINDS:
         raise AmeliproError(errors.BAD_SEARCH, f"kind={kind}")
-    page = _opt_int(args.get("page"), "page")
+    page = _opt_int(args.get("page"), "page", minimum=1)
     page = 1 if page is None else page
-    if page < 1:
-        raise AmeliproError(errors.BAD_SEARCH, f"page={page}")
     return SearchQuery(
         q=(args.get("q") or "").strip()[:200], at=parse_at(args.get("at")), kind=kind,
         reimbursable=_opt_bool(args.get("reimbursable")), rate=_opt_int(args.get("rate"), "rate"),
         generic_group=_opt_int(args.get("group"), "group"),
         ehpad_category_id=_opt_int(args.get("ehpad"), "ehpad"), page=page,
-        page_size=min(_opt_int(args.get("per_page"), "per_page") or 20, 100),
+        page_size=min(_opt_int(args.get("per_page"), "per_page", minimum=1) or 20, 100),
     )
 
 

@@ -23,17 +23,11 @@ from amelipro.db import get_session
 from amelipro.errors import AmeliproError, error_response, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.thirdparty import errors, rsp, services
-from amelipro.thirdparty.liquidation import track_accepted
 from amelipro.thirdparty.models import Payment
 
 bp = Blueprint("thirdparty_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-
-def _track() -> None:
-    """Take in newly accepted FSE so that they show as pending at once (commits)."""
-    pro = api_professional()
-    track_accepted(get_session(), professional_id=pro.id, actor=f"api:{pro.login}")
 
 
 def today() -> date:
@@ -99,7 +93,6 @@ def returns_feed():
 @bp.get("/payments")
 @require_token
 def payments():
-    _track()
     f = services.PaymentFilter.from_args(request.args)
     page = positive_int_arg(request.args, "page", 1)
     day = today()
@@ -148,12 +141,11 @@ def virement(virement_id: int):
 @bp.get("/penalties")
 @require_token
 def penalties():
-    _track()
     day = today()
     month = services.parse_month(request.args.get("mois") or request.args.get("month"), day)
     statement = services.penalty_statement(get_session(), api_professional(), month, day)
     return jsonify({
-        "month": f"{statement.month:%Y-%m}",
+        "month": f"{statement.month.year:04d}-{statement.month.month:02d}",
         "total": _money(statement.total),
         "penalties": [
             {"fse_id": li.payment.fse_id, "invoice_number": li.payment.invoice_number,

@@ -40,7 +40,7 @@ def liquidate(batch_size: int, day: str | None, max_batches: int | None, worker:
         tracked = track_accepted(session, actor=worker)
     with new_session() as session:
         total = pending_count(session, today)
-        waiting = pending_count_all(session)
+        waiting = pending_count_all(session, today)
     click.echo(f"FSE suivies : {tracked} nouvelles ; à liquider : {total}.")
     if waiting > total:
         click.echo(f"{waiting - total} FSE attendent un compte bancaire en vigueur : la liquidation "
@@ -68,6 +68,7 @@ def demo(login: str, count: int, first_day: str | None) -> None:
     from amelipro.auth.models import Professional
     from amelipro.clock import paris_today
     from amelipro.thirdparty.demo import generate, insert_accepted
+    from amelipro.thirdparty.liquidation import track_recorded
 
     start = date.fromisoformat(first_day) if first_day else paris_today() - timedelta(days=30)
     with new_session() as session:
@@ -76,6 +77,7 @@ def demo(login: str, count: int, first_day: str | None) -> None:
             raise click.ClickException(f"Professionnel inconnu : {login}")
         prefix = f"D{pro.id}-{start:%y%m%d}-"
         ids = insert_accepted(session, generate([pro.id], count, first_day=start, days=25, prefix=prefix))
+        track_recorded(session, ids, "demo")  # their payments, as a recorded lot has
         session.commit()
     click.echo(f"{len(ids)} FSE acceptées créées pour {login}.")
 

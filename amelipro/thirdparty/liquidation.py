@@ -25,14 +25,14 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.orm import Session
 
 from amelipro.account.banking import accounts_in_force, has_account_in_force
@@ -257,27 +257,61 @@ def untracked_accepted() -> tuple:
             Payment.id.is_(None))
 
 
+def _untracked_rows() -> Select:
+    """Accepted tiers-payant FSE that have no payment row yet, with what a payment needs."""
+    return (
+        select(
+            StoredFse.id, StoredFse.professional_id, StoredFse.invoice_number,
+            StoredFse.patient_nir, StoredFse.first_care_date, StoredFse.corrects_id,
+            StoredFse.charged_sent, StoredFse.base_sent, StoredFse.amo_sent,
+            StoredFse.charged_computed, StoredFse.base_computed, StoredFse.amo_computed,
+            Lot.received_at, Lot.id.label("lot_id"),
+        )
+        .join(Lot, Lot.id == StoredFse.lot_id)
+        .outerjoin(Payment, Payment.fse_id == StoredFse.id)
+        .where(*untracked_accepted())
+        .order_by(StoredFse.id)
+    )
+
+
+def track_recorded(session: Session, fse_ids: Sequence[int], actor: str) -> int:
+    """Create the payment rows of FSE being recorded (the lot's transaction; no commit).
+
+    Called by the FSE recording path when a lot is stored, so that an accepted tiers-payant
+    FSE has its payment ("en attente") from the moment its lot is acknowledged, and no page
+    ever has to create one. The ids are new in this transaction: nobody else can track them.
+    """
+    total = 0
+    ids = list(fse_ids)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(_untracked_rows().where(StoredFse.id.in_(ids[start:start + 500]))).all()
+        if rows:
+            total += _track_rows(session, rows, actor)
+    return total
+
+
+def backfill_rows() -> Select:
+    """Every accepted tiers-payant FSE without a payment (for migration 0011)."""
+    return _untracked_rows()
+
+
+def track_rows(session: Session, rows: Sequence, actor: str) -> int:
+    """Payments of rows of :func:`backfill_rows` (no commit; for migration 0011)."""
+    return _track_rows(session, rows, actor) if rows else 0
+
+
 def track_accepted(
     session: Session, *, professional_id: int | None = None, actor: str = "suivi",
     chunk: int = 5000,
 ) -> int:
-    """Create the payment row of every accepted tiers-payant FSE that has none. Commits."""
+    """Create the payment row of every accepted tiers-payant FSE that has none. Commits.
+
+    A backfill (FSE recorded before payments were created with their lot, or inserted in
+    bulk by the demo tools): run by migration 0011 and by ``amelipro thirdparty liquidate``,
+    never by a page."""
     total = 0
     while True:
-        stmt = (
-            select(
-                StoredFse.id, StoredFse.professional_id, StoredFse.invoice_number,
-                StoredFse.patient_nir, StoredFse.first_care_date, StoredFse.corrects_id,
-                StoredFse.charged_sent, StoredFse.base_sent, StoredFse.amo_sent,
-                StoredFse.charged_computed, StoredFse.base_computed, StoredFse.amo_computed,
-                Lot.received_at, Lot.id.label("lot_id"),
-            )
-            .join(Lot, Lot.id == StoredFse.lot_id)
-            .outerjoin(Payment, Payment.fse_id == StoredFse.id)
-            .where(*untracked_accepted())
-            .order_by(StoredFse.id)
-            .limit(chunk)
-        )
+        stmt = _untracked_rows().limit(chunk)
         if professional_id is not None:
             stmt = stmt.where(StoredFse.professional_id == professional_id)
         if total == 0:
@@ -429,7 +463,7 @@ def _claim(session: Session, batch_size: int, today: date) -> list[int]:
     stmt = (
         select(Payment.id)
         .where(Payment.status == PaymentStatus.ACCEPTED,
-               has_account_in_force(Payment.professional_id, today))
+               has_account_in_force(Payment.professional_id, today), *liquidable_on(today))
         .order_by(Payment.id)
         .limit(batch_size)
     )
@@ -723,16 +757,24 @@ def _ensure_virements(session: Session, pro_ids: list[int], value_date: date,
     return dict(found)
 
 
-def pending_count_all(session: Session) -> int:
+def liquidable_on(today: date) -> tuple:
+    """A liquidation run "on" ``today`` (``--date``, possibly past) only sees FSE received
+    (acknowledged) that day or before: the caisse cannot pay what it has not yet received."""
+    return (Payment.acknowledged_on <= today,)
+
+
+def pending_count_all(session: Session, today: date | None = None) -> int:
     """Payments waiting for the liquidation, with or without a bank account."""
     return session.scalar(select(func.count()).select_from(Payment)
-                          .where(Payment.status == PaymentStatus.ACCEPTED)) or 0
+                          .where(Payment.status == PaymentStatus.ACCEPTED,
+                                 *liquidable_on(today or paris_today()))) or 0
 
 
 def pending_count(session: Session, today: date | None = None) -> int:
     """Payments the liquidation would take ``today`` (a bank account in force)."""
     return session.scalar(select(func.count()).select_from(Payment)
                           .where(Payment.status == PaymentStatus.ACCEPTED,
+                                 *liquidable_on(today or paris_today()),
                                  has_account_in_force(Payment.professional_id,
                                                       today or paris_today()))) or 0
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -74,13 +75,13 @@ def month_bounds(month: date) -> tuple[date, date]:
 
 
 def parse_month(text: str | None, today: date) -> date:
+    """``AAAA-MM`` (years 1900 to 9998: the month after must exist); TP-API-003 otherwise."""
     if not text:
         return today.replace(day=1)
-    try:
-        year, month = text.split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise AmeliproError(errors.BAD_MONTH, text) from None
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text.strip())
+    if not match or not 1900 <= int(match[1]) <= 9998 or not 1 <= int(match[2]) <= 12:
+        raise AmeliproError(errors.BAD_MONTH, text[:20])
+    return date(int(match[1]), int(match[2]), 1)
 
 
 # --- dashboard ---------------------------------------------------------------------------
@@ -188,10 +189,10 @@ class PaymentFilter:
             raw = (args.get(name) or "").strip().replace(",", ".")
             if not raw:
                 return None
-            try:
-                return Decimal(raw)
-            except InvalidOperation:
-                raise AmeliproError(errors.BAD_FILTER, f"{name}={raw}") from None
+            # A plain amount in euros: no NaN/sNaN/Infinity, no exponent, no 40-digit number.
+            if not re.fullmatch(r"-?[0-9]{1,10}(\.[0-9]{1,2})?", raw):
+                raise AmeliproError(errors.BAD_FILTER, f"{name}={raw[:20]}")
+            return Decimal(raw)
 
         status = (args.get("statut") or args.get("status") or "").strip()
         if status and status not in STATUS_FILTERS:
@@ -415,7 +416,7 @@ def virement_detail(session: Session, pro: Professional, virement_id: int) -> Vi
 def parse_cursor(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > 2**63 - 1:
         raise AmeliproError(errors.BAD_CURSOR, raw[:40])
     return int(raw)
 

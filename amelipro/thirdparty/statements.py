@@ -264,7 +264,8 @@ def parse_amount(text: str) -> Decimal:
         raw = raw.replace(".", "").replace(",", ".") if raw.rfind(",") > raw.rfind(".") else raw.replace(",", "")
     else:
         raw = raw.replace(",", ".")
-    if not re.fullmatch(r"[+-]?\d+(\.\d{1,2})?", raw):
+    # ASCII digits only, at most 10 before the decimal point (the amounts' columns hold 12).
+    if not re.fullmatch(r"[+-]?[0-9]{1,10}(\.[0-9]{1,2})?", raw):
         raise ValueError(f"montant invalide : {text.strip()!r}")
     return Decimal(raw).quantize(Decimal("0.01"))
 
@@ -280,10 +281,22 @@ def parse_date(text: str) -> date:
 
 
 def read_csv(data: bytes) -> BankStatement:
+    """A bank's CSV export; a file the csv reader cannot read at all (a field over its
+    128 KiB limit, a NUL byte...) is TP-REL-002, never a crash."""
+    try:
+        return _read_csv(data)
+    except csv.Error:
+        raise StatementError(errors.STATEMENT_FORMAT,
+                             "CSV illisible : champ trop long, octet nul ou guillemets non refermés") from None
+
+
+def _read_csv(data: bytes) -> BankStatement:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
+    # Line endings as Windows (CRLF), Unix (LF) or old Mac (CR alone) exports write them.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     sample = text[:4096]
     delimiter = max((";", ",", "\t"), key=sample.split("\n", 1)[0].count)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)

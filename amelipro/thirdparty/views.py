@@ -2,8 +2,8 @@
 bank statement upload and match result, monthly penalty statement.
 
 Views parse input, call a service (every query scoped to the logged-in professional) and
-render. The dashboard and the list first take in newly accepted FSE (``track_accepted``)
-so that an FSE appears "en attente" as soon as its lot is acknowledged.
+render; a GET never writes. An accepted FSE has its payment ("en attente") from the moment
+its lot is recorded (``liquidation.track_recorded``, in the lot's transaction).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from amelipro.filters import month_fr
 from amelipro.thirdparty import charts, errors, services
 from amelipro.thirdparty.api import today
 from amelipro.thirdparty.calendar import AGEING_BUCKETS
-from amelipro.thirdparty.liquidation import track_accepted
 from amelipro.thirdparty.states import PaymentStatus
 
 bp = Blueprint("thirdparty", __name__, url_prefix="/paiements")
@@ -39,9 +38,6 @@ def _page() -> int:
     return positive_int_arg(request.args, "page", 1)
 
 
-def _track() -> None:
-    track_accepted(get_session(), professional_id=current_user.id, actor=f"web:{current_user.login}")
-
 
 def _upload_endpoint() -> str | None:
     from flask import current_app
@@ -57,7 +53,6 @@ def _helpers():
 @bp.get("/")
 @login_required
 def dashboard():
-    _track()
     day = today()
     data = services.dashboard(get_session(), current_user, day)
     ageing_chart = charts.bar_chart(
@@ -81,7 +76,6 @@ def dashboard():
 @bp.get("/factures")
 @login_required
 def payments():
-    _track()
     f = services.PaymentFilter.from_args(request.args)
     result = services.list_payments(get_session(), current_user, f, today(), page=_page())
     return render_template("thirdparty/payments.html", result=result, f=f, choices=STATUS_CHOICES)
@@ -90,7 +84,6 @@ def payments():
 @bp.get("/factures.csv")
 @login_required
 def payments_csv():
-    _track()
     f = services.PaymentFilter.from_args(request.args)
     body = services.export_payments_csv(get_session(), current_user, f, today())
     return Response(
@@ -153,7 +146,6 @@ def statement(statement_id: int):
 @bp.get("/penalites")
 @login_required
 def penalties():
-    _track()
     day = today()
     month = services.parse_month(request.args.get("mois"), day)
     statement = services.penalty_statement(get_session(), current_user, month, day)
@@ -163,7 +155,6 @@ def penalties():
 @bp.get("/penalites.csv")
 @login_required
 def penalties_csv():
-    _track()
     day = today()
     month = services.parse_month(request.args.get("mois"), day)
     statement = services.penalty_statement(get_session(), current_user, month, day)

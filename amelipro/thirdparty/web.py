@@ -8,8 +8,11 @@ from amelipro import home
 
 
 def register(app: Flask) -> None:
+    from amelipro.fse.services import on_recorded
     from amelipro.thirdparty import api, views
+    from amelipro.thirdparty.liquidation import track_recorded
 
+    on_recorded(app, track_recorded)  # payments are created with their lot, never by a page
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     home.add_panel(app, _home_panel)
@@ -20,11 +23,9 @@ def _home_panel(session, pro):
     from amelipro.filters import euros
     from amelipro.thirdparty import services
     from amelipro.thirdparty.api import today
-    from amelipro.thirdparty.liquidation import track_accepted
 
     if not pro.rpps:
         return None
-    track_accepted(session, professional_id=pro.id, actor=f"web:{pro.login}")  # as the Paiements page
     data = services.dashboard(session, pro, today())
     return home.Panel(
         title="Paiements en tiers payant : ce mois",

@@ -145,24 +145,55 @@ def _check_doctype(tree: etree._ElementTree) -> None:
     raise errors.UnsafeXmlError(errors.DOCTYPE, line=1)
 
 
+# libxml2's error codes -> what is wrong, in French. The parser's own (English) text is never
+# shown: only this description, the line (``line``) and the column (in ``detail``).
+_E = etree.ErrorTypes
+_SYNTAX_FR = {
+    _E.ERR_DOCUMENT_EMPTY: "le document ne commence pas par un élément (« < » attendu)",
+    _E.ERR_DOCUMENT_END: "contenu après la fin de l'élément racine",
+    _E.ERR_TAG_NAME_MISMATCH: "balise de fin qui ne correspond pas à la balise ouvrante",
+    _E.ERR_TAG_NOT_FINISHED: "document interrompu : un élément n'est pas refermé",
+    _E.ERR_GT_REQUIRED: "balise non terminée (« > » attendu)",
+    _E.ERR_NAME_REQUIRED: "nom d'élément invalide",
+    _E.ERR_ATTRIBUTE_NOT_STARTED: "valeur d'attribut sans guillemets",
+    _E.ERR_ATTRIBUTE_WITHOUT_VALUE: "attribut sans valeur",
+    _E.ERR_ATTRIBUTE_REDEFINED: "attribut répété sur un même élément",
+    _E.ERR_LT_IN_ATTRIBUTE: "caractère « < » dans une valeur d'attribut",
+    _E.ERR_UNDECLARED_ENTITY: "entité non déclarée (écrivez le texte, ou &amp;amp; pour « & »)",
+    _E.ERR_INVALID_CHAR: "caractère interdit en XML",
+    _E.ERR_INVALID_ENCODING: "octets invalides pour l'encodage déclaré (UTF-8 attendu)",
+    _E.ERR_UNSUPPORTED_ENCODING: "encodage non pris en charge (UTF-8 attendu)",
+    _E.ERR_STRING_NOT_CLOSED: "chaîne non refermée",
+    _E.ERR_COMMENT_NOT_FINISHED: "commentaire non refermé",
+    _E.ERR_CDATA_NOT_FINISHED: "section CDATA non refermée",
+}
+
+
 def _syntax_error(exc: etree.XMLSyntaxError) -> errors.UnsafeXmlError:
-    message = str(exc.msg or exc)
-    lowered = message.lower()
+    """The refusal for a syntax error: its code, the line, and a French detail (never the
+    parser's text, which echoes names and values of the document in English)."""
+    lowered = str(exc.msg or exc).lower()
     line = exc.lineno or None
     if "document is empty" in lowered:
         return errors.UnsafeXmlError(errors.EMPTY)
     if "external resource refused" in lowered or "failed to load" in lowered:
-        return errors.UnsafeXmlError(errors.EXTERNAL, _clean(message), line=line)
+        return errors.UnsafeXmlError(errors.EXTERNAL, _where(exc), line=line)
     if "excessive depth" in lowered or "maximum depth" in lowered:
         return errors.UnsafeXmlError(errors.TOO_DEEP, line=line)
     if "huge input lookup" in lowered or "xmlsax2characters: huge text node" in lowered:
         return errors.UnsafeXmlError(errors.TOO_LARGE, line=line)
     if "entity" in lowered and ("not defined" in lowered or "amplification" in lowered
                                 or "loop" in lowered):
-        return errors.UnsafeXmlError(errors.ENTITY, _clean(message), line=line)
-    return errors.UnsafeXmlError(errors.MALFORMED, _clean(message), line=line)
+        return errors.UnsafeXmlError(errors.ENTITY, _where(exc, "entité non déclarée ou imbriquée"),
+                                     line=line)
+    return errors.UnsafeXmlError(errors.MALFORMED, _where(exc, _SYNTAX_FR.get(exc.code, "")), line=line)
 
 
-def _clean(message: str) -> str:
-    """The parser's message, without any echo of the document beyond 200 characters."""
-    return message[:200]
+def _where(exc: etree.XMLSyntaxError, what: str = "") -> str:
+    """« <what>, colonne N » in French, from the parser's position only."""
+    column = exc.position[1] if isinstance(exc.position, tuple) and len(exc.position) == 2 else None
+    parts = [what] if what else []
+    if column:
+        parts.append(f"colonne {column}")
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:] + "." if text else ""

@@ -162,8 +162,7 @@ class SchemaRegistry:
         issues = self._explain(element, name, line_of)
         if not issues:  # xmlschema disagrees with lxml: report what lxml saw
             issues = [
-                XmlIssue.of(_lxml_code(entry.type_name), _lxml_detail(entry.message),
-                            None, entry.line or None)
+                XmlIssue.of(_lxml_code(entry.type_name), "", None, entry.line or None)
                 for entry in schema.error_log
             ]
         return issues
@@ -271,7 +270,8 @@ def _explain_error(err: Any, elem: etree._Element | None) -> tuple[ErrorCode, st
         return errors.XSD_RANGE, f"Valeur « {value} » pour {where} : {_REASONS_FR[reason]}."
     if "is not an element of the schema" in reason or "not an element" in reason:
         return errors.XSD_UNEXPECTED, f"Élément {where} inconnu du schéma."
-    return errors.XSD_INVALID, f"{where} : {reason[:300]}"
+    # xmlschema's own reason is English: the code's French message, and where.
+    return errors.XSD_INVALID, f"Contenu non conforme au schéma pour {where}." if where else ""
 
 
 _REASONS_FR = {
@@ -319,5 +319,3 @@ def _lxml_code(type_name: str) -> ErrorCode:
     return _LXML_CODES.get(type_name, errors.XSD_INVALID)
 
 
-def _lxml_detail(message: str) -> str:
-    return re.sub(r"\{[^}]*\}", "", message)[:300]

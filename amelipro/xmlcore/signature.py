@@ -15,6 +15,7 @@ and checks the chain once.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -492,6 +493,53 @@ def _signxml_verify(element, leaf, signing_time: datetime, policy: VerifyPolicy,
         # e.g. a non-ASCII element name that signxml's internal re-serialization breaks
         raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
     return result.signed_xml
+
+
+_KEPT_IN_SIGNATURE = (f"{DS}SignedInfo", f"{DS}SignatureValue", f"{DS}KeyInfo")
+
+
+def _drop(node: etree._Element) -> None:
+    """Remove ``node`` but keep the text that follows it (lxml's ``remove`` drops its tail)."""
+    parent = node.getparent()
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def signed_document(result: VerifyResult) -> str:
+    """What the signature covers, and the signature: the document to store and serve.
+
+    The content is ``result.signed`` (the canonical signed content: no comment, nothing the
+    digest did not cover). The signature keeps ``SignedInfo``, ``SignatureValue`` and, in
+    ``KeyInfo``, only the ``X509Data/X509Certificate`` needed to verify it again: a
+    ``ds:Object``, a ``ds:KeyName``, comments or processing instructions the sender put in
+    the (unsigned parts of the) signature are left out. The result verifies as the received
+    element did (the enveloped-signature transform removes the signature before digesting).
+    """
+    content = etree.fromstring(etree.tostring(result.signed), parser=_safe_parser())
+    for stray in content.xpath("//comment() | //processing-instruction()"):
+        _drop(stray)
+    signature = copy.deepcopy(_the_signature(result.source))
+    signature.tail = None
+    for stray in signature.xpath(".//comment() | .//processing-instruction()"):
+        _drop(stray)
+    for child in list(signature):
+        if child.tag not in _KEPT_IN_SIGNATURE:
+            _drop(child)
+    for key_info in signature.findall(f"{DS}KeyInfo"):
+        for child in list(key_info):
+            if child.tag != f"{DS}X509Data":
+                _drop(child)
+        for data in key_info.findall(f"{DS}X509Data"):
+            for child in list(data):
+                if child.tag != f"{DS}X509Certificate":
+                    _drop(child)
+    content.append(signature)
+    return etree.tostring(content, encoding="unicode")
 
 
 def check_signer(result: VerifyResult, professional_rpps: str | None,

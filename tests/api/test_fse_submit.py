@@ -423,3 +423,44 @@ def test_a_new_crl_takes_effect_without_restart(client, fse_env):
     later = fse_env.lot(fse_env.sheets(1, seed=4).sheets, number="L-APRES")
     response = client.post("/api/v1/lots", data=later, headers=_headers(fse_env))
     assert response.status_code == 422 and "FSE-SIG-008" in _errors(read_arl(response.data))
+
+
+def test_stored_and_served_fse_is_only_what_the_signature_covers(client, fse_env):
+    """Comments, ds:Object and ds:KeyName the sender added are neither stored nor served."""
+    from lxml import etree
+
+    from amelipro.fse.document import build_lot, care_sheet_to_xml, document_bytes
+    from amelipro.xmlcore.safe import parse_untrusted
+    from amelipro.xmlcore.signature import DS_NS, VerifyPolicy, sign_fse, verify_signed_element
+
+    ds = f"{{{DS_NS}}}"
+    holder = fse_env.pki.medecin
+    element = sign_fse(care_sheet_to_xml(fse_env.sheets(1).sheets[0]), holder.key, holder.cert)
+    element.insert(0, etree.Comment(" note interne non signée "))
+    signature = element.find(f"{ds}Signature")
+    key_name = etree.Element(f"{ds}KeyName")
+    key_name.text = "KeyName-non-signe"
+    signature.find(f"{ds}KeyInfo").insert(0, key_name)
+    etree.SubElement(etree.SubElement(signature, f"{ds}Object"), f"{ds}Extra").text = "Object-non-signe"
+    body = document_bytes(build_lot([element], number="L-EXTRA", sender_rpps=holder.rpps))
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env))
+    arl = read_arl(response.data)
+    assert response.status_code == 201, _errors(arl)
+    fse_id = int(arl.fses[0].reference)
+    served = client.get(f"/api/v1/fse/{fse_id}", headers={**_headers(fse_env), "Accept": "application/xml"})
+    assert served.status_code == 200
+    for unsigned in (b"note interne", b"KeyName", b"Object", b"<!--"):
+        assert unsigned not in served.data
+    with fse_env.app.app_context():
+        stored = _stored_xml(fse_env, fse_id)
+        policy = VerifyPolicy.from_config(fse_env.app.config)
+    assert stored.encode() == served.data
+    verify_signed_element(parse_untrusted(served.data), policy)  # still verifiable on its own
+
+
+def _stored_xml(env, fse_id: int) -> str:
+    session = env.app.extensions["amelipro.sessionmaker"]()
+    try:
+        return session.get(StoredFse, fse_id).signed_xml
+    finally:
+        session.close()

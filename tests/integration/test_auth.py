@@ -160,3 +160,36 @@ def test_audit_log_is_append_only_in_database(auth, make_professional, db_sessio
         db_session.commit()
     db_session.rollback()
     assert "x" not in _actions(db_session)
+
+
+@pytest.mark.parametrize("target", [
+    "/%09/evil.example",        # tab dropped by browsers: //evil.example
+    "/%0A/evil.example",        # newline, same (and a newline in a Location header)
+    "/%0D%0A/evil.example",
+    "/%5Cevil.example",         # /\\evil.example: a backslash counts as a slash
+    "%5C%5Cevil.example",
+    "//evil.example",
+    "https://evil.example/",
+    "/%20/evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "/%2509/evil.example",      # double-encoded tab
+])
+def test_login_never_redirects_off_site(client, auth, make_professional, target):
+    make_professional("dr.house")
+    page = client.get(f"/connexion?next={target}")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post(f"/connexion?next={target}",
+                           data={"login": "dr.house", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_login_redirects_to_a_page_of_this_site(client, auth, make_professional):
+    make_professional("dr.house")
+    page = client.get("/connexion?next=/logiciels?x=1")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post("/connexion?next=%2Flogiciels%3Fx%3D1",
+                           data={"login": "dr.house", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/logiciels?x=1"

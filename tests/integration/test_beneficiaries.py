@@ -45,12 +45,11 @@ def test_demo_set_has_valid_nirs_and_varied_situations(db_session):
         assert services.normalize_nir(person.nir) == person.nir
         # the codes a care sheet copies from the file must pass xsd/fse/1 (\d{2}, \d{3}, \d{4})
         assert re.fullmatch(r"\d{2}/\d{3}/\d{4}", f"{person.regime}/{person.caisse}/{person.centre}")
-    answer = services.rights_at(db_session, GARCIA, TODAY)
-    assert answer.people[0].at.open is False
-    assert services.rights_at(db_session, GARCIA, TODAY - timedelta(days=90)).people[0].at.open
-    petit = services.rights_at(db_session, PETIT, TODAY).people[0]
-    assert petit.at.ehpad is not None and Cover.ALD in petit.at.cover_kinds
-    assert [p.rights.rank for p in services.rights_at(db_session, DUBOIS, TODAY).people] == [1, 2]
+    garcia = services.find_rights(db_session, GARCIA)
+    assert garcia.at(TODAY).open is False and garcia.at(TODAY - timedelta(days=90)).open
+    petit = services.find_rights(db_session, PETIT).at(TODAY)
+    assert petit.ehpad is not None and Cover.ALD in petit.cover_kinds
+    assert services.find_rights(db_session, DUBOIS, 2).first_name == "Léa"
     kinds = {c.cover for p in people for c in p.covers}
     assert kinds >= {Cover.ALD, Cover.MATERNITY, Cover.AT_MP, Cover.C2S}
     assert any(p.alsace_moselle for p in people) and any("2A" in p.nir for p in people)
@@ -123,17 +122,9 @@ def test_find_rights_many(db_session):
     assert found[(DUBOIS, 2)].first_name == "Léa"
 
 
-def test_rights_at_refuses_bad_and_unknown_nir(db_session):
-    with pytest.raises(AmeliproError) as bad:
-        services.rights_at(db_session, "282081939881410", TODAY)
-    assert bad.value.code == "BEN-001"
-    with pytest.raises(AmeliproError) as unknown:
-        services.rights_at(db_session, MARTIN, TODAY)
-    assert unknown.value.code == "BEN-002" and unknown.value.extra["cpam_code"] == "0250 050"
-
-
 def test_beneficiary_codes_are_pinned():
-    assert sorted(c for c in REGISTRY if c.startswith("BEN-")) == ["BEN-001", "BEN-002", "BEN-003", "BEN-004"]
+    assert sorted(c for c in REGISTRY if c.startswith("BEN-")) == [
+        "BEN-001", "BEN-002", "BEN-003", "BEN-004", "BEN-005", "BEN-006", "BEN-007", "BEN-008"]
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -143,47 +134,156 @@ def seeded(app, db_session):
     services.seed_demo(db_session, TODAY)
 
 
+def _lookup(client, auth, **fields):
+    data = {"nir": "", "date_naissance": "", "rang": "", "date": TODAY.isoformat(), **fields}
+    return client.post("/droits", data={**data, "csrf_token": auth.csrf("/droits")})
+
+
 def test_page_requires_login(client):
     response = client.get("/droits")
     assert response.status_code == 302 and "/connexion" in response.headers["Location"]
 
 
-def test_page_has_a_date_picker_and_answers_at_the_chosen_date(client, auth, make_professional, seeded):
+def test_page_asks_for_nir_and_birth_date_and_answers_at_the_chosen_date(client, auth, make_professional, seeded):
     make_professional("dr.page")
     auth.login("dr.page")
     page = client.get("/droits").get_data(as_text=True)
-    assert 'type="date"' in page and "Droits du patient" in page
-    closed = client.get(f"/droits?nir={GARCIA}&date={TODAY.isoformat()}")
-    assert closed.status_code == 200
-    assert "Droits fermés" in closed.get_data(as_text=True)
+    assert 'type="date"' in page and "Droits du patient" in page and 'name="date_naissance"' in page
+    posted = _lookup(client, auth, nir=GARCIA, date_naissance="1985-07-30")
+    assert posted.status_code == 303  # Post/Redirect/Get: the NIR never goes in an address
+    assert GARCIA not in posted.headers["Location"]
+    closed = client.get(posted.headers["Location"])
+    assert closed.status_code == 200 and "Droits fermés" in closed.get_data(as_text=True)
     before = (TODAY - timedelta(days=90)).isoformat()
-    opened = client.get(f"/droits?nir=1+85+07+44+109+222+44&date={before}").get_data(as_text=True)
+    opened = client.get(_lookup(client, auth, nir="1 85 07 44 109 222 44", date_naissance="30/07/1985",
+                                date=before).headers["Location"]).get_data(as_text=True)
     assert "Droits ouverts" in opened and f'value="{before}"' in opened
 
 
-def test_page_shows_ehpad_and_exemptions(client, auth, make_professional, seeded):
+def test_page_shows_only_what_billing_needs(client, auth, make_professional, seeded):
     make_professional("dr.ehpad")
     auth.login("dr.ehpad")
-    page = client.get(f"/droits?nir={PETIT}&date={TODAY.isoformat()}").get_data(as_text=True)
-    assert services.DEMO_EHPAD_NAME in page and "ALD (affection de longue durée)" in page
-    before = client.get(f"/droits?nir={PETIT}&date=2019-01-01").get_data(as_text=True)
+    page = client.get(_lookup(client, auth, nir=PETIT, date_naissance="1938-04-07").headers["Location"])
+    html = page.get_data(as_text=True)
+    assert "Résident à cette date" in html and "ALD (affection de longue durée)" in html
+    for private in ("PETIT", "Alzheimer", services.DEMO_EHPAD_NAME, services.DEMO_EHPAD_FINESS, "07/04/1938"):
+        assert private not in html
+    before = client.get(_lookup(client, auth, nir=PETIT, date_naissance="1938-04-07",
+                                date="2019-01-01").headers["Location"]).get_data(as_text=True)
     assert "Résident" not in before
 
 
+def test_reloading_the_answer_looks_up_nothing(client, auth, make_professional, seeded, db_session):
+    make_professional("dr.f5")
+    auth.login("dr.f5")
+    location = _lookup(client, auth, nir=GARCIA, date_naissance="1985-07-30").headers["Location"]
+    for _ in range(3):
+        assert client.get(location).status_code == 200
+    assert _count_lookups(db_session) == 1
+
+
+def test_a_lookup_is_shown_to_its_author_only(client, auth, make_professional, seeded):
+    make_professional("dr.a")
+    make_professional("dr.b")
+    auth.login("dr.a")
+    location = _lookup(client, auth, nir=GARCIA, date_naissance="1985-07-30").headers["Location"]
+    auth.logout()
+    auth.login("dr.b")
+    response = client.get(location)
+    assert response.status_code == 404 and "Consultation introuvable" in response.get_data(as_text=True)
+    assert client.get("/droits/consultations/99999999999999999999999").status_code == 404
+
+
+def _count_lookups(db_session) -> int:
+    from amelipro.audit import AuditEvent
+
+    db_session.expire_all()
+    return db_session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "beneficiaries.lookup"))
+
+
 @pytest.mark.parametrize(
-    ("query", "status", "text"),
+    ("fields", "status", "text"),
     [
-        (f"nir=282081939881410&date={TODAY.isoformat()}", 400, "NIR invalide"),
-        (f"nir=184127645108946&date={TODAY.isoformat()}", 404, "Assuré inconnu"),
-        (f"nir={MARTIN}&date=2026-02-30", 400, "Date invalide"),
+        ({"nir": "282081939881410", "date_naissance": "1982-08-19"}, 400, "NIR invalide"),
+        ({"nir": GARCIA, "date_naissance": ""}, 400, "Date de naissance absente ou invalide"),
+        ({"nir": GARCIA, "date_naissance": "1985-07-30", "rang": "0"}, 400, "Rang de bénéficiaire invalide"),
+        ({"nir": GARCIA, "date_naissance": "1985-07-30", "date": "2026-02-30"}, 400, "Date invalide"),
     ],
 )
-def test_page_explains_errors_in_french(client, auth, make_professional, seeded, query, status, text):
+def test_page_explains_errors_in_french(client, auth, make_professional, seeded, fields, status, text):
     make_professional("dr.err")
     auth.login("dr.err")
-    response = client.get(f"/droits?{query}")
+    response = _lookup(client, auth, **fields)
     assert response.status_code == status
     assert text in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("fields", [
+    {"nir": "184127645108946", "date_naissance": "1984-12-01"},  # nobody under this NIR
+    {"nir": GARCIA, "date_naissance": "1985-07-31"},              # the insured, another birth date
+    {"nir": GARCIA, "date_naissance": "1985-07-30", "rang": "2"},  # the insured, another rank
+])
+def test_unknown_and_mismatch_answer_alike(client, auth, make_professional, seeded, fields):
+    make_professional("dr.oracle")
+    auth.login("dr.oracle")
+    posted = _lookup(client, auth, **fields)
+    assert posted.status_code == 303
+    response = client.get(posted.headers["Location"])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and "Assuré inconnu" in html
+    assert "Droits" not in html.split("Assuré inconnu")[1]  # nothing about anybody
+
+
+# --- the service -------------------------------------------------------------------------
+
+def test_every_lookup_is_recorded_who_whom_when(db_session, make_professional):
+    from amelipro.audit import AuditEvent
+    from amelipro.auth.models import Professional
+
+    services.seed_demo(db_session, TODAY)
+    pro = db_session.get(Professional, make_professional("dr.audit").id)
+    found = services.lookup_rights(db_session, pro, DUBOIS, date(2012, 9, 3), None, TODAY)
+    assert [b.rank for b in found.beneficiaries] == [2]  # only the one born that day
+    with pytest.raises(services.UnknownPatientError):
+        services.lookup_rights(db_session, pro, DUBOIS, "2012-09-04", None, TODAY)
+    events = list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "beneficiaries.lookup")
+                                     .order_by(AuditEvent.id)))
+    assert [(e.actor_id, e.actor_login) for e in events] == [(pro.id, "dr.audit")] * 2
+    assert [e.detail_dict for e in events] == [
+        {"nir": DUBOIS, "rank": None, "at": TODAY.isoformat(), "found": [2]},
+        {"nir": DUBOIS, "rank": None, "at": TODAY.isoformat(), "found": []},
+    ]
+    assert all(e.at is not None for e in events)
+
+
+def test_lookups_are_throttled_per_professional(db_session, make_professional):
+    from amelipro.auth.models import Professional
+
+    services.seed_demo(db_session, TODAY)
+    policy = services.LookupPolicy(limit=3)
+    noisy = db_session.get(Professional, make_professional("dr.noisy").id)
+    quiet = db_session.get(Professional, make_professional("dr.quiet").id)
+    for birth in ("1985-07-30", "1985-07-31", "1985-08-01"):
+        try:
+            services.lookup_rights(db_session, noisy, GARCIA, birth, None, TODAY, policy=policy)
+        except services.UnknownPatientError:
+            pass
+    with pytest.raises(AmeliproError) as throttled:
+        services.lookup_rights(db_session, noisy, GARCIA, "1985-07-30", None, TODAY, policy=policy)
+    assert throttled.value.code == "BEN-006" and throttled.value.status == 429
+    assert services.lookup_rights(db_session, quiet, GARCIA, "1985-07-30", None, TODAY, policy=policy)
+    assert _count_lookups(db_session) == 4  # the throttled one read nothing
+
+
+def test_page_throttled_with_its_code(app, client, auth, make_professional, seeded):
+    app.config["RIGHTS_LOOKUP_LIMIT"] = 2
+    make_professional("dr.vite")
+    auth.login("dr.vite")
+    for _ in range(2):
+        assert _lookup(client, auth, nir=GARCIA, date_naissance="1985-07-30").status_code == 303
+    response = _lookup(client, auth, nir=GARCIA, date_naissance="1985-07-30")
+    assert response.status_code == 429 and "Trop de consultations" in response.get_data(as_text=True)
 
 
 # --- the commands ------------------------------------------------------------------------

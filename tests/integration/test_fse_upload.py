@@ -28,10 +28,12 @@ def _upload(client, auth, body: bytes, action: str):
 def test_upload_then_pages(client, auth, fse_env):
     demo = fse_env.sheets(4, invalid=0.5, seed=5)
     auth.login(fse_env.doctor.login)
-    response = _upload(client, auth, fse_env.lot(demo.sheets), "envoyer")
+    posted = _upload(client, auth, fse_env.lot(demo.sheets), "envoyer")
+    assert posted.status_code == 303  # Post/Redirect/Get
+    response = client.get(posted.headers["Location"])
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Lot reçu" in html and "2 feuille(s) de soins acceptée(s), 2 rejetée(s)" in html
+    assert "Lot reçu" in html and "lot.xml" in html and "2 feuille(s) de soins acceptée(s), 2 rejetée(s)" in html
     assert "Comment corriger" in html and "FSE-R-" in html
     assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 4
     lots = client.get("/facturation/").get_data(as_text=True)
@@ -43,6 +45,28 @@ def test_upload_then_pages(client, auth, fse_env):
     page = client.get(f"/facturation/fse/{rejected.id}").get_data(as_text=True)
     assert "Motifs de rejet" in page and str(escape(rejected.errors[0]["hint"])) in page
     assert "Envoyé" in page and "Calculé" in page
+
+
+def test_reload_after_sending_a_lot_sends_nothing(client, auth, fse_env):
+    """F5 on the acknowledgement repeats a GET: the lot is not sent a second time."""
+    demo = fse_env.sheets(3, seed=8)
+    auth.login(fse_env.doctor.login)
+    posted = _upload(client, auth, fse_env.lot(demo.sheets), "envoyer")
+    assert posted.status_code == 303
+    first = client.get(posted.headers["Location"]).get_data(as_text=True)
+    again = client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert first == again and "3 feuille(s) de soins acceptée(s)" in again
+    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 3
+
+
+def test_receipt_of_another_professionals_lot_is_not_found(client, auth, fse_env, make_professional):
+    demo = fse_env.sheets(1, seed=9)
+    auth.login(fse_env.doctor.login)
+    location = _upload(client, auth, fse_env.lot(demo.sheets), "envoyer").headers["Location"]
+    auth.logout()
+    make_professional("dr.autre")
+    auth.login("dr.autre")
+    assert client.get(location).status_code == 404
 
 
 def test_dry_run_upload_stores_nothing(client, auth, fse_env):

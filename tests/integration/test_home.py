@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from amelipro.thirdparty.demo import DemoFse, insert_accepted, nir_with_key
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from tests.fixtures_thirdparty import TP_ACK_AT, TP_CARE_DATE
 
 
 def _facts(html: str) -> dict[str, str]:
@@ -24,12 +26,33 @@ def test_billing_panel_counts_own_lots_only(client, auth, make_professional, sto
     facts = _facts(html)
     assert facts["Lots reçus"] == "2"
     assert facts["FSE acceptées"] == "2" and "42,00" in html  # 2 × 21 € of AMO part
-    assert facts["FSE rejetées"] == "1" and "à corriger et renvoyer" in html
+    assert facts["FSE rejetées à corriger"] == "1" and "à corriger et renvoyer" in html
     assert facts["Déjà reçues"] == "1"
     client.post("/deconnexion", data={"csrf_token": auth.csrf("/")})
     auth.login("bruno")
     facts = _facts(client.get("/").get_data(as_text=True))
-    assert (facts["Lots reçus"], facts["FSE acceptées"], facts["FSE rejetées"]) == ("1", "0", "4")
+    assert (facts["Lots reçus"], facts["FSE acceptées"], facts["FSE rejetées à corriger"]) == ("1", "0", "4")
+
+
+def test_rejected_fse_corrected_and_accepted_are_not_to_correct(client, auth, make_professional, store_lot,
+                                                                 db_session):
+    from amelipro.fse.models import StoredFse
+
+    alice = make_professional(login="alice")
+    _, (r1, r2, r3) = store_lot(alice, statuses=("rejetee", "rejetee", "rejetee"))
+    _, (a1, a2) = store_lot(alice, statuses=("acceptee", "acceptee"))
+    other = make_professional(login="bruno")
+    _, (b1,) = store_lot(other, statuses=("acceptee",))
+    # a1 is the corrected resubmission of r1 (linked); a2 carries r2's invoice number again;
+    # bruno's accepted FSE with r3's number is not alice's correction.
+    db_session.get(StoredFse, a1).corrects_id = r1
+    db_session.get(StoredFse, a2).invoice_number = db_session.get(StoredFse, r2).invoice_number
+    db_session.get(StoredFse, b1).invoice_number = db_session.get(StoredFse, r3).invoice_number
+    db_session.commit()
+    auth.login("alice")
+    html = client.get("/").get_data(as_text=True)
+    assert _facts(html)["FSE rejetées à corriger"] == "1"
+    assert "à corriger et renvoyer" in html
 
 
 def test_payments_panel(app, client, auth, make_professional, make_accepted_fse, tp_lookup, tp_session):
@@ -107,12 +130,15 @@ def test_operator_backlog_after_liquidation(app, client, auth, make_professional
     for i in range(3):
         make_accepted_fse(pro, invoice_number=f"A-{i}")
     run_liquidation(tp_session, LiquidationConfig(today=date(2026, 5, 22)), lookup=tp_lookup)
-    make_accepted_fse(pro, invoice_number="A-LATER")
+    with tp_session() as s:  # an FSE recorded before payments came with their lot (no payment)
+        insert_accepted(s, [DemoFse(professional_id=pro.id, invoice_number="A-LATER", care_date=TP_CARE_DATE,
+                                    received_at=TP_ACK_AT, nir=nir_with_key("1800175999001"))])
+        s.commit()
     auth.login("ops")
     facts = _facts(client.get("/").get_data(as_text=True))
     assert facts["FSE à liquider"] == "1" and facts["Dernière liquidation"] == "22/05/2026"
     assert facts["En retard de paiement"] == "0"  # the unfollowed one has no due date yet
-    # once followed (taken in by the professional's Paiements page), it is late: due 21 May
+    # once followed (taken in by the backfill), it is late: due 21 May
     with tp_session() as s:
         track_accepted(s, professional_id=pro.id)
     facts = _facts(client.get("/").get_data(as_text=True))

@@ -38,6 +38,8 @@ INTERNAL = re.compile(r"\b(MEDICAMENT|DISPOSITIF|ACTE_[A-Z]+|[a-z]+\.(succeeded|
 FILE_NAME = re.compile(r"(?<![/\w.-])[\w-]+\.(txt|csv|json|xml|xsd|py|dbf|zip|tgz)\b", re.IGNORECASE)
 REGEX = re.compile(r"\^\[|\\d|\\w|\\s\*|\(\?[:=!P]|\[\^|\$\)|\]\+\$|\{\d+,\d*\}\$")
 
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
 SKIP = ("/api/", "/static/", "/deconnexion", ".csv", "/journal.csv", "/favicon",
         # Documentation for developers: the API's own names (Error, null, field names) belong there.
         "/documentation-api")
@@ -49,7 +51,8 @@ def visible_text(html: str) -> str:
     # Attributes are not read (values, ids, data-*), except what assistive technology reads.
     spoken = " ".join(re.findall(r'\b(?:title|aria-label|alt|placeholder)="([^"]*)"', html))
     text = re.sub(r"<[^>]+>", " ", html)
-    return htmllib.unescape(text + " " + spoken)
+    text = htmllib.unescape(text + " " + spoken)
+    return EMAIL.sub(" ", text)  # an address is data, not wording (demo ones end in .invalid)
 
 
 def leftovers(text: str, public: bool) -> list[str]:

@@ -11,7 +11,9 @@ from amelipro.auth.models import ApiToken
 
 
 def _create(client, auth, name="LogicielX"):
-    page = client.post("/logiciels", data={"name": name, "csrf_token": auth.csrf("/logiciels")})
+    posted = client.post("/logiciels", data={"name": name, "csrf_token": auth.csrf("/logiciels")})
+    assert posted.status_code == 302  # Post/Redirect/Get
+    page = client.get(posted.headers["Location"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     start = html.index('data-testid="new-token">') + len('data-testid="new-token">')
@@ -92,10 +94,21 @@ def test_revoking_asks_for_confirmation_and_get_writes_nothing(client, auth, mak
 def test_new_token_has_a_copy_button_served_locally(client, auth, make_professional):
     make_professional("dr.a")
     auth.login("dr.a")
-    html = client.post("/logiciels", data={"name": "X", "csrf_token": auth.csrf("/logiciels")}).get_data(as_text=True)
+    html = client.post("/logiciels", data={"name": "X", "csrf_token": auth.csrf("/logiciels")},
+                       follow_redirects=True).get_data(as_text=True)
     assert 'data-copy="new-token"' in html and 'id="new-token"' in html
     assert '<script src="/static/js/copy.js" defer></script>' in html
     static = client.get("/static/js/copy.js")
     assert static.status_code == 200 and b"navigator.clipboard" in static.get_data()
     static.close()
     assert "copy.js" not in client.get("/logiciels").get_data(as_text=True)  # only with a new token
+def test_reload_after_creating_a_token_creates_nothing(client, auth, make_professional, db_session):
+    """F5 on the page shown after the creation repeats a GET: no second token, no secret."""
+    make_professional("dr.a")
+    auth.login("dr.a")
+    secret = _create(client, auth)
+    reloaded = client.get("/logiciels")
+    assert reloaded.status_code == 200
+    assert secret not in reloaded.get_data(as_text=True)  # shown once
+    assert 'data-testid="new-token"' not in reloaded.get_data(as_text=True)
+    assert len(list(db_session.scalars(select(ApiToken)))) == 1

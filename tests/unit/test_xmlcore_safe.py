@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import time
 import tracemalloc
@@ -169,3 +170,36 @@ def test_syntax_errors_carry_their_line():
     with pytest.raises(UnsafeXmlError) as info:
         parse_untrusted(b"<a>\n<b>\n</a>")
     assert info.value.code == "XML-003" and info.value.line in (2, 3)
+
+
+MALFORMED_SAMPLES = [
+    b"<a>\n<b>\n</a>",
+    b"not xml at all",
+    b"<Lot>\n  <FSE>",
+    b"<a></a><b/>",
+    b"<a x=1/>",
+    b'<a x="1" x="2"/>',
+    b"<a>&secret;</a>",
+    b"<a>\x01</a>",
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<a>\xff</a>',
+    b'<a b="<"/>',
+    b"<a><!-- jamais fini",
+]
+
+
+@pytest.mark.parametrize("data", MALFORMED_SAMPLES)
+def test_syntax_errors_say_where_and_what_in_french_never_in_the_parsers_words(data):
+    try:
+        etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        parser_text = str(exc.msg)
+    with pytest.raises(UnsafeXmlError) as info:
+        parse_untrusted(data)
+    detail = info.value.detail
+    assert info.value.line is not None  # the position, in its own field
+    assert parser_text.split(",")[0] not in detail
+    for english in ("line", "expected", "mismatch", "Premature", "Extra content", "not defined",
+                    "invalid", "Char value", "redefined", "AttValue", "Couldn't"):
+        assert not re.search(rf"\b{english}\b", detail), (english, detail)
+    if detail:
+        assert detail[0].isupper() and detail.endswith(".")

@@ -423,3 +423,38 @@ def test_non_ascii_element_names_are_refused_cleanly(pki, verify_policy):
     with pytest.raises(SignatureError) as info:
         verify_signed_element(parse_untrusted(etree.tostring(content, encoding="utf-8")), verify_policy)
     assert info.value.code == "FSE-SIG-019"
+
+
+def _with_unsigned_extras(element) -> etree._Element:
+    """A signed FSE to which the sender added what the signature does not cover."""
+    work = copy.deepcopy(element)
+    work.insert(0, etree.Comment(" commentaire non signé "))
+    signature = work.find(f"{DS}Signature")
+    signature.find(f"{DS}SignedInfo").insert(0, etree.Comment(" dans SignedInfo "))
+    key_info = signature.find(f"{DS}KeyInfo")
+    name = etree.Element(f"{DS}KeyName")
+    name.text = "clé de Mallory"
+    key_info.insert(0, name)
+    x509_data = key_info.find(f"{DS}X509Data")
+    subject = etree.SubElement(x509_data, f"{DS}X509SubjectName")
+    subject.text = "CN=Mallory"
+    obj = etree.SubElement(signature, f"{DS}Object")
+    etree.SubElement(obj, f"{F}Montant").text = "999999.99"
+    return work
+
+
+def test_signed_document_keeps_only_the_signed_content_and_the_signature(pki, verify_policy):
+    from amelipro.xmlcore.signature import signed_document
+
+    received = reparse(_with_unsigned_extras(signed_fse(pki.medecin)))
+    result = verify_signed_element(received, verify_policy)  # the extras are outside the signature
+    stored = signed_document(result)
+    for unsigned in ("commentaire non signé", "dans SignedInfo", "KeyName", "Mallory", "Object",
+                     "999999.99", "<!--"):
+        assert unsigned not in stored
+    again = parse_untrusted(stored.encode())
+    assert verify_signed_element(again, verify_policy).element_id == result.element_id
+    signature = again.find(f"{DS}Signature")
+    assert [etree.QName(c).localname for c in signature] == ["SignedInfo", "SignatureValue", "KeyInfo"]
+    assert etree.tostring(verify_signed_element(again, verify_policy).signed, method="c14n") == \
+        etree.tostring(result.signed, method="c14n")
