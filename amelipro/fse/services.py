@@ -104,8 +104,11 @@ def _day(value: date | None) -> str:
 def _line_key(line: Line) -> tuple:
     a = line.amounts
     amounts = ("",) if a is None else (_dec(a.charged), _dec(a.base), str(a.rate), _dec(a.amo))
-    return (line.number, line.kind.value, _day(line.care_date), line.code, line.quantity,
-            _dec(line.coefficient), *amounts)
+    key = (line.number, line.kind.value, _day(line.care_date), line.code, line.quantity,
+           _dec(line.coefficient), *amounts)
+    if line.care_time is not None or line.second_act:  # schema 2 only: v1 hashes unchanged
+        key += (line.care_time.isoformat() if line.care_time else "", line.second_act)
+    return key
 
 
 def canonical_content(sheet: CareSheet) -> tuple:
