@@ -210,6 +210,7 @@ def build_arl(gw: Gateway, report) -> bytes:
                 invoice_number=f.invoice_number or None,
                 reference=str(f.duplicate_of_id if f.duplicate_of_id else f.fse_id) if (f.duplicate_of_id or f.fse_id) else None,
                 errors=tuple(x.ArlError.from_any(e) for e in f.errors),
+                second_acts=f.second_acts,
             ) for f in report.fses],
             lot_number=report.lot_number or None,
             lot_reference=str(report.lot_id) if report.lot_id else None,
@@ -383,6 +384,8 @@ def lines_view(sheet: CareSheet, computed: Computed | None) -> list[dict[str, An
             "care_date": line.care_date.isoformat(),
             "quantity": line.quantity,
             "coefficient": f"{line.coefficient:f}",
+            "care_time": line.care_time.strftime("%H:%M") if line.care_time else None,
+            "second_act": line.second_act,
             "label": by_number.get(line.number, {}).get("label", ""),
             "sent": None if sent is None else {
                 "charged": f"{sent.charged:.2f}", "base": f"{sent.base:.2f}", "rate": sent.rate,

@@ -53,6 +53,7 @@ class FseReport:
     amo_computed: Decimal | None = None
     participation: Decimal | None = None  # patient charges, after the caps given the history
     franchise: Decimal | None = None
+    second_acts: tuple[int, ...] = ()  # lines flagged as a distinct second act of the day
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,7 @@ def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple
             amo_computed=computed.amo if computed else None,
             participation=computed.participation if computed else None,
             franchise=computed.franchise if computed else None,
+            second_acts=tuple(ln.number for ln in sheet.lines if ln.second_act) if sheet else (),
         ))
     return tuple(out)
 
