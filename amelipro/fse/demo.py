@@ -226,9 +226,13 @@ def build_sheets(session: Session, pro: Professional, count: int, invalid_share:
     n_invalid = round(count * invalid_share)
     invalid_positions = set(rng.sample(range(1, count + 1), k=n_invalid)) if n_invalid else set()
     sheets, invalid = [], {}
+    seen = _days_billed(session, pro, today)  # one sheet per patient and day: no duplicate care
     for position in range(1, count + 1):
         patient = patients[rng.randrange(len(patients))]
         care_date = today - timedelta(days=1 + rng.randrange(5))
+        while (patient.nir, patient.rank, care_date) in seen:
+            care_date -= timedelta(days=1)
+        seen.add((patient.nir, patient.rank, care_date))
         invoice = f"D{today:%y%m%d}-{run}-{position:05d}"
         sheet = make_sheet(pro, patient, choices, invoice, care_date, rng, lookup)
         if position in invalid_positions:
@@ -237,6 +241,25 @@ def build_sheets(session: Session, pro: Professional, count: int, invalid_share:
             invalid[position] = kind
         sheets.append(sheet)
     return DemoLot(tuple(sheets), invalid)
+
+
+def _days_billed(session: Session, pro: Professional, today: date) -> set[tuple[str, int, date]]:
+    """(NIR, rank, day) of the professional's recent accepted FSE (each demo FSE has one day)."""
+    from amelipro.fse.models import FseStatus, StoredFse
+
+    rows = session.execute(
+        select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.first_care_date,
+               StoredFse.last_care_date)
+        .where(StoredFse.professional_id == pro.id, StoredFse.status == FseStatus.ACCEPTED,
+               StoredFse.last_care_date >= today - timedelta(days=400))
+    )
+    seen = set()
+    for nir, rank, first, last in rows:
+        day = first
+        while day <= last:
+            seen.add((nir, rank, day))
+            day += timedelta(days=1)
+    return seen
 
 
 def write_lot(sheets: Sequence[CareSheet], pro: Professional, key_path: Path, cert_path: Path,

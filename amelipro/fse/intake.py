@@ -321,6 +321,12 @@ def _source_line(doc, path: str) -> int | None:
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:
     """Rules and pricing of one read FSE; each error located in the received document."""
     errors, computed = check_sheet(ctx, read.sheet)
+    return place_errors(read, errors), computed
+
+
+def place_errors(read: ReadFse, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rule errors (``RuleViolation.as_dict()``) placed in the received document: ``path``
+    in the lot and received ``line``; the care sheet's field and line kept apart."""
     for error in errors:
         field_path = error.get("path") or ""
         if "line" in error:
@@ -329,7 +335,7 @@ def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], 
         error["path"], line = locate(read, field_path)
         if line is not None:
             error["line"] = line
-    return errors, computed
+    return errors
 
 
 def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any]], Computed | None]:

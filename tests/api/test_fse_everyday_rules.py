@@ -1,0 +1,142 @@
+"""Everyday billing rules through the API: duplicate care under another invoice number (in
+the store, in the lot, in lots sent at the same moment), the second-act flag shown in the
+ARL, and FSE version 2 with a time of care for a night majoration. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from amelipro.beneficiaries.services import demo_beneficiaries
+from amelipro.fse.domain import (
+    CareSheet,
+    Exemption,
+    InsuranceNature,
+    Line,
+    LineKind,
+    PatientRef,
+    ProfessionalRef,
+    Totals,
+)
+from amelipro.fse.models import FseStatus, StoredFse
+from amelipro.xmlcore.arl import read_arl
+
+D = Decimal
+TODAY = date.today()
+DAY = TODAY - timedelta(days=2)
+MARTIN = {p.last_name: p for p in demo_beneficiaries(TODAY)}["MARTIN"]
+_numbers = iter(range(1, 10**6))
+
+
+def sheet(env, *lines: tuple[str, dict], day: date = DAY, invoice: str | None = None) -> CareSheet:
+    """A care sheet of the doctor for MARTIN with the gateway's own amounts."""
+    from amelipro.fse.demo import _amounts
+    from amelipro.reference.queries import SqlReferenceLookup
+
+    n = next(_numbers)
+    built = tuple(Line(i, LineKind.NGAP, day, code, 1, D("1"), **extra)
+                  for i, (code, extra) in enumerate(lines, start=1))
+    care = CareSheet(
+        id=f"FSE-E{n}", invoice_number=invoice or f"E{n:06d}", invoice_date=day,
+        professional=ProfessionalRef(env.doctor.rpps, env.doctor.am_number, "medecin_generaliste"),
+        patient=PatientRef(MARTIN.nir, MARTIN.birth_date, MARTIN.rank, MARTIN.regime, MARTIN.caisse,
+                           MARTIN.centre),
+        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
+        tiers_payant_amo=True, tiers_payant_amc=False, lines=built,
+        totals=Totals(D("0.00"), D("0.00"), D("0.00")),
+    )
+    with env.app.app_context():
+        session = env.app.extensions["amelipro.sessionmaker"]()
+        care = _amounts(care, SqlReferenceLookup(session), MARTIN)
+        session.close()
+    return care
+
+
+def _headers(env) -> dict:
+    return {"Authorization": f"Bearer {env.token}", "Content-Type": "application/xml"}
+
+
+def post(client, env, sheets, number: str = "L-E"):
+    response = client.post("/api/v1/lots", data=env.lot(sheets, number=number), headers=_headers(env))
+    assert response.status_code == 201, response.data[:300]
+    return read_arl(response.data)
+
+
+def test_care_accepted_under_another_invoice_is_rejected_naming_the_first(client, fse_env):
+    first = sheet(fse_env, ("G", {}))
+    assert post(client, fse_env, [first], "L-1").accepted == 1
+    again = sheet(fse_env, ("G", {}))
+    arl = post(client, fse_env, [again], "L-2")
+    assert arl.rejected == 1
+    [error] = arl.fses[0].errors
+    assert error.code == "FSE-R-040"
+    assert first.invoice_number in error.detail and error.hint
+    assert "réclamation" in error.hint and "second acte" in error.hint
+    assert error.path == "/Lot/FSE[1]/Lignes/ActeNGAP/Code" and error.line
+
+
+def test_second_act_flag_is_accepted_and_shown_in_the_arl(client, fse_env):
+    assert post(client, fse_env, [sheet(fse_env, ("G", {}))], "L-1").accepted == 1
+    second = sheet(fse_env, ("G", {"second_act": True}))
+    arl = post(client, fse_env, [second], "L-2")
+    assert arl.accepted == 1 and arl.fses[0].second_acts == (1,)
+    fse = client.get(f"/api/v1/fse/{arl.fses[0].reference}", headers=_headers(fse_env)).get_json()
+    assert fse["lines"][0]["second_act"] is True
+
+
+def test_same_care_twice_in_one_lot(client, fse_env):
+    arl = post(client, fse_env, [sheet(fse_env, ("G", {})), sheet(fse_env, ("G", {}))])
+    assert [f.status.value for f in arl.fses] == ["acceptee", "rejetee"]
+    assert "rang 1 de ce lot" in arl.fses[1].errors[0].detail
+
+
+def test_other_day_or_other_act_is_not_a_duplicate(client, fse_env):
+    assert post(client, fse_env, [sheet(fse_env, ("G", {}))], "L-1").accepted == 1
+    arl = post(client, fse_env, [sheet(fse_env, ("G", {}), day=DAY - timedelta(days=1)),
+                                 sheet(fse_env, ("VG", {}), ("MD", {}))], "L-2")
+    assert arl.accepted == 2, [e.code for f in arl.fses for e in f.errors]
+
+
+def test_night_majoration_with_the_time_of_care_in_schema_2(client, fse_env):
+    night = sheet(fse_env, ("G", {"care_time": time(21, 30)}), ("MN", {}))
+    arl = post(client, fse_env, [night])
+    assert arl.accepted == 1, [e.code for f in arl.fses for e in f.errors]
+    fse = client.get(f"/api/v1/fse/{arl.fses[0].reference}", headers=_headers(fse_env)).get_json()
+    assert fse["lines"][0]["care_time"] == "21:30"
+    assert fse["amounts"]["computed"]["base"] == "65.00"  # G 30 € + MN 35 €
+    without = sheet(fse_env, ("G", {}), ("MN", {}), day=DAY - timedelta(days=3))
+    arl = post(client, fse_env, [without], "L-2")
+    assert [e.code for e in arl.fses[0].errors] == ["FSE-R-035"]
+
+
+def test_lots_sent_at_the_same_moment_with_the_same_care(fse_env):
+    """Two lots, the same consultation under two invoice numbers, posted at once: the
+    per-patient lock makes one wait for the other, which then sees it (one accepted)."""
+    bodies = [fse_env.lot([sheet(fse_env, ("G", {}))], number=f"L-{i}") for i in range(2)]
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def worker(i):
+        client = fse_env.app.test_client()
+        barrier.wait()
+        results[i] = client.post("/api/v1/lots", data=bodies[i], headers=_headers(fse_env))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [201, 201]
+    statuses = sorted(read_arl(r.data).fses[0].status.value for r in results)
+    assert statuses == ["acceptee", "rejetee"]
+    codes = [e.code for r in results for f in read_arl(r.data).fses for e in f.errors]
+    assert codes == ["FSE-R-040"]
+    with fse_env.app.app_context():
+        session = fse_env.app.extensions["amelipro.sessionmaker"]()
+        accepted = session.scalar(select(func.count()).select_from(StoredFse)
+                                  .where(StoredFse.status == FseStatus.ACCEPTED))
+        session.close()
+    assert accepted == 1
