@@ -257,9 +257,11 @@ class CheckContext:
     config: Any
     rights: dict[tuple[str, int], Any] = field(default_factory=dict)
     profession: str | None = None  # as registered for the professional, not as declared
+    practice: Any = None  # the professional's dated sector and specialty (PracticeHistory)
 
 
-def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None) -> CheckContext:
+def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None,
+                  practice=None) -> CheckContext:
     from amelipro.clock import paris_today
     from amelipro.reference.queries import SqlReferenceLookup
 
@@ -270,6 +272,7 @@ def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str
         config=gw.rule_config,
         rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
         profession=profession,
+        practice=practice,
     )
 
 
@@ -343,7 +346,7 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
 
     result = check_care_sheet(
         sheet, lookup=ctx.lookup, rights=ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
-        today=ctx.today, config=ctx.config, profession=ctx.profession,
+        today=ctx.today, config=ctx.config, profession=ctx.profession, practice=ctx.practice,
     )
     return result.as_dicts(), computed_of(result.pricing)
 

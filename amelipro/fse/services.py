@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from amelipro import audit
 from amelipro.auth.models import Professional
+from amelipro.auth.practice import practice_history
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import errors as rule_errors
@@ -266,7 +267,8 @@ def _check_lot(
     reading = intake.read_lot(gw, body, pro.rpps)
     # Priced and checked as the profession the gateway knows for this professional.
     profession = pro.profession.value if pro.profession else None
-    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession)
+    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession,
+                                   practice=practice_history(session, pro.id))
     checked = []
     for fse in reading.fses:
         errors, computed = intake.check_read(context, fse)
