@@ -140,3 +140,30 @@ def test_lots_sent_at_the_same_moment_with_the_same_care(fse_env):
                                   .where(StoredFse.status == FseStatus.ACCEPTED))
         session.close()
     assert accepted == 1
+
+
+def test_demo_lot_of_a_general_practitioner_has_majorations(client, fse_env):
+    """The demo data covers a Sunday (G + F), a home visit (VG + MD) and a child under 6
+    (G + MEG); the gateway accepts them all."""
+    demo = fse_env.sheets(6, seed=5).sheets
+    first = [tuple(line.code for line in s.lines) for s in demo[:3]]
+    assert first == [("G", "F"), ("VG", "MD"), ("G", "MEG")]
+    assert demo[0].first_care_date.weekday() == 6
+    assert (demo[2].first_care_date - demo[2].patient.birth_date).days < 6 * 365
+    assert demo[1].totals.base == D("40.00") and demo[0].totals.base == D("49.06")
+    arl = post(client, fse_env, demo, "L-DEMO")
+    assert arl.accepted == 6, [e.code for f in arl.fses for e in f.errors]
+
+
+def test_demo_lot_command_writes_majorations(fse_env, runner, tmp_path):
+    pki_dir = tmp_path / "pki" / fse_env.doctor.login
+    pki_dir.mkdir(parents=True)
+    (pki_dir / "key.pem").write_bytes(fse_env.pki.medecin.key_path.read_bytes())
+    (pki_dir / "cert.pem").write_bytes(fse_env.pki.medecin.cert_path.read_bytes())
+    fse_env.app.config["PKI_DIR"] = str(tmp_path / "pki")
+    out = tmp_path / "lot.xml"
+    result = runner.invoke(args=["demo", "lot", fse_env.doctor.login, "--count", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    for code in ("F", "MD", "MEG", "VG"):
+        assert f"<Code>{code}</Code>" in text
