@@ -8,6 +8,7 @@ import threading
 from datetime import date, time, timedelta
 from decimal import Decimal
 
+from lxml import etree
 from sqlalchemy import func, select
 
 from amelipro.beneficiaries.services import demo_beneficiaries
@@ -23,6 +24,7 @@ from amelipro.fse.domain import (
 )
 from amelipro.fse.models import FseStatus, StoredFse
 from amelipro.xmlcore.arl import read_arl
+from amelipro.xmlcore.schemas import ARL_NS, get_registry
 
 D = Decimal
 TODAY = date.today()
@@ -81,8 +83,12 @@ def test_care_accepted_under_another_invoice_is_rejected_naming_the_first(client
 def test_second_act_flag_is_accepted_and_shown_in_the_arl(client, fse_env):
     assert post(client, fse_env, [sheet(fse_env, ("G", {}))], "L-1").accepted == 1
     second = sheet(fse_env, ("G", {"second_act": True}))
-    arl = post(client, fse_env, [second], "L-2")
+    response = client.post("/api/v1/lots", data=fse_env.lot([second], number="L-2"), headers=_headers(fse_env))
+    arl = read_arl(response.data)
     assert arl.accepted == 1 and arl.fses[0].second_acts == (1,)
+    root = etree.fromstring(response.data)
+    assert root.find(f"{{{ARL_NS}}}FSEs/{{{ARL_NS}}}FSE").get("secondsActes") == "1"
+    assert get_registry().is_valid(root, "arl")
     fse = client.get(f"/api/v1/fse/{arl.fses[0].reference}", headers=_headers(fse_env)).get_json()
     assert fse["lines"][0]["second_act"] is True
 

@@ -62,6 +62,12 @@ def test_operator_page_sets_a_sector_and_the_account_shows_it(client, auth, make
     bad = client.post(f"/operateur/professionnels/{doctor.id}", data={
         "csrf_token": csrf_from(page.get_data(as_text=True)), "start": "2024-01-01", "sector": "1"})
     assert bad.status_code == 400 and "Date de début invalide" in bad.get_data(as_text=True)
+    wrong_sector = client.post(f"/operateur/professionnels/{doctor.id}", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "start": "2026-01-01", "sector": "3"})
+    assert wrong_sector.status_code == 400 and "Secteur conventionnel inconnu" in wrong_sector.get_data(as_text=True)
+    no_date = client.post(f"/operateur/professionnels/{doctor.id}", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "start": "demain", "sector": "1"})
+    assert no_date.status_code == 400
     assert client.get("/operateur/professionnels/999999").status_code == 404
     auth.logout()
     auth.login("docteur")
