@@ -35,8 +35,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
-from amelipro.auth.models import Profession
 from amelipro.beneficiaries.domain import PatientRights, age_on
 from amelipro.fse.charges import BillingConfig, default_billing_config
 from amelipro.fse.domain import (
@@ -49,6 +49,9 @@ from amelipro.fse.domain import (
     Totals,
 )
 from amelipro.reference.facts import ActFact, LppFact, MedicineFact, ReferenceLookup
+
+if TYPE_CHECKING:  # the enum lives with the database model: typing only, pricing stays pure
+    from amelipro.auth.models import Profession
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -288,7 +291,7 @@ def _who(sheet: CareSheet, rights: PatientRights | None,
 
 
 def _profession_value(profession: Profession | str) -> str:
-    return profession.value if isinstance(profession, Profession) else str(profession)
+    return profession.value if isinstance(profession, enum.Enum) else str(profession)
 
 
 # --- one line ----------------------------------------------------------------------------
