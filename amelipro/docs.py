@@ -34,6 +34,7 @@ FAMILIES = {
     "TP-REL": "Tiers payant : relevés bancaires et rapprochement",
     "TP-API": "Tiers payant : API",
     "TP-CFG": "Tiers payant : configuration",
+    "PRA": "Secteur conventionnel et spécialité des professionnels",
     "ACC": "Compte du professionnel (inscription, second facteur, coordonnées, compte bancaire)",
 }
 

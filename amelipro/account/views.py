@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from amelipro import clock
 from amelipro.account import errors, services
 from amelipro.account.stepup import grant_step_up, step_up_required
+from amelipro.auth import practice
 from amelipro.auth import services as auth_services
 from amelipro.auth.models import Professional
 from amelipro.auth.views import MFA_KEY, login_policy
@@ -239,6 +240,7 @@ def overview():
         in_force=services.account_in_force(db, current_user.id, today),
         pending=services.pending_bank_changes(db, current_user.id, today),
         recovery_left=services.remaining_recovery_codes(db, current_user),
+        periods=practice.practice_history(db, current_user.id).periods,
     )
 
 

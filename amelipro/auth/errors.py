@@ -20,3 +20,25 @@ LOGIN_TAKEN = define("AUTH-021", 409, "Cet identifiant est déjà utilisé.")
 TOKEN_NAME_REQUIRED = define(
     "AUTH-015", 400, "Nom du logiciel obligatoire.", "Indiquez le nom du logiciel qui utilisera ce jeton."
 )
+
+# Sector and specialty of a professional, set by an operator (amelipro.auth.practice).
+PRACTICE_SECTOR_INVALID = define(
+    "PRA-001", 400,
+    "Secteur conventionnel inconnu.",
+    "Choisissez secteur 1, secteur 2, ou secteur 2 avec OPTAM.",
+)
+PRACTICE_DATE_INVALID = define(
+    "PRA-002", 400,
+    "Date de début invalide : elle doit suivre le début de la période en vigueur.",
+    "Une nouvelle période commence après la dernière enregistrée (format AAAA-MM-JJ) ; pour corriger la dernière, reprenez sa date de début.",
+)
+PRACTICE_PROFESSIONAL_UNKNOWN = define(
+    "PRA-003", 404,
+    "Professionnel introuvable.",
+    "Vérifiez l'identifiant de connexion du professionnel.",
+)
+PRACTICE_SPECIALTY_TOO_LONG = define(
+    "PRA-004", 400,
+    "Spécialité trop longue (100 caractères au plus).",
+    "Abrégez le libellé de la spécialité.",
+)

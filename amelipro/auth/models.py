@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from amelipro.db import Base, UTCDateTime, utcnow
@@ -97,3 +97,21 @@ class LoginFailure(Base):
     login: Mapped[str] = mapped_column(String(64))
     remote_addr: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProfessionalPractice(Base):
+    """A doctor's sector (1, 2, 2 with OPTAM) and specialty from ``valid_from`` to
+    ``valid_to`` (inclusive; None: still in force), set by an operator. The pricing reads the
+    period in force on each date of care (``amelipro.auth.practice``)."""
+
+    __tablename__ = "professional_practice"
+    __table_args__ = (UniqueConstraint("professional_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    professional_id: Mapped[int] = mapped_column(ForeignKey("professional.id"), index=True)
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
+    sector: Mapped[str | None] = mapped_column(String(10))  # ConventionSector value
+    specialty: Mapped[str] = mapped_column(String(100), default="")
+    set_by: Mapped[str] = mapped_column(String(64), default="")  # the operator's login
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
     flash,
     make_response,
@@ -20,15 +21,17 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from amelipro.account import services as account_services
-from amelipro.auth import services
+from amelipro.auth import practice, services
 from amelipro.auth.models import Professional
+from amelipro.clock import paris_today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.extensions import login_manager
+from amelipro.fse.pricing import ConventionSector
 
 bp = Blueprint("auth", __name__)
 MFA_KEY = "mfa_pending"  # login waiting for its second factor (amelipro.account.views)
@@ -41,6 +44,12 @@ class LoginForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField("Nom du logiciel", validators=[DataRequired(), Length(max=100)])
+
+
+class PracticeForm(FlaskForm):
+    start = DateField("Premier jour", validators=[DataRequired(message="Date attendue (AAAA-MM-JJ).")])
+    sector = StringField("Secteur conventionnel", validators=[DataRequired()])
+    specialty = StringField("Spécialité", validators=[Optional(), Length(max=100)])
 
 
 class EmptyForm(FlaskForm):
@@ -176,3 +185,46 @@ def revoke(token_id: int):
     token = services.revoke_token(get_session(), current_user, token_id)
     flash(f"Le jeton « {token.name} » est révoqué.", "success")
     return redirect(url_for("auth.tokens"))
+
+
+# --- sectors and specialties (operators; shown on the account page, amelipro.account) -----------------------------------
+
+def _operator() -> None:
+    if not current_user.is_operator:
+        abort(403)
+
+
+@bp.get("/operateur/professionnels")
+@login_required
+def professionals():
+    _operator()
+    rows = practice.professionals_in_force(get_session(), paris_today())
+    return render_template("auth/professionals.html", rows=rows)
+
+
+@bp.route("/operateur/professionnels/<int:pro_id>", methods=["GET", "POST"])
+@login_required
+def professional_practice(pro_id: int):
+    _operator()
+    session = get_session()
+    pro = practice.get_professional(session, pro_id)
+    if pro is None:
+        abort(404)
+    form = PracticeForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            change = practice.set_practice(session, pro, form.start.data, practice.parse_sector(form.sector.data),
+                                           form.specialty.data or "", actor=current_user)
+        except AmeliproError as exc:
+            session.rollback()
+            error, status = f"{exc.error.message} {exc.detail}".strip(), exc.status
+        else:
+            flash(f"{pro.display_name} : {change.period.sector.label} à partir du "
+                  f"{change.period.start:%d/%m/%Y}.", "success")
+            return redirect(url_for("auth.professional_practice", pro_id=pro.id))
+    elif request.method == "POST":
+        status = 400
+    periods = practice.practice_history(session, pro.id).periods
+    return render_template("auth/professional.html", pro=pro, periods=periods, form=form, error=error,
+                           sectors=list(ConventionSector)), status

@@ -576,6 +576,8 @@ def demo_beneficiaries(today: date) -> tuple[PatientRights, ...]:
                rights=(Period(since, today - days(60)),)),
         person("2720867482333", date(1972, 8, 14), "SCHMITT", "Anne", caisse="671", alsace=True),
         person("155022A004123", date(1955, 2, 27), "CASANOVA", "Marc", caisse="201"),  # CPAM de Corse-du-Sud
+        # a child under 6 whatever the day (MEG, the under-6 majoration)
+        person("1230375120045", date(today.year - 3, 3, 14), "NOEL", "Jules"),
     )
 
 

@@ -1,6 +1,6 @@
 """Dated configuration: AMO rates, patient charges and billing permissions.
 
-Values live in ``amelipro/fse/data/charges.json`` and ``rates.json``: each value has a
+Values live in ``amelipro/fse/data/charges.json``, ``rates.json`` and ``majorations.json``: each value has a
 validity period (``from``/``to`` inclusive), a ``status`` (``sourced`` or ``unconfirmed``)
 and a ``source``. A care sheet is priced with the values in force **on the date of care**.
 Entries with ``"active": false`` document proposals (e.g. the 2026 doubling) and are never
@@ -10,10 +10,11 @@ with :func:`load_billing_config` (e.g. an operator's copy with the 2026 values c
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -101,6 +102,61 @@ class FranchiseConfig:
     year_cap: Timeline[Decimal]
 
 
+class Condition(enum.StrEnum):
+    AGE_UNDER = "age_under"
+    SUNDAY_OR_HOLIDAY = "sunday_or_holiday"
+    NIGHT = "night"
+    HOME_VISIT = "home_visit"
+    CARE_PATHWAY = "care_pathway"
+
+
+
+
+@dataclass(frozen=True)
+class Majoration:
+    code: str
+    label: str
+    condition: Condition
+    acts: frozenset[str]
+    values: Timeline[Decimal]
+    age: int | None = None
+    hours: tuple[tuple[time, time | None], ...] = ()  # [start, end); end None: midnight
+    visits: frozenset[str] = frozenset()
+
+    def value_at(self, at: date) -> Decimal | None:
+        return self.values.get(at)
+
+    def entry_at(self, at: date) -> Dated[Decimal] | None:
+        return self.values.entry_at(at)
+
+    def describe(self) -> str:
+        """The condition in French, for people (reference pages, error details)."""
+        if self.condition == Condition.AGE_UNDER:
+            return f"Patient de moins de {self.age} ans à la date des soins."
+        if self.condition == Condition.SUNDAY_OR_HOLIDAY:
+            return "Soins un dimanche ou un jour férié."
+        if self.condition == Condition.NIGHT:
+            return f"Soins entre {self.hours_text()} ; l'heure des soins est obligatoire."
+        if self.condition == Condition.HOME_VISIT:
+            return f"Visite à domicile justifiée ({', '.join(sorted(self.visits))}) le même jour."
+        return "Patient adressé par son médecin traitant (parcours de soins coordonnés)."
+
+    def hours_text(self) -> str:
+        parts = []
+        for start, end in self.hours:
+            parts.append(f"{_h(start)} et {'minuit' if end is None else _h(end)}")
+        return " ou ".join(parts)
+
+    def in_hours(self, at: time) -> bool:
+        return any(start <= at and (end is None or at < end) for start, end in self.hours)
+
+
+def _h(value: time) -> str:
+    if value == time(0, 0):
+        return "minuit"
+    return f"{value.hour} h" + (f" {value.minute:02d}" if value.minute else "")
+
+
 @dataclass(frozen=True)
 class BillingConfig:
     """Everything pricing and the rules read from configuration."""
@@ -119,6 +175,10 @@ class BillingConfig:
     prescription_kinds: frozenset[str]
     prescription_professions: frozenset[str]
     ngap_key_values: Mapping[str, Timeline[Decimal]] = field(default_factory=dict)
+    majorations: Mapping[str, Majoration] = field(default_factory=dict)  # by NGAP key
+
+    def majoration(self, key: str) -> Majoration | None:
+        return self.majorations.get(key)
 
     def ngap_key_value(self, key: str, at: date) -> Decimal | None:
         timeline = self.ngap_key_values.get(key)
@@ -140,6 +200,7 @@ class BillingConfig:
         for timeline in (
             *self.act_rates.values(), self.pathway_min_age, self.lpp_rate, self.exempt_rate,
             self.prevention_rate, self.alsace_moselle, *self.ngap_key_values.values(),
+            *(m.values for m in self.majorations.values()),
         ):
             yield timeline.name, timeline
 
@@ -215,8 +276,44 @@ def _names(raw: Any, name: str) -> frozenset[str]:
     return frozenset(raw)
 
 
-def build_billing_config(charges: Mapping[str, Any], rates: Mapping[str, Any]) -> BillingConfig:
-    """Validate both documents (already parsed from JSON) into a :class:`BillingConfig`."""
+# --- majorations (loading) -----------------------------------------------------------------------------
+
+def _time(raw: Any, name: str) -> time | None:
+    if raw == "24:00":
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except (TypeError, ValueError) as exc:
+        raise BillingConfigError(f"{name}: invalid time {raw!r}") from exc
+
+
+def build_majorations(raw: Mapping[str, Any]) -> dict[str, Majoration]:
+    out: dict[str, Majoration] = {}
+    for code, item in raw["majorations"].items():
+        name = f"majorations.{code}"
+        try:
+            condition = Condition(item["condition"])
+        except ValueError as exc:
+            raise BillingConfigError(f"{name}: unknown condition {item['condition']!r}") from exc
+        hours = tuple((_time(a, name) or time(0, 0), _time(b, name)) for a, b in item.get("hours", ()))
+        if condition == Condition.NIGHT and not hours:
+            raise BillingConfigError(f"{name}: a night majoration needs its hours")
+        if condition == Condition.AGE_UNDER and not isinstance(item.get("age"), int):
+            raise BillingConfigError(f"{name}: an age condition needs 'age'")
+        out[code] = Majoration(
+            code=code, label=str(item["label"]), condition=condition,
+            acts=frozenset(item["acts"]), values=_timeline(name, item["values"], _money),
+            age=item.get("age"), hours=hours, visits=frozenset(item.get("visits", ())),
+        )
+    return out
+
+
+def build_billing_config(charges: Mapping[str, Any], rates: Mapping[str, Any],
+                         majorations: Mapping[str, Any] | None = None) -> BillingConfig:
+    """Validate the documents (already parsed from JSON) into a :class:`BillingConfig`;
+    without ``majorations``, the packaged ``majorations.json``."""
+    if majorations is None:
+        majorations = _read_json(DATA_DIR / "majorations.json")
     pf = charges["participation_forfaitaire"]
     fr = charges["franchise"]
     ex = charges["exemptions"]
@@ -265,6 +362,7 @@ def build_billing_config(charges: Mapping[str, Any], rates: Mapping[str, Any]) -
             k: _timeline(f"ngap_key_values.{k}", v, _money)
             for k, v in rates.get("ngap_key_values", {}).items() if k != "about"
         },
+        majorations=build_majorations(majorations),
     )
 
 
@@ -275,14 +373,21 @@ def load_billing_config(directory: Path | str | None = None) -> BillingConfig:
     return _load(Path(directory))
 
 
-def _load(directory: Path) -> BillingConfig:
+def _read_json(path: Path) -> Any:
     try:
-        charges = json.loads((directory / "charges.json").read_text(encoding="utf-8"))
-        rates = json.loads((directory / "rates.json").read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise BillingConfigError(f"cannot read billing configuration in {directory}: {exc}") from exc
+        raise BillingConfigError(f"cannot read billing configuration {path}: {exc}") from exc
+
+
+def _load(directory: Path) -> BillingConfig:
+    """The files of ``directory``; ``majorations.json`` is the packaged one when absent."""
+    charges = _read_json(directory / "charges.json")
+    rates = _read_json(directory / "rates.json")
+    own = directory / "majorations.json"
+    majorations = _read_json(own if own.exists() else DATA_DIR / "majorations.json")
     try:
-        return build_billing_config(charges, rates)
+        return build_billing_config(charges, rates, majorations)
     except (KeyError, TypeError) as exc:
         raise BillingConfigError(f"missing or malformed setting: {exc}") from exc
 

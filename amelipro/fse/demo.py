@@ -7,6 +7,10 @@ pricing at the date of care, each FSE signed with the professional's demo key
 (``PKI_DIR/<login>/key.pem`` and ``cert.pem``, from ``amelipro pki init-demo``). A chosen
 share is made invalid in varied ways (NIR key, amounts, future date, unknown code, invoice
 dated before the care, exemption absent from the caisse's file).
+
+A general practitioner's lot starts with an ordinary week's majorations: a Sunday
+consultation (G + F), a home visit (VG + MD) and a child under 6 (G + MEG) when the caisse's
+file has one.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amelipro.auth.models import Profession, Professional
-from amelipro.beneficiaries.domain import PatientRights
+from amelipro.beneficiaries.domain import PatientRights, age_on
 from amelipro.fse.domain import (
     CareSheet,
     Exemption,
@@ -203,6 +207,39 @@ def make_invalid(sheet: CareSheet, kind: str, today: date, lookup: ReferenceLook
     raise ValueError(kind)
 
 
+GP_SCENARIOS = ("dimanche", "visite", "enfant")
+
+
+def _last_sunday(today: date) -> date:
+    return today - timedelta(days=(today.weekday() + 1) % 7 or 7)
+
+
+def gp_scenario(sheet: CareSheet, kind: str, patients: Sequence[DemoPatient], today: date,
+                seen: set[tuple[str, int, date]], lookup: ReferenceLookup) -> CareSheet | None:
+    """A general practitioner's care sheet with its majorations (None: no patient fits).
+
+    ``dimanche``: G + F on the last Sunday; ``visite``: VG + MD; ``enfant``: G + MEG for a
+    patient under 6 on the date of care. ``seen`` (patient, day) is updated."""
+    day = _last_sunday(today) if kind == "dimanche" else sheet.first_care_date
+    seen.discard((sheet.patient.nir, sheet.patient.rank, sheet.first_care_date))  # replaced
+    candidates = [p for p in patients if (p.nir, p.rank, day) not in seen]
+    if kind == "enfant":
+        candidates = [p for p in candidates if age_on(p.birth_date, day) < 6]
+    else:
+        candidates = [p for p in candidates if age_on(p.birth_date, day) >= 18]
+    if not candidates:
+        seen.add((sheet.patient.nir, sheet.patient.rank, sheet.first_care_date))  # kept as it was
+        return None
+    patient = candidates[0]
+    seen.add((patient.nir, patient.rank, day))
+    codes = {"dimanche": ("G", "F"), "visite": ("VG", "MD"), "enfant": ("G", "MEG")}[kind]
+    lines = tuple(Line(number=i, kind=LineKind.NGAP, care_date=day, code=code)
+                  for i, code in enumerate(codes, start=1))
+    ref = PatientRef(patient.nir, patient.birth_date, patient.rank, patient.regime, patient.caisse,
+                     patient.centre)
+    return _amounts(replace(sheet, patient=ref, invoice_date=day, lines=lines), lookup, patient.rights)
+
+
 @dataclass(frozen=True)
 class DemoLot:
     sheets: tuple[CareSheet, ...]
@@ -226,17 +263,42 @@ def build_sheets(session: Session, pro: Professional, count: int, invalid_share:
     n_invalid = round(count * invalid_share)
     invalid_positions = set(rng.sample(range(1, count + 1), k=n_invalid)) if n_invalid else set()
     sheets, invalid = [], {}
+    seen = _days_billed(session, pro, today)  # one sheet per patient and day: no duplicate care
     for position in range(1, count + 1):
         patient = patients[rng.randrange(len(patients))]
         care_date = today - timedelta(days=1 + rng.randrange(5))
+        while (patient.nir, patient.rank, care_date) in seen:
+            care_date -= timedelta(days=1)
+        seen.add((patient.nir, patient.rank, care_date))
         invoice = f"D{today:%y%m%d}-{run}-{position:05d}"
         sheet = make_sheet(pro, patient, choices, invoice, care_date, rng, lookup)
+        if profession == Profession.MEDECIN_GENERALISTE and position <= len(GP_SCENARIOS):
+            sheet = gp_scenario(sheet, GP_SCENARIOS[position - 1], patients, today, seen, lookup) or sheet
         if position in invalid_positions:
             kind = INVALID_KINDS[len(invalid) % len(INVALID_KINDS)]
             sheet = make_invalid(sheet, kind, today, lookup, patient.rights)
             invalid[position] = kind
         sheets.append(sheet)
     return DemoLot(tuple(sheets), invalid)
+
+
+def _days_billed(session: Session, pro: Professional, today: date) -> set[tuple[str, int, date]]:
+    """(NIR, rank, day) of the professional's recent accepted FSE (each demo FSE has one day)."""
+    from amelipro.fse.models import FseStatus, StoredFse
+
+    rows = session.execute(
+        select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.first_care_date,
+               StoredFse.last_care_date)
+        .where(StoredFse.professional_id == pro.id, StoredFse.status == FseStatus.ACCEPTED,
+               StoredFse.last_care_date >= today - timedelta(days=400))
+    )
+    seen = set()
+    for nir, rank, first, last in rows:
+        day = first
+        while day <= last:
+            seen.add((nir, rank, day))
+            day += timedelta(days=1)
+    return seen
 
 
 def write_lot(sheets: Sequence[CareSheet], pro: Professional, key_path: Path, cert_path: Path,

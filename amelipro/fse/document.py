@@ -1,5 +1,10 @@
 """The FSE XML document (urn:amelipro:fse:1) ↔ the frozen values of ``domain.py``.
 
+Two versions share the namespace, chosen by the FSE's ``version`` attribute (the schema
+registry picks ``xsd/fse/1`` or ``xsd/fse/2``): version 2 adds, on lines, an optional time of
+care (``Heure``) and a flag for a distinct second act of the same day (``SecondActe``). A
+care sheet that uses neither is written as version 1, byte for byte as before.
+
 Reading: :func:`read_lot_document` is the one call for the submission service: safe parse,
 lot schema, each FSE's signature verified, its *signed content* validated against fse.xsd
 and mapped to a :class:`CareSheet`, the certificate's RPPS compared to the FSE's
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from lxml import etree
@@ -81,9 +86,11 @@ FIELD_PATHS: dict[str, str] = {
 LINE_FIELD_PATHS: dict[str, str] = {
     "": "",
     "care_date": "DateSoins",
+    "care_time": "Heure",
     "code": "Code",
     "coefficient": "Coefficient",
     "quantity": "Quantite",
+    "second_act": "SecondActe",
     "amounts": "Montants",
     "amounts.charged": "Montants/Facture",
     "amounts.base": "Montants/Base",
@@ -198,6 +205,8 @@ def care_sheet_from_xml(signed: etree._Element) -> CareSheet:
                 amo=Decimal(montants.text("PartAMO")),
             )
         coefficient = line.opt("Coefficient")
+        hour = line.opt("Heure")
+        second = line.opt("SecondActe")
         lines.append(Line(
             number=number,
             kind=LINE_KINDS[el.tag],
@@ -206,6 +215,8 @@ def care_sheet_from_xml(signed: etree._Element) -> CareSheet:
             quantity=int(line.text("Quantite")),
             coefficient=Decimal(coefficient) if coefficient else Decimal("1"),
             amounts=amounts,
+            care_time=time.fromisoformat(hour) if hour else None,
+            second_act=_bool(second) if second else False,
         ))
     prescription = fse.node("Prescription")
     return CareSheet(
@@ -264,8 +275,10 @@ def care_sheet_to_xml(sheet: CareSheet) -> etree._Element:
     """The unsigned FSE element of a CareSheet (sign it with ``xmlcore.signature.sign_fse``).
 
     A line without amounts is written without ``Montants`` (schema-invalid on purpose: the
-    demo generator uses it to build invalid FSE)."""
-    root = etree.Element(FSE_TAG, nsmap={None: FSE_NS}, Id=sheet.id, version="1")
+    demo generator uses it to build invalid FSE). Version 2 only when a line has a time of
+    care or the second-act flag."""
+    version = "2" if any(ln.care_time is not None or ln.second_act for ln in sheet.lines) else "1"
+    root = etree.Element(FSE_TAG, nsmap={None: FSE_NS}, Id=sheet.id, version=version)
     facture = _sub(root, "Facture")
     _sub(facture, "Numero", sheet.invoice_number)
     _sub(facture, "Date", sheet.invoice_date.isoformat())
@@ -297,10 +310,14 @@ def care_sheet_to_xml(sheet: CareSheet) -> etree._Element:
     for line in sheet.lines:
         el = _sub(lignes, LINE_TAGS[line.kind])
         _sub(el, "DateSoins", line.care_date.isoformat())
+        if line.care_time is not None:
+            _sub(el, "Heure", line.care_time.strftime("%H:%M"))
         _sub(el, "Code", line.code)
         if line.kind == LineKind.NGAP:
             _sub(el, "Coefficient", _coefficient(line.coefficient))
         _sub(el, "Quantite", str(line.quantity))
+        if line.second_act:
+            _sub(el, "SecondActe", "true")
         if line.amounts is not None:
             montants = _sub(el, "Montants")
             _sub(montants, "Facture", _money(line.amounts.charged))

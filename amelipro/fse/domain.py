@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 
@@ -55,6 +55,8 @@ class Line:
     quantity: int = 1
     coefficient: Decimal = Decimal("1")  # NGAP only
     amounts: Amounts | None = None  # as computed by the practice software
+    care_time: time | None = None  # time of care (schema 2; night majorations need it)
+    second_act: bool = False  # a distinct second act of the same day (schema 2 flag)
 
 
 @dataclass(frozen=True)

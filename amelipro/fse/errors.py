@@ -165,6 +165,61 @@ PROFESSION_UNKNOWN = define(
     "Profession du professionnel inconnue : la feuille ne peut pas être tarifée.",
     "Renseignez la spécialité du professionnel (par exemple medecin_generaliste, pharmacien, infirmier).",
 )
+MAJORATION_WITHOUT_ACT = define(
+    "FSE-R-032", _S,
+    "Majoration sans consultation ni visite à laquelle l'ajouter le même jour.",
+    "Une majoration fait partie d'une consultation ou d'une visite : facturez-la sur la même feuille, le même jour que l'acte (le détail donne les actes admis).",
+)
+MAJORATION_AGE = define(
+    "FSE-R-033", _S,
+    "Majoration enfant (MEG) pour un patient qui n'a pas l'âge requis à la date des soins.",
+    "La MEG ne s'applique qu'aux enfants de moins de 6 ans le jour des soins : retirez-la, ou vérifiez la date de naissance du patient.",
+)
+MAJORATION_DAY = define(
+    "FSE-R-034", _S,
+    "Majoration de dimanche ou jour férié (F) pour des soins un autre jour.",
+    "La majoration F ne s'applique que le dimanche et les jours fériés : retirez-la, ou corrigez la date des soins.",
+)
+MAJORATION_TIME_MISSING = define(
+    "FSE-R-035", _S,
+    "Heure des soins absente : la majoration de nuit en a besoin.",
+    "Indiquez l'heure des soins sur la ligne (format de FSE version 2) ; sans heure, la majoration de nuit ne peut pas être vérifiée.",
+)
+MAJORATION_TIME = define(
+    "FSE-R-036", _S,
+    "Majoration de nuit pour des soins hors de ses heures.",
+    "MN : de 20 h à minuit et de 6 h à 8 h ; MM : de minuit à 6 h. Choisissez la majoration de l'heure des soins, ou retirez-la.",
+)
+MAJORATION_HOME_VISIT = define(
+    "FSE-R-037", _S,
+    "Majoration de déplacement (MD) sans visite à domicile le même jour.",
+    "La MD accompagne une visite (VG) justifiée : facturez la visite sur la même feuille, ou retirez la MD.",
+)
+MAJORATION_PATHWAY = define(
+    "FSE-R-038", _S,
+    "Majoration de coordination (MCG) hors parcours de soins coordonnés.",
+    "La MCG suppose un patient adressé par son médecin traitant : cochez le parcours de soins s'il l'est, sinon retirez-la.",
+)
+MAJORATION_VALUE_UNKNOWN = define(
+    "FSE-R-039", _S,
+    "Valeur de la majoration inconnue à la date des soins.",
+    "La passerelle ne connaît pas de valeur pour cette majoration à cette date : rien ne dit qu'elle n'est pas remboursable. Contactez le support de la passerelle pour faire ajouter la valeur, puis renvoyez la feuille.",
+)
+DUPLICATE_CARE = define(
+    "FSE-R-040", _S,
+    "Soins déjà facturés sous un autre numéro de facture (même patient, même jour, même acte).",
+    "S'il s'agit d'un renvoi, ne facturez pas deux fois : si ces soins ont réellement été payés deux fois, déposez une réclamation auprès de la caisse. S'il s'agit d'un second acte distinct le même jour et que la nomenclature le permet, signalez-le sur la ligne (indicateur « second acte » de la FSE version 2).",
+)
+ABOVE_PRICE = define(
+    "FSE-R-041", _S,
+    "Prix facturé supérieur au prix du médicament à la date des soins.",
+    "Un médicament remboursable ne peut pas être vendu au-dessus de son prix (prix de la boîte et honoraire de dispensation) : facturez au plus le prix indiqué dans le détail.",
+)
+LPP_NO_TARIFF = define(
+    "FSE-R-042", _S,
+    "Tarif absent du référentiel chargé.",
+    "Ce code LPP existe, mais la liste chargée dans la passerelle ne donne pas son tarif à cette date : gardez la feuille et signalez le code au support de la passerelle pour qu'il charge le tarif, puis renvoyez-la.",
+)
 
 # Every rule code of this module, in order (the list a test pins).
 RULE_CODES: tuple[str, ...] = tuple(

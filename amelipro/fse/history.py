@@ -28,14 +28,19 @@ from decimal import Decimal
 from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, LineKind
 from amelipro.fse.models import FseStatus, StoredFse
 from amelipro.fse.pricing import ZERO, DayCharges, PricedLine, PriorCharges, YearCharges, money
+from amelipro.fse.rules import BilledCare, CareKey
+from amelipro.thirdparty.models import Payment
+from amelipro.thirdparty.states import PaymentStatus
 
 _IN_CHUNK = 500  # bound on IN (...) lists
 _ACTS = frozenset({LineKind.NGAP.value, LineKind.CCAM.value})
 
 PatientKey = tuple[str, int]  # (NIR, rank)
+_UNPAID = (PaymentStatus.REJECTED, PaymentStatus.RESUBMITTED)  # the caisse refused to pay
 
 
 class ChargeLedger:
@@ -181,6 +186,50 @@ def load_day_charges(
     return ledger
 
 
+def load_billed_care(
+    session: Session, professional_id: int, sheets: Iterable[CareSheet],
+) -> dict[PatientKey, dict[CareKey, BilledCare]]:
+    """Care this professional already billed and had accepted, per patient: what a new care
+    sheet may not bill again under another invoice number (``rules.duplicate_care``).
+
+    Read from the accepted FSE whose dates of care overlap the lot's, in one query per 500
+    NIR. Lines flagged as a distinct second act are left out, as are majorations, and so are
+    FSE the caisse rejected (tiers payant: rejected or already corrected): their care was
+    not paid, and billing it again under a new number is the correction."""
+    sheets = list(sheets)
+    days = sorted({line.care_date for sheet in sheets for line in sheet.lines})
+    patients = {(s.patient.nir, s.patient.rank) for s in sheets}
+    found: dict[PatientKey, dict[CareKey, BilledCare]] = {}
+    if not days:
+        return found
+    majorations = default_billing_config().majorations
+    wanted_days = set(days)
+    for chunk in _chunks(sorted({nir for nir, _ in patients})):
+        rows = session.execute(
+            select(StoredFse.id, StoredFse.invoice_number, StoredFse.patient_nir, StoredFse.patient_rank,
+                   StoredFse.lines_json)
+            .where(StoredFse.professional_id == professional_id, StoredFse.status == FseStatus.ACCEPTED,
+                   StoredFse.patient_nir.in_(chunk), StoredFse.first_care_date <= days[-1],
+                   StoredFse.last_care_date >= days[0],
+                   ~StoredFse.id.in_(select(Payment.fse_id).where(Payment.status.in_(_UNPAID))))
+            .order_by(StoredFse.id)
+        )
+        for fse_id, invoice, nir, rank, lines_json in rows:
+            if (nir, rank) not in patients:
+                continue
+            billed = found.setdefault((nir, rank), {})
+            for raw in json.loads(lines_json or "[]"):
+                if raw.get("second_act") or raw.get("code") in majorations:
+                    continue
+                day = date.fromisoformat(raw["care_date"])
+                if day not in wanted_days or raw.get("kind") == LineKind.DEVICE.value:
+                    continue
+                quantity = int(raw.get("quantity") or 0) if raw.get("kind") == LineKind.MEDICINE.value else 0
+                billed.setdefault((day, raw.get("kind", ""), raw.get("code", ""), quantity),
+                                  BilledCare(invoice, fse_id))
+    return found
+
+
 def _lock_key(nir: str, rank: int) -> int:
     """A signed 64-bit advisory-lock key for one insured person."""
     digest = hashlib.sha256(f"amelipro.fse.charges:{nir}:{rank}".encode()).digest()
@@ -218,4 +267,4 @@ def load_ledger(session: Session, professional_id: int, sheets: Iterable[CareShe
     return load_day_charges(session, professional_id, day_keys, ledger)
 
 
-__all__ = ["ChargeLedger", "load_day_charges", "load_ledger", "load_year_charges", "lock_patients"]
+__all__ = ["ChargeLedger", "load_billed_care", "load_day_charges", "load_ledger", "load_year_charges", "lock_patients"]

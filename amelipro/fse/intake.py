@@ -205,6 +205,7 @@ def build_arl(gw: Gateway, report) -> bytes:
                 invoice_number=f.invoice_number or None,
                 reference=str(f.duplicate_of_id if f.duplicate_of_id else f.fse_id) if (f.duplicate_of_id or f.fse_id) else None,
                 errors=tuple(x.ArlError.from_any(e) for e in f.errors),
+                second_acts=f.second_acts,
             ) for f in report.fses],
             lot_number=report.lot_number or None,
             lot_reference=str(report.lot_id) if report.lot_id else None,
@@ -251,9 +252,11 @@ class CheckContext:
     config: Any
     rights: dict[tuple[str, int], Any] = field(default_factory=dict)
     profession: str | None = None  # as registered for the professional, not as declared
+    practice: Any = None  # the professional's dated sector and specialty (PracticeHistory)
 
 
-def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None) -> CheckContext:
+def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None,
+                  practice=None) -> CheckContext:
     from amelipro.clock import paris_today
     from amelipro.reference.queries import SqlReferenceLookup
 
@@ -264,6 +267,7 @@ def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str
         config=gw.rule_config,
         rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
         profession=profession,
+        practice=practice,
     )
 
 
@@ -315,6 +319,12 @@ def _source_line(doc, path: str) -> int | None:
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:
     """Rules and pricing of one read FSE; each error located in the received document."""
     errors, computed = check_sheet(ctx, read.sheet)
+    return place_errors(read, errors), computed
+
+
+def place_errors(read: ReadFse, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rule errors (``RuleViolation.as_dict()``) placed in the received document: ``path``
+    in the lot and received ``line``; the care sheet's field and line kept apart."""
     for error in errors:
         field_path = error.get("path") or ""
         if "line" in error:
@@ -323,7 +333,7 @@ def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], 
         error["path"], line = locate(read, field_path)
         if line is not None:
             error["line"] = line
-    return errors, computed
+    return errors
 
 
 def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any]], Computed | None]:
@@ -331,7 +341,7 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
 
     result = check_care_sheet(
         sheet, lookup=ctx.lookup, rights=ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
-        today=ctx.today, config=ctx.config, profession=ctx.profession,
+        today=ctx.today, config=ctx.config, profession=ctx.profession, practice=ctx.practice,
     )
     return result.as_dicts(), computed_of(result.pricing)
 
@@ -378,6 +388,8 @@ def lines_view(sheet: CareSheet, computed: Computed | None) -> list[dict[str, An
             "care_date": line.care_date.isoformat(),
             "quantity": line.quantity,
             "coefficient": f"{line.coefficient:f}",
+            "care_time": line.care_time.strftime("%H:%M") if line.care_time else None,
+            "second_act": line.second_act,
             "label": by_number.get(line.number, {}).get("label", ""),
             "sent": None if sent is None else {
                 "charged": f"{sent.charged:.2f}", "base": f"{sent.base:.2f}", "rate": sent.rate,

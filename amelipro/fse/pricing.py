@@ -6,10 +6,15 @@ practice software sent with this result, and the liquidation pays from it.
 
 - NGAP: base = letter-key value (reference lookup, else the dated fallback of
   ``data/rates.json``) × coefficient × quantity.
+- NGAP majorations (MEG, F, MN, MM, MD, MCG...): their dated value in
+  ``data/majorations.json`` (their conditions are the rules' business); part of the same act,
+  so they carry no participation forfaitaire nor franchise of their own.
 - CCAM: base = tariff × quantity; sector 1 / OPTAM tariff by default, the other-sector
-  tariff with ``sector=Sector.OTHER`` when the reference gives one.
+  tariff with ``sector=Sector.OTHER`` when the reference gives one. ``sector`` may also be
+  the professional's :class:`PracticeHistory` (sector and specialty with dates): the grid is
+  then the one of the sector in force on each line's date of care.
 - Medicines: base = (box price + dispensing fee) × quantity, rate = the medicine's rate.
-- LPP devices: base = LPP tariff × quantity, 60 %.
+- LPP devices: base = LPP tariff × quantity, or the price charged when lower, 60 %.
 - Rates: doctors 70 % in the care pathway (or under 16), 30 % outside; auxiliaries 60 %;
   100 % under an ALD, maternity or AT/MP exemption or nature of insurance 30 / 41.
   The exemption is the one the sheet declares (the rules check it against the caisse's file).
@@ -30,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from amelipro.beneficiaries.domain import PatientRights, age_on
 from amelipro.domain import Profession
@@ -44,6 +50,9 @@ from amelipro.fse.domain import (
     Totals,
 )
 from amelipro.reference.facts import ActFact, LppFact, MedicineFact, ReferenceLookup
+
+if TYPE_CHECKING:  # the enum lives with the database model: typing only, pricing stays pure
+    from amelipro.auth.models import Profession
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -67,6 +76,51 @@ class Sector(enum.StrEnum):
     OTHER = "autre"  # sector 2 without OPTAM: the "other sector" tariff when it differs
 
 
+class ConventionSector(enum.StrEnum):
+    """A doctor's sector (secteur conventionnel), a dated property of the professional."""
+
+    SECTOR_1 = "1"
+    SECTOR_2 = "2"
+    SECTOR_2_OPTAM = "2_optam"
+
+    @property
+    def grid(self) -> Sector:
+        """The CCAM tariff grid of the sector."""
+        return Sector.OTHER if self == ConventionSector.SECTOR_2 else Sector.OPTAM
+
+    @property
+    def label(self) -> str:
+        return {"1": "Secteur 1", "2": "Secteur 2", "2_optam": "Secteur 2 avec OPTAM"}[self.value]
+
+
+@dataclass(frozen=True)
+class PracticePeriod:
+    """The professional's sector and specialty from ``start`` to ``end`` (inclusive)."""
+
+    start: date
+    end: date | None
+    sector: ConventionSector | None
+    specialty: str = ""
+
+    def covers(self, at: date) -> bool:
+        return self.start <= at and (self.end is None or at <= self.end)
+
+
+@dataclass(frozen=True)
+class PracticeHistory:
+    """Dated sectors and specialties of one professional (set by an operator)."""
+
+    periods: tuple[PracticePeriod, ...] = ()
+
+    def at(self, day: date) -> PracticePeriod | None:
+        return next((p for p in self.periods if p.covers(day)), None)
+
+    def grid(self, day: date) -> Sector:
+        """The CCAM grid on ``day``; sector 1 / OPTAM when no sector is recorded then."""
+        period = self.at(day)
+        return period.sector.grid if period is not None and period.sector else Sector.OPTAM
+
+
 class LineProblem(enum.StrEnum):
     """Why a line could not be priced (the rules turn these into error codes)."""
 
@@ -74,6 +128,7 @@ class LineProblem(enum.StrEnum):
     NO_TARIFF = "sans_tarif"  # known, but no tariff in force on that date
     NOT_REIMBURSABLE = "non_remboursable"  # known, but not reimbursable on that date
     NO_RATE = "sans_taux"  # no AMO rate for that profession
+    VALUE_UNKNOWN = "valeur_inconnue"  # a majoration without a value on that date
 
 
 @dataclass(frozen=True)
@@ -93,6 +148,7 @@ class PricedLine:
     charge_exemption: str | None = None  # why no patient charge applies, in French
     problem: LineProblem | None = None
     label: str = ""
+    majoration: bool = False  # part of the consultation/visit it is added to
 
     @property
     def priced(self) -> bool:
@@ -183,7 +239,7 @@ def price_care_sheet(
     rights: PatientRights | None,
     profession: Profession | str | None = None,
     *,
-    sector: Sector = Sector.OPTAM,
+    sector: Sector | PracticeHistory = Sector.OPTAM,
     prior: PriorCharges | None = None,
     config: BillingConfig | None = None,
 ) -> Pricing:
@@ -236,21 +292,29 @@ def _who(sheet: CareSheet, rights: PatientRights | None,
 
 
 def _profession_value(profession: Profession | str) -> str:
-    return profession.value if isinstance(profession, Profession) else str(profession)
+    return profession.value if isinstance(profession, enum.Enum) else str(profession)
 
 
 # --- one line ----------------------------------------------------------------------------
 
 def _price_line(sheet: CareSheet, line: Line, lookup: ReferenceLookup, profession: str,
-                birth_date: date, sector: Sector, config: BillingConfig) -> PricedLine:
+                birth_date: date, sector: Sector | PracticeHistory,
+                config: BillingConfig) -> PricedLine:
     at = line.care_date
     unit: Decimal | None
     problem: LineProblem | None = None
     label = ""
     medicine_rate: int | None = None
-    if line.kind in _ACT_KINDS:
+    majoration = config.majoration(line.code) if line.kind == LineKind.NGAP else None
+    if majoration is not None:
+        value = majoration.value_at(at)
+        unit = value * line.coefficient if value is not None else None
+        problem = None if value is not None else LineProblem.VALUE_UNKNOWN
+        label = majoration.label
+    elif line.kind in _ACT_KINDS:
         fact = lookup.act(line.code, at)
-        unit, problem, label = _act_unit(line, fact, sector, config)
+        grid = sector.grid(at) if isinstance(sector, PracticeHistory) else sector
+        unit, problem, label = _act_unit(line, fact, grid, config)
     elif line.kind == LineKind.MEDICINE:
         med = lookup.medicine(line.code, at)
         unit, problem, label = _medicine_unit(med)
@@ -259,6 +323,8 @@ def _price_line(sheet: CareSheet, line: Line, lookup: ReferenceLookup, professio
         lpp = lookup.lpp(line.code, at)
         unit, problem, label = _lpp_unit(lpp)
     base = money(unit * line.quantity) if unit is not None and problem is None else ZERO
+    if line.kind == LineKind.DEVICE and line.amounts is not None and problem is None:
+        base = min(base, money(line.amounts.charged))  # sold below its tariff: the price charged
     rate = 0
     if problem is None:
         found = line_rate(sheet, line, profession, birth_date, medicine_rate, config)
@@ -272,7 +338,7 @@ def _price_line(sheet: CareSheet, line: Line, lookup: ReferenceLookup, professio
     return PricedLine(
         number=line.number, kind=line.kind, code=line.code, care_date=at,
         quantity=line.quantity, unit_price=unit, charged=money(charged), base=base, rate=rate,
-        amo=part(base, rate), problem=problem, label=label,
+        amo=part(base, rate), problem=problem, label=label, majoration=majoration is not None,
     )
 
 
@@ -378,6 +444,9 @@ def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRig
     for line in sorted(lines, key=lambda item: (item.care_date, item.number)):
         at = line.care_date
         if not line.priced:
+            out.append(_with_charges(line, ZERO, ZERO, None))
+            continue
+        if line.majoration:  # part of its consultation or visit: charged once, with it
             out.append(_with_charges(line, ZERO, ZERO, None))
             continue
         reason = charge_exemption(sheet, rights, birth_date, at, config)

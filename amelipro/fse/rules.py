@@ -14,7 +14,7 @@ Paths name the care sheet's fields: ``patient.nir``, ``invoice_date``, ``lines[2
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,23 +24,35 @@ from stdnum import ean, luhn
 from stdnum.exceptions import ValidationError
 from stdnum.fr import nir as stdnum_nir
 
-from amelipro.beneficiaries.domain import Cover, PatientRights
+from amelipro.beneficiaries.domain import Cover, PatientRights, age_on
 from amelipro.codes import ErrorCode
 from amelipro.domain import Profession
 from amelipro.fse import errors as E
 from amelipro.fse.charges import BillingConfig, default_billing_config
 from amelipro.fse.domain import CareSheet, Exemption, InsuranceNature, Line, LineKind
+from amelipro.fse.majorations import CareContext, Failure, day_kind, unmet
 from amelipro.fse.pricing import (
     LineProblem,
+    PracticeHistory,
     Pricing,
     PriorCharges,
-    Sector,
     money,
     price_care_sheet,
 )
 from amelipro.reference.facts import ReferenceLookup
 
-DEFAULT_MAX_AGE_DAYS = 730  # CSS L.332-1: claims lapse after two years
+# CSS L.332-1: care is billable for two years from the first day of the quarter following
+# the care. THE one place to change the length (RuleConfig.limit_years defaults to it).
+BILLING_LIMIT_YEARS = 2
+
+
+def billing_deadline(care_date: date, years: int = BILLING_LIMIT_YEARS) -> date:
+    """The last day on which care of ``care_date`` may be billed: ``years`` years from the
+    first day of the quarter following the care, that anniversary excluded (care on
+    10 March 2023: the next quarter starts on 1 April 2023, last day 31 March 2025)."""
+    quarter_month = 3 * ((care_date.month - 1) // 3) + 1
+    next_quarter = date(care_date.year + (quarter_month == 10), (quarter_month + 2) % 12 + 1, 1)
+    return date(next_quarter.year + years, next_quarter.month, 1) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -73,11 +85,25 @@ def violation(error: ErrorCode, path: str, detail: str = "", **extra: Any) -> Ru
 class RuleConfig:
     """Settings of the rules (secure defaults)."""
 
-    max_age_days: int = DEFAULT_MAX_AGE_DAYS
-    sector: Sector = Sector.OPTAM
+    limit_years: int = BILLING_LIMIT_YEARS  # the time limit (see billing_deadline)
     # False only where no beneficiary file is loaded: the patient/rights rules are skipped.
     check_rights: bool = True
     billing: BillingConfig | None = None  # None: the packaged dated configuration
+
+
+# --- duplicate care (checked by the submission against what was already accepted) ---------
+
+CareKey = tuple[date, str, str, int]  # (date of care, kind, code, quantity for medicines)
+
+
+@dataclass(frozen=True)
+class BilledCare:
+    """Care already accepted under another invoice: the first invoice's number, and its FSE
+    id (stored) or its rank in the lot being sent."""
+
+    invoice_number: str
+    fse_id: int | None = None
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,8 @@ class RuleContext:
     profession: str
     config: RuleConfig
     billing: BillingConfig
+    practice: PracticeHistory | None = None
+    billed_care: Mapping[CareKey, BilledCare] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,17 +150,26 @@ def check_care_sheet(
     profession: Profession | str | None = None,
     config: RuleConfig | None = None,
     prior: PriorCharges | None = None,
+    practice: PracticeHistory | None = None,
+    billed_care: Mapping[CareKey, BilledCare] | None = None,
 ) -> CheckResult:
-    """Run every rule on one care sheet; all violations together, with the pricing."""
+    """Run every rule on one care sheet; all violations together, with the pricing.
+
+    ``practice``: the professional's dated sector and specialty (the CCAM grid of each line
+    is the one of the sector in force on its date of care); None: sector 1 / OPTAM grid.
+    ``billed_care``: care of this professional and patient already accepted under other
+    invoices (the submission checks it again against the lot, under the patient's lock).
+    """
     config = config or RuleConfig()
     billing = config.billing or default_billing_config()
     if profession is None:
         profession = sheet.professional.specialty
     profession_value = profession.value if isinstance(profession, Profession) else str(profession)
     lookup = MemoLookup(lookup)  # the pricing and several rules ask for the same facts
-    pricing = price_care_sheet(sheet, lookup, rights, profession_value, sector=config.sector,
-                               prior=prior, config=billing)
-    ctx = RuleContext(today, lookup, rights, pricing, profession_value, config, billing)
+    pricing = price_care_sheet(sheet, lookup, rights, profession_value,
+                               sector=practice or PracticeHistory(), prior=prior, config=billing)
+    ctx = RuleContext(today, lookup, rights, pricing, profession_value,
+                      config, billing, practice, billed_care)
     found: list[RuleViolation] = []
     for rule in RULES:
         found.extend(rule(sheet, ctx))
@@ -236,16 +273,17 @@ def rule_no_lines(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]
 
 
 def rule_care_dates(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
-    oldest = ctx.today - timedelta(days=ctx.config.max_age_days)
+    years = ctx.config.limit_years
     for line in sheet.lines:
         if line.care_date > ctx.today:
             yield violation(E.CARE_DATE_FUTURE, _line_path(line, "care_date"),
                             f"Ligne {line.number} : soins du {_d(line.care_date)}, "
                             f"postérieurs à aujourd'hui ({_d(ctx.today)}).", line=line.number)
-        elif line.care_date < oldest:
+        elif ctx.today > (last := billing_deadline(line.care_date, years)):
             yield violation(E.CARE_DATE_TOO_OLD, _line_path(line, "care_date"),
-                            f"Ligne {line.number} : soins du {_d(line.care_date)} ; limite : "
-                            f"{_d(oldest)} ({ctx.config.max_age_days} jours).", line=line.number)
+                            f"Ligne {line.number} : soins du {_d(line.care_date)}, facturables "
+                            f"jusqu'au {_d(last)} ({years} ans à compter du premier jour du "
+                            "trimestre suivant les soins).", line=line.number)
 
 
 def rule_invoice_date(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
@@ -346,6 +384,15 @@ def rule_codes(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
             yield violation(_UNKNOWN_BY_KIND[line.kind], path,
                             f"Ligne {line.number} : « {line.code} » inconnu le {_d(line.care_date)}.",
                             line=line.number)
+        elif priced.problem == LineProblem.VALUE_UNKNOWN:
+            yield violation(E.MAJORATION_VALUE_UNKNOWN, path,
+                            f"Ligne {line.number} : majoration {line.code} ({priced.label}), "
+                            f"aucune valeur connue le {_d(line.care_date)}.", line=line.number)
+        elif priced.problem == LineProblem.NO_TARIFF and line.kind == LineKind.DEVICE:
+            label = f" ({priced.label.rstrip(' .')})" if priced.label else ""
+            yield violation(E.LPP_NO_TARIFF, path,
+                            f"Ligne {line.number} : code LPP {line.code}{label}, tarif absent du "
+                            f"référentiel chargé le {_d(line.care_date)}.", line=line.number)
         elif priced.problem in (LineProblem.NOT_REIMBURSABLE, LineProblem.NO_TARIFF):
             why = ("non remboursable" if priced.problem == LineProblem.NOT_REIMBURSABLE
                    else "sans tarif de remboursement")
@@ -387,6 +434,74 @@ def rule_plv(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
             yield violation(E.ABOVE_PLV, _line_path(line, "amounts.charged"),
                             f"Ligne {line.number} : facturé {_eur(line.amounts.charged)}, PLV "
                             f"{_eur(fact.plv)} × {line.quantity} = {_eur(limit)}.", line=line.number)
+
+
+def rule_medicine_price(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    """A medicine is never charged above its price (box + dispensing fee) on the date of care."""
+    for line in sheet.lines:
+        if line.kind != LineKind.MEDICINE or line.amounts is None or line.quantity < 1:
+            continue
+        priced = ctx.pricing.line(line.number)
+        if not priced.priced or priced.unit_price is None:
+            continue
+        limit = money(priced.unit_price * line.quantity)
+        if line.amounts.charged > limit:
+            yield violation(E.ABOVE_PRICE, _line_path(line, "amounts.charged"),
+                            f"Ligne {line.number} : facturé {_eur(line.amounts.charged)}, prix "
+                            f"{_eur(priced.unit_price)} × {line.quantity} = {_eur(limit)} le "
+                            f"{_d(line.care_date)}.", line=line.number,
+                            expected={"charged_max": str(limit)},
+                            received={"charged": str(line.amounts.charged)})
+
+
+_MAJORATION_ERRORS: dict[Failure, ErrorCode] = {
+    Failure.NO_ACT: E.MAJORATION_WITHOUT_ACT,
+    Failure.AGE: E.MAJORATION_AGE,
+    Failure.DAY: E.MAJORATION_DAY,
+    Failure.TIME_MISSING: E.MAJORATION_TIME_MISSING,
+    Failure.TIME: E.MAJORATION_TIME,
+    Failure.HOME_VISIT: E.MAJORATION_HOME_VISIT,
+    Failure.PATHWAY: E.MAJORATION_PATHWAY,
+}
+
+
+def rule_majorations(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    """Each majoration's condition, at its date of care (and time, for the night ones)."""
+    birth = ctx.rights.birth_date if ctx.rights is not None else sheet.patient.birth_date
+    acts: dict[date, list[Line]] = {}
+    for line in sheet.lines:
+        if line.kind in (LineKind.NGAP, LineKind.CCAM) and ctx.billing.majoration(line.code) is None:
+            acts.setdefault(line.care_date, []).append(line)
+    for line in sheet.lines:
+        majoration = ctx.billing.majoration(line.code) if line.kind == LineKind.NGAP else None
+        if majoration is None:
+            continue
+        same_day = acts.get(line.care_date, [])
+        care_time = line.care_time or next((a.care_time for a in same_day if a.care_time), None)
+        failure = unmet(majoration, CareContext(line.care_date, care_time, birth,
+                                                {a.code for a in same_day}, sheet.pathway))
+        if failure is None:
+            continue
+        yield violation(_MAJORATION_ERRORS[failure], _line_path(line, "code"),
+                        _majoration_detail(line, majoration, failure, birth, care_time, same_day),
+                        line=line.number)
+
+
+def _majoration_detail(line: Line, majoration, failure: Failure, birth: date,
+                       care_time, same_day: list[Line]) -> str:
+    head = f"Ligne {line.number} : {line.code} ({majoration.label}) le {_d(line.care_date)}"
+    if failure == Failure.NO_ACT:
+        billed = ", ".join(sorted({a.code for a in same_day})) or "aucun acte"
+        return f"{head} ; actes admis : {', '.join(sorted(majoration.acts))} ; ce jour-là : {billed}."
+    if failure == Failure.AGE:
+        return f"{head} ; patient né le {_d(birth)}, {age_on(birth, line.care_date)} ans ce jour-là."
+    if failure == Failure.DAY:
+        return f"{head} ; ce jour est un {day_kind(line.care_date)}, ni dimanche ni jour férié."
+    if failure == Failure.TIME_MISSING:
+        return f"{head} ; heure des soins absente ({majoration.describe()})"
+    if failure == Failure.TIME:
+        return f"{head} à {care_time.strftime('%H:%M')} ; heures admises : {majoration.hours_text()}."
+    return f"{head} ; {majoration.describe()}"
 
 
 def rule_amounts(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
@@ -506,6 +621,47 @@ def _profession_label(value: str) -> str:
         return value
 
 
+def care_keys(sheet: CareSheet, majorations: Collection[str] = ()) -> list[tuple[Line, CareKey]]:
+    """The care of a sheet that may not be billed twice: acts (NGAP key, CCAM code) and
+    medicines (CIP13 and quantity) by date of care. Majorations follow their act; a line
+    flagged as a distinct second act of the day is left out."""
+    out = []
+    for line in sheet.lines:
+        if line.second_act or line.kind == LineKind.DEVICE or line.code in majorations:
+            continue
+        quantity = line.quantity if line.kind == LineKind.MEDICINE else 0
+        out.append((line, (line.care_date, line.kind.value, line.code, quantity)))
+    return out
+
+
+def duplicate_care(sheet: CareSheet, billed: Mapping[CareKey, BilledCare],
+                   billing: BillingConfig | None = None) -> list[RuleViolation]:
+    """One violation per line whose care was already accepted under another invoice number
+    (same professional and patient: ``billed`` holds only theirs)."""
+    billing = billing or default_billing_config()
+    found = []
+    for line, key in care_keys(sheet, billing.majorations):
+        first = billed.get(key)
+        if first is None or first.invoice_number == sheet.invoice_number:
+            continue
+        where = (f"FSE n° {first.fse_id}" if first.fse_id is not None
+                 else f"rang {first.position} de ce lot")
+        what = f"{line.code} × {line.quantity}" if line.kind == LineKind.MEDICINE else line.code
+        found.append(violation(
+            E.DUPLICATE_CARE, _line_path(line, "code"),
+            f"Ligne {line.number} : {what} du {_d(line.care_date)} déjà accepté sous la facture "
+            f"n° {first.invoice_number} ({where}).", line=line.number,
+            expected={"first_invoice": first.invoice_number,
+                      **({"first_fse_id": first.fse_id} if first.fse_id is not None else {})},
+        ))
+    return found
+
+
+def rule_duplicate_care(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
+    if ctx.billed_care:
+        yield from duplicate_care(sheet, ctx.billed_care, ctx.billing)
+
+
 def needs_prescription(sheet: CareSheet, profession: str, billing: BillingConfig) -> list[Line]:
     """The lines that can only be billed on a prescription."""
     return [
@@ -553,19 +709,28 @@ RULES: tuple[Rule, ...] = (
     rule_codes,
     rule_quantities,
     rule_plv,
+    rule_medicine_price,
+    rule_majorations,
     rule_amounts,
     rule_totals,
     rule_ehpad,
+    rule_duplicate_care,
     rule_profession,
     rule_prescription,
     rule_tiers_payant,
 )
 
 __all__ = [
+    "BILLING_LIMIT_YEARS",
     "RULES",
+    "BilledCare",
+    "CareKey",
     "CheckResult",
     "RuleConfig",
     "RuleContext",
     "RuleViolation",
+    "billing_deadline",
+    "care_keys",
     "check_care_sheet",
+    "duplicate_care",
 ]

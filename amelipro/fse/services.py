@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session, aliased
 
 from amelipro import audit
 from amelipro.auth.models import Professional
+from amelipro.auth.practice import practice_history
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import errors as rule_errors
-from amelipro.fse import history, idempotency, intake, lot_errors
+from amelipro.fse import history, idempotency, intake, lot_errors, rules
+from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, Line
 from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
@@ -55,6 +57,7 @@ class FseReport:
     amo_computed: Decimal | None = None
     participation: Decimal | None = None  # patient charges, after the caps given the history
     franchise: Decimal | None = None
+    second_acts: tuple[int, ...] = ()  # lines flagged as a distinct second act of the day
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,11 @@ def _day(value: date | None) -> str:
 def _line_key(line: Line) -> tuple:
     a = line.amounts
     amounts = ("",) if a is None else (_dec(a.charged), _dec(a.base), str(a.rate), _dec(a.amo))
-    return (line.number, line.kind.value, _day(line.care_date), line.code, line.quantity,
-            _dec(line.coefficient), *amounts)
+    key = (line.number, line.kind.value, _day(line.care_date), line.code, line.quantity,
+           _dec(line.coefficient), *amounts)
+    if line.care_time is not None or line.second_act:  # schema 2 only: v1 hashes unchanged
+        key += (line.care_time.isoformat() if line.care_time else "", line.second_act)
+    return key
 
 
 def canonical_content(sheet: CareSheet) -> tuple:
@@ -193,9 +199,13 @@ def _invoice_reused(item: CheckedFse, detail: str, **extra: Any) -> dict[str, An
 
 
 def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -> list[_Decision]:
-    """Duplicates and invoice numbers against the store and within the lot."""
+    """Duplicates and invoice numbers against the store and within the lot; then care
+    already accepted under another invoice number (same patient, day and act), in the store
+    or earlier in the lot."""
     invoices = {c.sheet.invoice_number for c in checked if c.sheet is not None}
     existing = _existing_by_invoice(session, pro.id, invoices)
+    billed = history.load_billed_care(session, pro.id, [c.sheet for c in checked if c.sheet is not None])
+    majorations = default_billing_config().majorations
     in_lot: dict[str, tuple[int, str]] = {}  # invoice -> (position, content_hash) accepted here
     decisions: list[_Decision] = []
     for item in checked:
@@ -203,10 +213,10 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
             decisions.append(_Decision(item, FseStatus.REJECTED, list(item.errors)))
             continue
         invoice = item.sheet.invoice_number
-        history = existing.get(invoice, [])
-        accepted = next(((i, h) for i, s, h in history if s == FseStatus.ACCEPTED), None)
+        history_ = existing.get(invoice, [])
+        accepted = next(((i, h) for i, s, h in history_ if s == FseStatus.ACCEPTED), None)
         # A corrected resubmission: same invoice number as a rejected FSE, other content.
-        last_rejected = next((i for i, s, h in reversed(history)
+        last_rejected = next((i for i, s, h in reversed(history_)
                               if s == FseStatus.REJECTED and h != item.content_hash), None)
         if accepted is not None:
             orig_id, orig_hash = accepted
@@ -226,10 +236,19 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
                                       original_position=pos)
                 decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
             continue
-        status = FseStatus.REJECTED if item.errors else FseStatus.ACCEPTED
-        decisions.append(_Decision(item, status, list(item.errors), corrects_id=last_rejected))
+        errors = list(item.errors)
+        patient = billed.setdefault((item.sheet.patient.nir, item.sheet.patient.rank), {})
+        twice = [v.as_dict() for v in rules.duplicate_care(item.sheet, patient)]
+        if twice and item.read is not None:
+            errors.extend(intake.place_errors(item.read, twice))
+        elif twice:
+            errors.extend(twice)
+        status = FseStatus.REJECTED if errors else FseStatus.ACCEPTED
+        decisions.append(_Decision(item, status, errors, corrects_id=last_rejected))
         if status == FseStatus.ACCEPTED:
             in_lot[invoice] = (item.position, item.content_hash)
+            for _line, key in rules.care_keys(item.sheet, majorations):
+                patient.setdefault(key, rules.BilledCare(invoice, position=item.position))
     return decisions
 
 
@@ -250,7 +269,8 @@ def _check_lot(
     reading = intake.read_lot(gw, body, pro.rpps)
     # Priced and checked as the profession the gateway knows for this professional.
     profession = pro.profession.value if pro.profession else None
-    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession)
+    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession,
+                                   practice=practice_history(session, pro.id))
     checked = []
     for fse in reading.fses:
         errors, computed = intake.check_read(context, fse)
@@ -260,7 +280,7 @@ def _check_lot(
 
 
 def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
-            context: intake.CheckContext, *, recording: bool = False) -> None:
+            context: intake.CheckContext) -> None:
     """Patient charges against the patient's history, in the lot's order.
 
     The history (accepted FSE of the year, all professionals; this professional's of the same
@@ -271,8 +291,6 @@ def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
     sheets = [d.checked.sheet for d in decisions if d.checked.sheet is not None and d.checked.computed]
     if not sheets:
         return
-    if recording:
-        history.lock_patients(session, sheets)
     ledger = history.load_ledger(session, pro.id, sheets)
     for decision in decisions:
         sheet, computed = decision.checked.sheet, decision.checked.computed
@@ -308,6 +326,7 @@ def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple
             amo_computed=computed.amo if computed else None,
             participation=computed.participation if computed else None,
             franchise=computed.franchise if computed else None,
+            second_acts=tuple(ln.number for ln in sheet.lines if ln.second_act) if sheet else (),
         ))
     return tuple(out)
 
@@ -444,8 +463,11 @@ def _record(
     checked: Sequence[CheckedFse], context: intake.CheckContext, source: str,
     claim: idempotency.Claim | None,
 ) -> SubmitResult:
+    # Lots for the same patients wait for each other here (PostgreSQL advisory locks; SQLite:
+    # the write lock), so that the duplicate care and the charge caps read a current history.
+    history.lock_patients(session, [c.sheet for c in checked if c.sheet is not None])
     decisions = _decide(session, pro, checked)
-    _charge(session, pro, decisions, context, recording=True)  # history current: write lock / patient locks
+    _charge(session, pro, decisions, context)
     status = _lot_status(decisions)
     amo_accepted = sum(
         (d.checked.sheet.totals.amo for d in decisions if d.status == FseStatus.ACCEPTED and d.checked.sheet),

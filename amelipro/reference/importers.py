@@ -454,7 +454,7 @@ def load_letter_keys(path: Path = NGAP_KEYS_FILE) -> list[dict[str, Any]]:
             "code": row["key"].strip(), "label": row["label"].strip(),
             "valid_from": parse_date(row["valid_from"]), "valid_to": parse_date(row["valid_to"]),
             "tariff": parse_decimal(row["value"]),
-            "note": (("" if confirmed else "[non confirmé] ") + row["source"].strip())[:400],
+            "note": (("" if confirmed else "valeur non confirmée — ") + row["source"].strip())[:400],
         })
     return out
 

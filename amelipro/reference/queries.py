@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from amelipro.reference import models as m
@@ -240,6 +240,20 @@ def lpp_json(d: LppDetail) -> dict[str, Any]:
             "at": d.mapping.created_at.isoformat(),
         },
     }
+
+
+@dataclass(frozen=True)
+class LppTariffCoverage:
+    in_force: int  # LPP codes in force on the date
+    without_tariff: int  # of which no source gives a tariff (billing them is refused, FSE-R-042)
+
+
+def lpp_tariff_coverage(session: Session, at: date) -> LppTariffCoverage:
+    """How many LPP codes in force on ``at`` have no tariff in the loaded release."""
+    total = session.scalar(select(func.count(distinct(m.LppTariff.code))).where(in_force(m.LppTariff, at))) or 0
+    priced = session.scalar(select(func.count(distinct(m.LppTariff.code)))
+                            .where(in_force(m.LppTariff, at), m.LppTariff.tariff.is_not(None))) or 0
+    return LppTariffCoverage(int(total), int(total) - int(priced))
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from amelipro.clock import date_or_today
+from amelipro.clock import date_or_today, paris_today
 from amelipro.db import get_session
 from amelipro.errors import MAX_QUERY_INT, AmeliproError
 from amelipro.extensions import csrf
 from amelipro.filters import date_fr, euros, number
+from amelipro.fse.charges import default_billing_config
 from amelipro.reference import errors, queries, services
 from amelipro.reference import models as m
 from amelipro.reference.search import KINDS, SearchQuery, search
@@ -134,9 +135,20 @@ def lpp_page(code: str):
 def act_page(code: str):
     at = parse_at(request.args.get("at"))
     detail = queries.act_detail(get_session(), code, at)
+    majoration = default_billing_config().majoration(code.strip().upper())
+    if majoration is not None:
+        return render_template("reference/majoration.html", m=majoration, d=detail, at=at,
+                               entry=majoration.entry_at(at))
     if detail is None:
         raise AmeliproError(errors.ACT_NOT_FOUND, code)
     return render_template("reference/act.html", d=detail, at=at)
+
+
+@bp.get("/majorations")
+def majorations_page():
+    at = parse_at(request.args.get("at"))
+    items = sorted(default_billing_config().majorations.values(), key=lambda item: item.code)
+    return render_template("reference/majorations.html", items=items, at=at)
 
 
 @bp.get("/ehpad")
@@ -324,6 +336,11 @@ def _operator_panel(session, user):
     )
     if failed:
         facts += (home.Fact("Imports échoués (20 derniers)", number(len(failed)), DATASET_LABELS.get(failed[0].dataset, failed[0].dataset), alert=True),)
+    coverage = queries.lpp_tariff_coverage(session, paris_today())
+    if coverage.in_force:
+        facts += (home.Fact("Codes LPP en vigueur sans tarif", number(coverage.without_tariff),
+                            f"sur {number(coverage.in_force)} codes en vigueur : leur facturation est refusée "
+                            "(tarif absent du référentiel chargé)", alert=bool(coverage.without_tariff)),)
     return home.Panel(
         title="Référentiels : derniers imports réussis",
         endpoint="reference.runs_page",

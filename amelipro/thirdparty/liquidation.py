@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from amelipro.account.banking import accounts_in_force, has_account_in_force
 from amelipro.auth.models import Professional
+from amelipro.auth.practice import practice_history
 from amelipro.clock import paris_date, paris_today
 from amelipro.db import utcnow
 from amelipro.filters import date_fr, euros
@@ -508,7 +509,8 @@ def care_sheet_from_storage(row: Any, profession: str) -> CareSheet:
     )
 
 
-def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: Any | None = None):
+def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: Any | None = None,
+           practice: Any | None = None):
     """The AMO part, base and charged amount at the date of care, as the submission priced them
     (``None`` when the sheet cannot be priced at all; incomplete when a line has no price).
 
@@ -523,6 +525,8 @@ def _price(sheet: CareSheet, lookup: ReferenceLookup, profession: str, rights: A
     if not sheet.lines:
         return None
     try:
+        if practice is not None:  # the doctor's sector on the date of care chooses the CCAM grid
+            return price_care_sheet(sheet, lookup, rights, profession, sector=practice)
         return price_care_sheet(sheet, lookup, rights, profession)
     except (KeyError, ValueError, LookupError):
         return None
@@ -569,6 +573,7 @@ def liquidate_batch(
     _lock_cares(session, rows)  # before reading what is already paid
     paid_keys = _already_paid_keys(session, rows)
     patients.prefetch({(r.patient_nir, r.patient_rank) for r in rows})
+    practices = {pro_id: practice_history(session, pro_id) for pro_id in {r.pro_id for r in rows}}
     decisions = []
     for row in rows:
         profession = row.profession.value if row.profession else "medecin_generaliste"
@@ -580,7 +585,7 @@ def liquidate_batch(
         except (KeyError, ValueError, TypeError):
             sheet = None
         if sheet is not None:
-            pricing = _price(sheet, lookup, profession, person)
+            pricing = _price(sheet, lookup, profession, person, practices.get(row.pro_id))
         complete = pricing is not None and pricing.complete
         patient = None
         if patients.loaded and row.first_care_date is not None:

@@ -44,6 +44,7 @@ class ArlFse:
     invoice_number: str | None = None
     reference: str | None = None  # gateway reference (or the original's, for a duplicate)
     errors: tuple[ArlError, ...] = ()
+    second_acts: tuple[int, ...] = ()  # lines flagged as a distinct second act of the day
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def build_arl(arl: Arl) -> etree._Element:
                 el.set("numeroFacture", _text(item.invoice_number))
             if item.reference:
                 el.set("reference", _text(item.reference))
+            if item.second_acts:
+                el.set("secondsActes", " ".join(str(n) for n in item.second_acts))
             for error in item.errors:
                 _error_element(el, error)
     return root
@@ -179,6 +182,7 @@ def arl_from_element(root: etree._Element) -> Arl:
         ArlFse(
             position=int(f.get("rang", "0")), status=FseStatus(f.get("statut")), fse_id=f.get("id"),
             invoice_number=f.get("numeroFacture"), reference=f.get("reference"), errors=errors_of(f),
+            second_acts=tuple(int(n) for n in (f.get("secondsActes") or "").split() if n.isdigit()),
         )
         for f in root.iterfind(f"{A}FSEs/{A}FSE")
     )

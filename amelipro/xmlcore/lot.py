@@ -25,6 +25,7 @@ from amelipro.xmlcore.schemas import (
     SchemaRegistry,
     XmlIssue,
     element_path,
+    fse_schema_name,
     get_registry,
 )
 from amelipro.xmlcore.signature import (
@@ -152,7 +153,8 @@ def _read_fse(element: etree._Element, position: int, registry: SchemaRegistry,
         issue = XmlIssue.of(errors.SIG_MALFORMED, "vérification impossible", "/FSE", line)
         return FseOutcome(position, element_id, line, None, (issue,))
     try:
-        issues = registry.validate(verified.signed, "fse", line_of=verified.line_of)
+        issues = registry.validate(verified.signed, fse_schema_name(verified.signed),
+                                   line_of=verified.line_of)
     except Exception:  # pragma: no cover - defensive, as above
         log.exception("unexpected error validating FSE %s (rank %s)", element_id, position)
         issues = [XmlIssue.of(errors.XSD_INVALID, "validation impossible", "/FSE", line)]

@@ -29,9 +29,22 @@ ARL_TAG = f"{{{ARL_NS}}}ARL"
 #: schema name -> (file under xsd/, root tag)
 SCHEMAS: dict[str, tuple[str, str]] = {
     "fse": ("fse/1/fse.xsd", FSE_TAG),
+    "fse2": ("fse/2/fse.xsd", FSE_TAG),
     "lot": ("fse/1/lot.xsd", LOT_TAG),
     "arl": ("fse/1/arl.xsd", ARL_TAG),
 }
+
+
+#: FSE ``version`` attribute -> schema name (same namespace; the attribute picks the schema)
+FSE_VERSIONS: dict[str, str] = {"1": "fse", "2": "fse2"}
+
+
+def fse_schema_name(element: etree._Element) -> str:
+    """The schema an FSE element is validated against, by its ``version`` attribute.
+
+    An unknown or missing version is validated against version 1, whose fixed ``version``
+    attribute then reports it (a located schema error, never an exception)."""
+    return FSE_VERSIONS.get((element.get("version") or "").strip(), "fse")
 
 
 def default_xsd_dir() -> Path:

@@ -45,6 +45,7 @@ END = TODAY - timedelta(days=1) if (TODAY - timedelta(days=1)).timetuple().tm_yd
 NEW_YEAR = TODAY.year if TODAY >= date(TODAY.year, 1, 25) else TODAY.year - 1
 KINDS = {"G": LineKind.NGAP, "DEQP003": LineKind.CCAM}
 _invoices = iter(range(1, 10**6))
+_billed: set[tuple] = set()  # (RPPS, NIR, day, code) already in a care sheet of these tests
 
 
 # --- building and sending care sheets ----------------------------------------------------
@@ -56,7 +57,14 @@ def care_sheet(env, pro, patient, *acts: tuple[date, str]) -> CareSheet:
     from amelipro.reference.queries import SqlReferenceLookup
 
     n = next(_invoices)
-    lines = tuple(Line(i, KINDS[code], day, code, 1, D("1")) for i, (day, code) in enumerate(acts, start=1))
+    lines = []
+    for i, (day, code) in enumerate(acts, start=1):
+        # several consultations of one day are distinct acts: flagged so (schema 2), else the
+        # gateway refuses the repeat as care already billed
+        key = (pro.rpps, patient.nir, day, code)
+        lines.append(Line(i, KINDS[code], day, code, 1, D("1"), second_act=key in _billed))
+        _billed.add(key)
+    lines = tuple(lines)
     sheet = CareSheet(
         id=f"FSE-H{n}", invoice_number=f"H{n:06d}", invoice_date=max(day for day, _ in acts),
         professional=ProfessionalRef(pro.rpps, pro.am_number, "medecin_generaliste"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -46,6 +46,8 @@ def test_id_and_number_layout_do_not_count():
     lambda s: replace(s, lines=(replace(s.lines[0], care_date=date(2026, 1, 2)), *s.lines[1:])),
     lambda s: replace(s, lines=(replace(s.lines[0], amounts=replace(s.lines[0].amounts, rate=30)), *s.lines[1:])),
     lambda s: replace(s, totals=replace(s.totals, amo=Decimal("1.00"))),
+    lambda s: replace(s, lines=(replace(s.lines[0], care_time=time(21, 0)), *s.lines[1:])),
+    lambda s: replace(s, lines=(replace(s.lines[0], second_act=True), *s.lines[1:])),
     lambda s: replace(s, prescriber_rpps="10000000041"),
     lambda s: replace(s, prescription_date=date(2026, 1, 1)),
 ])
@@ -63,7 +65,8 @@ def test_canonical_content_covers_every_domain_field():
     assert {f.name for f in dataclasses.fields(ProfessionalRef)} == {"rpps", "am_number", "specialty", "finess"}
     assert {f.name for f in dataclasses.fields(PatientRef)} == {"nir", "birth_date", "rank", "regime", "caisse", "centre"}
     assert {f.name for f in dataclasses.fields(Line)} == {"number", "kind", "care_date", "code", "quantity",
-                                                          "coefficient", "amounts"}
+                                                          "coefficient", "amounts", "care_time",
+                                                          "second_act"}
     assert len(canonical_content(sample_care_sheet(1))) == 14
 
 

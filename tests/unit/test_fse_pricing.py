@@ -6,7 +6,7 @@ The builders here are shared with ``test_fse_rules.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
@@ -93,6 +93,7 @@ LOOKUP = DatedLookup(
             (date(2023, 11, 1), date(2024, 12, 21), _ngap("G", "Consultation de médecine générale", "26.50")),
             (date(2024, 12, 22), None, _ngap("G", "Consultation de médecine générale", "30.00")),
         ],
+        "VG": [(date(2024, 12, 22), None, _ngap("VG", "Visite de médecine générale", "30.00"))],
         "AMI": [(date(2012, 1, 1), None, _ngap("AMI", "Acte infirmier", "3.15"))],
         "AMK": [(date(2012, 1, 1), None, _ngap("AMK", "Acte de kinésithérapie", "2.15"))],
         "SFI": [(date(2012, 1, 1), None, _ngap("SFI", "Soins infirmiers sage-femme", "3.15"))],
@@ -132,9 +133,10 @@ PROFESSION_OF = {
 
 def line(number: int = 1, code: str = "G", at: date = date(2025, 3, 3), *,
          kind: LineKind = LineKind.NGAP, quantity: int = 1, coefficient: str = "1",
-         amounts: Amounts | None = None) -> Line:
+         amounts: Amounts | None = None, time_: str | None = None, second_act: bool = False) -> Line:
     return Line(number=number, kind=kind, care_date=at, code=code, quantity=quantity,
-                coefficient=D(coefficient), amounts=amounts)
+                coefficient=D(coefficient), amounts=amounts,
+                care_time=time.fromisoformat(time_) if time_ else None, second_act=second_act)
 
 
 def sheet(*lines: Line, profession: Profession = Profession.MEDECIN_GENERALISTE,

@@ -14,13 +14,15 @@ from amelipro.beneficiaries.domain import Cover, EhpadStay, PatientRights, Perio
 from amelipro.errors import REGISTRY
 from amelipro.fse import errors as fse_errors
 from amelipro.fse.domain import Amounts, CareSheet, Exemption, InsuranceNature, LineKind, Totals
-from amelipro.fse.rules import RULES, RuleConfig, check_care_sheet
+from amelipro.fse.rules import RULES, BilledCare, RuleConfig, check_care_sheet
 from tests.unit.test_fse_pricing import (
     BIRTH,
+    CHILD_NIR,
     CIP_DOLI,
     CIP_OFF,
     LOOKUP,
     LPP_DRESSING,
+    LPP_PUMP,
     LPP_WHEELCHAIR,
     NIR,
     NIR13,
@@ -45,10 +47,11 @@ class Case:
     patient: PatientRights | None = field(default_factory=rights)
     today: date = TODAY
     config: RuleConfig = field(default_factory=RuleConfig)
+    billed: dict | None = None
 
     def check(self):
         return check_care_sheet(self.care_sheet, lookup=LOOKUP, rights=self.patient,
-                                today=self.today, config=self.config)
+                                today=self.today, config=self.config, billed_care=self.billed)
 
 
 def valid(*lines, patient: PatientRights | None = None, **kwargs) -> CareSheet:
@@ -82,6 +85,16 @@ def _charged(care: CareSheet, charged: str) -> CareSheet:
                    totals=replace(care.totals, charged=D(charged)))
 
 
+SATURDAY, SUNDAY = date(2025, 3, 8), date(2025, 3, 9)
+SIX_YEARS = date(2019, 3, 3)  # born on that day: 6 years old on CARE (2025-03-03)
+
+
+def _child(born: date) -> Case:
+    patient = rights(birth_date=born, nir_=CHILD_NIR)
+    return Case(valid(line(at=CARE), line(2, code="MEG", at=CARE), birth_date=born,
+                      patient_nir=CHILD_NIR, patient=patient), patient=patient)
+
+
 EHPAD_2024 = EhpadStay(Period(date(2024, 1, 1), None), "750000017", "EHPAD Les Tilleuls")
 EHPAD_ENDED = EhpadStay(Period(date(2024, 1, 1), date(2025, 2, 28)), "750000017", "EHPAD Les Tilleuls")
 WHEELCHAIR = device(LPP_WHEELCHAIR)
@@ -94,9 +107,11 @@ TABLE: dict[str, tuple[Callable[[], Case], Callable[[], Case]]] = {
                      today=TODAY),
         lambda: Case(valid(line(at=TODAY))),
     ),
-    "FSE-R-003": (
-        lambda: Case(valid(line(code="DEQP003", kind=LineKind.CCAM, at=TODAY - timedelta(days=731)), invoice_date=TODAY)),
-        lambda: Case(valid(line(code="DEQP003", kind=LineKind.CCAM, at=TODAY - timedelta(days=730)), invoice_date=TODAY)),
+    "FSE-R-003": (  # care in Q1 2023: billable until 31 March 2025 (CSS L.332-1)
+        lambda: Case(valid(line(code="DEQP003", kind=LineKind.CCAM, at=date(2023, 1, 2)),
+                           invoice_date=date(2025, 4, 1)), today=date(2025, 4, 1)),
+        lambda: Case(valid(line(code="DEQP003", kind=LineKind.CCAM, at=date(2023, 1, 2)),
+                           invoice_date=date(2025, 3, 31)), today=date(2025, 3, 31)),
     ),
     "FSE-R-004": (lambda: Case(gp(invoice_date=CARE - timedelta(days=1))),
                   lambda: Case(gp(invoice_date=CARE))),
@@ -165,6 +180,28 @@ TABLE: dict[str, tuple[Callable[[], Case], Callable[[], Case]]] = {
         lambda: Case(replace(gp(), professional=replace(gp().professional, specialty="veterinaire"))),
         lambda: Case(gp()),
     ),
+    "FSE-R-032": (lambda: Case(valid(line(code="F", at=SUNDAY))),
+                  lambda: Case(valid(line(at=SUNDAY), line(2, code="F", at=SUNDAY)))),
+    "FSE-R-033": (lambda: _child(SIX_YEARS - timedelta(days=1)), lambda: _child(SIX_YEARS + timedelta(days=1))),
+    "FSE-R-034": (lambda: Case(valid(line(at=SATURDAY), line(2, code="F", at=SATURDAY))),
+                  lambda: Case(valid(line(at=SUNDAY), line(2, code="F", at=SUNDAY)))),
+    "FSE-R-035": (lambda: Case(valid(line(at=CARE), line(2, code="MN", at=CARE))),
+                  lambda: Case(valid(line(at=CARE, time_="21:30"), line(2, code="MN", at=CARE)))),
+    "FSE-R-036": (lambda: Case(valid(line(at=CARE, time_="19:59"), line(2, code="MN", at=CARE))),
+                  lambda: Case(valid(line(at=CARE, time_="20:00"), line(2, code="MN", at=CARE)))),
+    "FSE-R-037": (lambda: Case(valid(line(at=CARE), line(2, code="MD", at=CARE))),
+                  lambda: Case(valid(line(code="VG", at=CARE), line(2, code="MD", at=CARE)))),
+    "FSE-R-038": (lambda: Case(valid(line(at=CARE), line(2, code="MCG", at=CARE), pathway=False)),
+                  lambda: Case(valid(line(at=CARE), line(2, code="MCG", at=CARE), pathway=True))),
+    "FSE-R-039": (lambda: Case(valid(line(code="G", at=date(2017, 4, 30)), line(2, code="MCG", at=date(2017, 4, 30)),
+                                     invoice_date=CARE), today=date(2017, 5, 2)),
+                  lambda: Case(valid(line(at=CARE), line(2, code="MCG", at=CARE)))),
+    "FSE-R-040": (
+        lambda: Case(gp(invoice_number="F2"), billed={(CARE, "ngap", "G", 0): BilledCare("F1", 41)}),
+        lambda: Case(gp(invoice_number="F2"), billed={(CARE, "ngap", "CS", 0): BilledCare("F1", 41)}),
+    ),
+    "FSE-R-041": (lambda: Case(_charged(pharmacy(), "3.58")), lambda: Case(_charged(pharmacy(), "3.57"))),
+    "FSE-R-042": (lambda: Case(pharmacy(device(LPP_PUMP))), lambda: Case(pharmacy(device()))),
 }
 
 
@@ -194,7 +231,7 @@ def test_every_rule_code_is_in_the_table():
 
 
 def test_rule_codes_are_pinned():
-    expected = tuple(f"FSE-R-{n:03d}" for n in range(1, 32))
+    expected = tuple(f"FSE-R-{n:03d}" for n in range(1, 43))
     assert fse_errors.RULE_CODES == expected
     declared = sorted(code for code in REGISTRY if code.startswith("FSE-R-"))
     assert declared == list(expected)
@@ -265,10 +302,10 @@ def test_check_rights_can_be_disabled_where_no_file_is_loaded():
     assert result.ok
 
 
-def test_max_age_is_configurable():
-    care = valid(line(at=TODAY - timedelta(days=100)), invoice_date=TODAY)
+def test_time_limit_is_configurable():
+    care = valid(line(at=date(2024, 3, 1)), invoice_date=TODAY)  # next quarter: 1 April 2024
     assert Case(care).check().ok
-    assert "FSE-R-003" in Case(care, config=RuleConfig(max_age_days=90)).check().codes
+    assert "FSE-R-003" in Case(care, config=RuleConfig(limit_years=0)).check().codes
 
 
 def test_check_returns_the_pricing():
