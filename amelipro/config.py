@@ -28,6 +28,8 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
         "SESSION_COOKIE_SECURE": False,
+        "ONLINE_SIGNING_SECRET": None,  # encrypts online-signing keys; None: instance/online_signing_secret
+        "REAUTH_MINUTES": 5,  # password asked again before signing online after this many minutes
     }
 
 
@@ -41,6 +43,7 @@ _PARSERS = {
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_HOURS": int,
     "SESSION_COOKIE_SECURE": _bool,
+    "REAUTH_MINUTES": int,
 }
 
 

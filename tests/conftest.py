@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.fixtures_reference",
     "tests.fixtures_fse",
     "tests.fixtures_thirdparty",
+    "tests.fixtures_online",
 ]
 
 TEST_DB = os.environ.get("AMELIPRO_TEST_DB", "sqlite")
