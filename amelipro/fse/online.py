@@ -48,11 +48,10 @@ from amelipro.fse.domain import (
     ProfessionalRef,
     Totals,
 )
-from amelipro.fse.errors import CARE_DATE_FUTURE
+from amelipro.fse.errors import AMOUNTS_MISSING, CARE_DATE_FUTURE
 from amelipro.fse.models import FseStatus, IdempotencyKey, StoredFse
 from amelipro.fse.online_models import Draft, DraftStatus
 from amelipro.fse.online_signing import SigningSettings, signer_for
-from amelipro.fse.pricing import price_care_sheet
 
 SOURCE = "en_ligne"  # Lot.source of a sheet entered online
 ONLINE_PROFESSIONS = frozenset({
@@ -416,13 +415,14 @@ def price_sheet(session: Session, pro: Professional, inp: SheetInput, *, today: 
             config=rule_config, rights={(nir, rank): rights} if rights is not None else {},
             profession=profession,
         )
-        # The amounts a correct practice software would send: the gateway's own pricing...
-        first = price_care_sheet(sheet, ctx.lookup, rights, profession, sector=rule_config.sector,
-                                 config=rule_config.billing)
-        sheet = replace(sheet, lines=tuple(replace(line, amounts=first.line(line.number).amounts)
-                                           for line in sheet.lines), totals=first.totals)
-        # ...then every rule, as the submission runs them, and the charges after the caps.
+        # Every rule, as the submission runs them, on the sheet as typed (no amounts yet: the
+        # gateway's own pricing gives them, so the amount rules cannot fail once they are in)...
         rule_errors, computed = intake.check_sheet(ctx, sheet)
+        rule_errors = [e for e in rule_errors if e.get("code") != AMOUNTS_MISSING.code]
+        pricing = computed.pricing
+        # ...then the amounts a correct practice software would send, and the charges after the caps.
+        sheet = replace(sheet, lines=tuple(replace(line, amounts=pricing.line(line.number).amounts)
+                                           for line in sheet.lines), totals=pricing.totals)
         prior = history.load_ledger(session, pro.id, [sheet]).prior(sheet) if sheet.lines else None
         if prior is not None and (prior.years or prior.days):
             computed = intake.recharge(ctx, sheet, computed, prior)

@@ -45,14 +45,19 @@ csrf.exempt(api_bp)  # checked below: a bearer token, or the page's session and 
 MAX_JSON_BYTES = 256 * 1024
 _LINE_FIELD = re.compile(r"lines-(\d{1,3})-(kind|code|coefficient|quantity|care_date)")
 MED_SEARCH_LIMIT = 10
+RULES_KEY = "amelipro.fse.online.rules"
 
 
 def rule_config():
     """The rules' settings of the submission gateway (without its keys when absent)."""
     try:
         return intake.gateway().rule_config
-    except AmeliproError:
-        return intake.load_gateway(current_app.config).rule_config
+    except AmeliproError:  # no ARL key yet: the same settings, kept for pricing alone
+        app = current_app._get_current_object()
+        found = app.extensions.get(RULES_KEY)
+        if found is None:
+            found = app.extensions[RULES_KEY] = intake.load_gateway(app.config).rule_config
+        return found
 
 
 def signing_settings() -> SigningSettings:
