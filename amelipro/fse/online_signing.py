@@ -88,6 +88,18 @@ def ensure_ca(settings: SigningSettings) -> tuple[pki.PrivateKey, x509.Certifica
     return key, cert
 
 
+def refresh_crl(settings: SigningSettings) -> None:
+    """Issue the online-signing CA's CRL again when it nears its next update (called before
+    each signature, so that verification never lacks a current CRL)."""
+    folder = settings.pki_dir / CA_DIR
+    crl = settings.trust_dir / TRUST_CRL_FILE
+    if not (folder / "key.pem").exists() or not crl.parent.is_dir() or (crl.exists() and not _crl_stale(crl)):
+        return
+    key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), password=settings.secret)
+    cert = pki.load_cert(folder / "cert.pem")
+    crl.write_bytes(pki.make_crl(key, cert).public_bytes(serialization.Encoding.PEM))
+
+
 def _crl_stale(path: Path) -> bool:
     try:
         found = x509.load_pem_x509_crl(path.read_bytes())
@@ -146,6 +158,7 @@ def signer_for(session: Session, pro: Professional, settings: SigningSettings
     except (ValueError, TypeError):
         raise AmeliproError(EL.SIGNING_SECRET_MISSING) from None
     cert = x509.load_pem_x509_certificate(found.certificate_pem.encode())
+    refresh_crl(settings)
     if pki.rpps_of(cert) != pro.rpps:  # never sign with a certificate of someone else
         raise AmeliproError(EL.NO_CREDENTIAL, "Le certificat enregistré ne porte pas votre RPPS.")
     return key, cert

@@ -419,3 +419,14 @@ def test_pki_init_demo_gives_demo_professionals_an_online_certificate(app, runne
     assert "conservés : medecin.demo" in again.output
     trust = Path(app.config["TRUST_STORE_DIR"])
     assert (trust / "amelipro-online-signing-ca.pem").exists()
+
+
+def test_a_missing_crl_of_the_online_ca_is_issued_again_before_signing(client, auth, online_env, app):
+    from amelipro.fse.online_signing import TRUST_CRL_FILE
+
+    crl = Path(app.config["TRUST_STORE_DIR"]) / TRUST_CRL_FILE
+    crl.unlink()
+    _login(auth, online_env.env.doctor)
+    draft_id = _save_draft(client, auth, g_sheet())
+    assert _send(client, draft_id).status_code == 302
+    assert crl.exists() and online_env.count(StoredFse) == 1
