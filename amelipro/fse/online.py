@@ -38,6 +38,7 @@ from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import history, idempotency, intake, services
 from amelipro.fse import online_errors as EL
+from amelipro.fse.document import build_lot, care_sheet_from_xml, care_sheet_to_xml, document_bytes
 from amelipro.fse.domain import (
     CareSheet,
     Exemption,
@@ -52,6 +53,11 @@ from amelipro.fse.errors import AMOUNTS_MISSING, CARE_DATE_FUTURE
 from amelipro.fse.models import FseStatus, IdempotencyKey, StoredFse
 from amelipro.fse.online_models import Draft, DraftStatus
 from amelipro.fse.online_signing import SigningSettings, signer_for
+from amelipro.fse.rules import MemoLookup
+from amelipro.reference.queries import SqlReferenceLookup
+from amelipro.xmlcore.errors import UnsafeXmlError
+from amelipro.xmlcore.safe import parse_untrusted
+from amelipro.xmlcore.signature import sign_fse
 
 SOURCE = "en_ligne"  # Lot.source of a sheet entered online
 ONLINE_PROFESSIONS = frozenset({
@@ -411,7 +417,7 @@ def price_sheet(session: Session, pro: Professional, inp: SheetInput, *, today: 
             prescriber_rpps=prescriber or None, prescription_date=prescription_date,
         )
         ctx = intake.CheckContext(
-            session=session, lookup=intake._MemoLookup(_reference_lookup(session)), today=today,
+            session=session, lookup=MemoLookup(SqlReferenceLookup(session)), today=today,
             config=rule_config, rights={(nir, rank): rights} if rights is not None else {},
             profession=profession,
         )
@@ -454,12 +460,6 @@ def price_sheet(session: Session, pro: Professional, inp: SheetInput, *, today: 
     view_lines = tuple({"number": n, **priced_lines.get(n, {"priced": False})}
                        for n in range(1, min(len(inp.lines), MAX_LINES) + 1))
     return PricedSheet(inp, patient, view_lines, totals, tuple(errors), sheet)
-
-
-def _reference_lookup(session: Session):
-    from amelipro.reference.queries import SqlReferenceLookup
-
-    return SqlReferenceLookup(session)
 
 
 # --- drafts -------------------------------------------------------------------------------
@@ -566,10 +566,6 @@ def input_of_fse(fse: StoredFse) -> SheetInput:
 def _prescription_of(signed_xml: str) -> tuple[str, str]:
     """Prescriber and prescription date of a stored FSE (not kept in columns): read from its
     signed XML, verified when it was received, through the safe parser."""
-    from amelipro.fse.document import care_sheet_from_xml
-    from amelipro.xmlcore.errors import UnsafeXmlError
-    from amelipro.xmlcore.safe import parse_untrusted
-
     try:
         sheet = care_sheet_from_xml(parse_untrusted(signed_xml.encode()))
     except (UnsafeXmlError, ValueError, KeyError, InvalidOperation):
@@ -632,9 +628,6 @@ def send_draft(session: Session, pro: Professional, draft_id: int, *, settings: 
 
 
 def _signed_lot(sheet: CareSheet, pro: Professional, key, cert, invoice: str) -> bytes:
-    from amelipro.fse.document import build_lot, care_sheet_to_xml, document_bytes
-    from amelipro.xmlcore.signature import sign_fse
-
     signed = sign_fse(care_sheet_to_xml(sheet), key, cert)
     stamp = utcnow().strftime("%Y%m%d%H%M%S")
     return document_bytes(build_lot([signed], number=f"EL-{invoice}-{stamp}", sender_rpps=pro.rpps or "",

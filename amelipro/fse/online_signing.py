@@ -14,6 +14,7 @@ A credential is looked up by the professional's id only: nobody can sign with an
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,8 +52,6 @@ class SigningSettings:
 
 def _instance_secret(instance: Path) -> str:
     """A random secret kept beside the instance (demo and development installs)."""
-    import secrets
-
     path = instance / "online_signing_secret"
     instance.mkdir(parents=True, exist_ok=True)
     try:

@@ -26,6 +26,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from amelipro.auth import errors as auth_errors
 from amelipro.auth import reauth
 from amelipro.auth import services as auth_services
 from amelipro.auth.views import login_policy
@@ -37,6 +38,8 @@ from amelipro.fse import intake, lot_errors, online, services
 from amelipro.fse.models import FseStatus
 from amelipro.fse.online_models import DraftStatus
 from amelipro.fse.online_signing import SigningSettings
+from amelipro.reference.queries import amounts_at
+from amelipro.reference.search import SearchQuery, search
 
 bp = Blueprint("fse_online", __name__, url_prefix="/facturation")
 api_bp = Blueprint("fse_online_api", __name__, url_prefix="/api/v1")
@@ -103,9 +106,6 @@ def _price(inp: online.SheetInput, invoice: str = online.PLACEHOLDER_INVOICE) ->
 
 
 def _medicines(query: str) -> list[dict]:
-    from amelipro.reference.queries import amounts_at
-    from amelipro.reference.search import SearchQuery, search
-
     query = query.strip()[:80]
     if len(query) < 2:
         return []
@@ -263,8 +263,6 @@ def _api_professional():
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            from amelipro.auth import errors as auth_errors
-
             raise AmeliproError(auth_errors.TOKEN_MISSING)
         return auth_services.authenticate_token(get_session(), secret.strip())
     if current_user.is_authenticated:
@@ -273,8 +271,6 @@ def _api_professional():
         except ValidationError as exc:
             raise CSRFError(str(exc)) from None
         return current_user
-    from amelipro.auth import errors as auth_errors
-
     raise AmeliproError(auth_errors.TOKEN_MISSING)
 
 

@@ -430,3 +430,56 @@ def test_a_missing_crl_of_the_online_ca_is_issued_again_before_signing(client, a
     draft_id = _save_draft(client, auth, g_sheet())
     assert _send(client, draft_id).status_code == 302
     assert crl.exists() and online_env.count(StoredFse) == 1
+
+
+def _nir(body: str) -> str:
+    from amelipro.beneficiaries.services import _nir as with_key
+
+    return with_key(body)
+
+
+def test_patient_rights_exemptions_and_ehpad_at_the_date_of_care(client, online_env):
+    token = online_env.env.token
+    ald = _price(client, token, g_sheet(patient={"nir": _nir("1580375112045"), "birth_date": "15/03/1958",
+                                                  "rank": 1}, exemption="ald")).get_json()
+    assert ald["patient"]["status"] == "ok" and ald["patient"]["name"] == "Paul DUBOIS"
+    assert any("ALD" in e and "Diabète" in e for e in ald["patient"]["exemptions"])
+    assert ald["lines"][0]["rate"] == 100 and ald["ok"] is True
+    child = _price(client, token, g_sheet(patient={"nir": _nir("1580375112045"), "birth_date": "03/09/2012",
+                                                    "rank": 2})).get_json()
+    assert child["patient"]["name"] == "Léa DUBOIS" and child["totals"]["participation"] == "0.00"
+    ehpad = _price(client, token, g_sheet(patient={"nir": _nir("2380475056789"), "birth_date": "07/04/1938",
+                                                    "rank": 1})).get_json()
+    assert "EHPAD" in (ehpad["patient"]["ehpad"] or "")
+    closed = _price(client, token, g_sheet(patient={"nir": _nir("1850744109222"), "birth_date": "30/07/1985",
+                                                     "rank": 1})).get_json()
+    assert closed["patient"]["status"] == "closed" and "Aucun droit ouvert" in closed["patient"]["reason"]
+    assert E.RIGHTS_CLOSED.code in [e["code"] for e in closed["errors"]] and closed["ok"] is False
+
+
+def test_a_nurse_needs_the_prescription_beside_its_fields(client, online_env, make_professional, api_token):
+    from amelipro.auth.models import Profession
+
+    nurse = make_professional(profession=Profession.INFIRMIER)
+    token = api_token(nurse)
+    ami = [{"kind": "ngap", "code": "AMI", "coefficient": "1,5", "quantity": "1"}]
+    data = _price(client, token, g_sheet(lines=ami)).get_json()
+    fields = {e["code"]: e["field"] for e in data["errors"]}
+    assert fields[E.PRESCRIBER_MISSING.code] == "prescriber_rpps"
+    assert fields[E.PRESCRIPTION_DATE_MISSING.code] == "prescription_date"
+    yesterday = day_fr(date.today() - timedelta(days=1))
+    ok = _price(client, token, g_sheet(lines=ami, prescriber_rpps="10000000017",
+                                       prescription_date=yesterday)).get_json()
+    assert ok["ok"] is True and ok["lines"][0]["rate"] == 60
+    assert ok["totals"]["franchise"] == "1.00"  # franchise per paramedical act
+    # the G is the doctors': beside the line's code
+    g = _price(client, token, g_sheet(prescriber_rpps="10000000017", prescription_date=yesterday)).get_json()
+    assert (E.KEY_NOT_ALLOWED.code, "lines[1].code") in [(e["code"], e["field"]) for e in g["errors"]]
+
+
+def test_an_operator_cannot_bill_online(client, auth, make_professional):
+    from amelipro.auth.models import Role
+
+    operator = make_professional(role=Role.OPERATOR)
+    _login(auth, operator)
+    assert client.get("/facturation/feuille").status_code == 403
