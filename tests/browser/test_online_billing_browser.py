@@ -64,6 +64,8 @@ def test_demo_doctor_bills_a_g_consultation_online(page, ready, login, runner):
     login(page, "medecin.demo")
     _open_new_sheet(page)
     assert_accessible(page)
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    expect(nav.get_by_role("link", name="Facturation")).to_have_attribute("aria-current", "page")
     _fill_patient(page)
     expect(page.get_by_test_id("patient")).to_contain_text("Claire MARTIN")
     expect(page.get_by_test_id("patient")).to_contain_text("droits ouverts")
