@@ -52,15 +52,16 @@ RULES_KEY = "amelipro.fse.online.rules"
 
 
 def rule_config():
-    """The rules' settings of the submission gateway (without its keys when absent)."""
-    try:
-        return intake.gateway().rule_config
-    except AmeliproError:  # no ARL key yet: the same settings, kept for pricing alone
-        app = current_app._get_current_object()
-        found = app.extensions.get(RULES_KEY)
-        if found is None:
-            found = app.extensions[RULES_KEY] = intake.load_gateway(app.config).rule_config
-        return found
+    """The rules' settings of the submission gateway (loaded once; without its keys when
+    the gateway has none yet, since pricing does not sign)."""
+    app = current_app._get_current_object()
+    gateway = app.extensions.get(intake.EXTENSION_KEY)
+    if gateway is not None:
+        return gateway.rule_config
+    found = app.extensions.get(RULES_KEY)
+    if found is None:
+        found = app.extensions[RULES_KEY] = intake.load_gateway(app.config).rule_config
+    return found
 
 
 def signing_settings() -> SigningSettings:
