@@ -70,6 +70,9 @@ def pki_init_demo() -> None:
     )
     click.echo(f"AC de démonstration : {result.ca_cert}")
     click.echo(f"Certificats créés : {', '.join(result.created) or 'aucun'}; conservés : {', '.join(result.kept) or 'aucun'}.")
+    from amelipro.fse.online_commands import issue_demo_online_credentials
+
+    issue_demo_online_credentials()
 
 
 @click.group("token", help="Jetons d'API des logiciels.")

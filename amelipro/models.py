@@ -7,6 +7,7 @@ MODEL_MODULES = (
     "amelipro.audit",
     "amelipro.reference.models",
     "amelipro.fse.models",
+    "amelipro.fse.online_models",
     "amelipro.thirdparty.models",
     "amelipro.beneficiaries.models",
     "amelipro.operations.models",

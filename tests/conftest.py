@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures_fse",
     "tests.fixtures_thirdparty",
     "tests.fixtures_account",
+    "tests.fixtures_online",
 ]
 
 TEST_DB = os.environ.get("AMELIPRO_TEST_DB", "sqlite")

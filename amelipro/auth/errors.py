@@ -42,3 +42,9 @@ PRACTICE_SPECIALTY_TOO_LONG = define(
     "Spécialité trop longue (100 caractères au plus).",
     "Abrégez le libellé de la spécialité.",
 )
+
+REAUTH_REQUIRED = define(
+    "REAUTH-001", 401,
+    "Confirmez votre identité : saisissez à nouveau votre mot de passe.",
+    "Pour signer et envoyer, le mot de passe est demandé à nouveau au-delà de quelques minutes.",
+)

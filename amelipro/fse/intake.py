@@ -253,6 +253,9 @@ class CheckContext:
     rights: dict[tuple[str, int], Any] = field(default_factory=dict)
     profession: str | None = None  # as registered for the professional, not as declared
     practice: Any = None  # the professional's dated sector and specialty (PracticeHistory)
+    # Care already accepted per patient (history.load_billed_care): only where one sheet is
+    # checked alone (online billing); a lot decides duplicates with the lot in view (services).
+    billed_care: dict[tuple[str, int], Any] = field(default_factory=dict)
 
 
 def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None,
@@ -342,6 +345,7 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
     result = check_care_sheet(
         sheet, lookup=ctx.lookup, rights=ctx.rights.get((sheet.patient.nir, sheet.patient.rank)),
         today=ctx.today, config=ctx.config, profession=ctx.profession, practice=ctx.practice,
+        billed_care=ctx.billed_care.get((sheet.patient.nir, sheet.patient.rank)),
     )
     return result.as_dicts(), computed_of(result.pricing)
 

@@ -11,10 +11,13 @@ from amelipro.db import utcnow
 
 
 def register(app: Flask) -> None:
-    from amelipro.fse import api, demo, views
+    from amelipro.fse import api, demo, online_commands, online_views, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(online_views.bp)  # « Nouvelle feuille de soins » (online billing)
+    app.register_blueprint(online_views.api_bp)  # POST /api/v1/fse/price
+    online_commands.register_online_commands()  # `amelipro pki online-issue`
     demo.register(app)  # `amelipro demo lot`
     home.add_panel(app, _home_panel)
     home.add_panel(app, _operator_panel)
