@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "amelipro.fse.models",
     "amelipro.thirdparty.models",
     "amelipro.beneficiaries.models",
+    "amelipro.messaging.models",
 )
 
 
