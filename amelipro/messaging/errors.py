@@ -52,6 +52,10 @@ THREAD_CLOSED = define(
     "MSG-020", 409, "Conversation close : elle n'accepte plus de réponse.",
     "Ouvrez une nouvelle conversation en rappelant celle-ci.",
 )
+CLAIM_ALREADY_SENT = define(
+    "MSG-022", 409, "Les pénalités de ce mois sont déjà réclamées.",
+    "Suivez la réclamation en cours dans la messagerie ; une réclamation refusée peut être renouvelée.",
+)
 BAD_FILTER = define(
     "MSG-021", 400, "Filtre de messagerie invalide.",
     "Vérifiez la boîte, la catégorie et l'ancienneté (nombre entier de jours ouvrés).",

@@ -394,6 +394,11 @@ def create_thread(session: Session, pro: Professional, data: NewThread, today: d
     links = check_links(session, pro, data.links)
     claimed = None
     if data.claim_month is not None:
+        pending_claim = session.scalar(select(Thread.id).where(
+            Thread.professional_id == pro.id, Thread.claim_month == data.claim_month,
+            or_(Thread.outcome.is_(None), Thread.outcome == Outcome.GRANTED)))
+        if pending_claim is not None:
+            raise AmeliproError(errors.CLAIM_ALREADY_SENT, f"{data.claim_month:%m/%Y}", thread_id=pending_claim)
         statement = tp_services.penalty_statement(session, pro, data.claim_month, today)
         csv_text = "\ufeff" + tp_services.penalty_statement_csv(statement, pro)
         files.append(CheckedFile(f"penalites-{data.claim_month:%Y-%m}.csv", "text/csv",
@@ -494,6 +499,14 @@ def close(session: Session, agent: Professional, thread_id: int, decision: Decis
     else:
         text = reason.strip() or "Votre demande a été traitée."
     now = utcnow()
+    # Closed once: a conditional update, so two agents deciding at the same time never both
+    # grant (the loser's update matches no row).
+    won = session.execute(update(Thread).where(Thread.id == thread.id, Thread.status != ThreadStatus.CLOSED)
+                          .values(status=ThreadStatus.CLOSED, closed_at=now)
+                          .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        session.rollback()
+        raise AmeliproError(errors.THREAD_CLOSED)
     if amount is not None:
         adjustment = adjustments.grant_adjustment(
             session, professional_id=thread.professional_id, amount=amount,

@@ -15,6 +15,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from amelipro.audit import AuditEvent
+from amelipro.auth.models import Professional
+from amelipro.errors import AmeliproError
+from amelipro.messaging import services
 from amelipro.messaging.models import Attachment, Message, OutboxMessage, Thread
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.models import Adjustment, Payment, PaymentTransition
@@ -161,6 +164,10 @@ def test_penalty_claim_carries_the_months_csv_and_total(app, client, db_session,
     assert thread.claimed_amount > 0
     assert f"{thread.claimed_amount:.2f}".replace(".", ",") in total
     assert f"{thread.claimed_amount:.2f}".replace(".", ",") in csv_file.data.decode("utf-8-sig").splitlines()[-1]
+    # The same month cannot be claimed twice while the claim is pending
+    r = _new(client, "?penalites=2026-05", categorie="penalites", objet="Encore", message="Encore",
+             penalites="2026-05")
+    assert r.status_code == 409 and "MSG-022" in r.get_data(as_text=True)
 
 
 def test_refusal_carries_its_reason_and_grants_nothing(client, db_session, payment_case):
@@ -181,6 +188,11 @@ def test_refusal_carries_its_reason_and_grants_nothing(client, db_session, payme
     db_session.expire_all()
     thread = db_session.get(Thread, thread_id)
     assert thread.outcome.value == "refusee" and thread.outcome_reason == "Paiement en cours de traitement."
+    assert db_session.scalar(select(func.count()).select_from(Adjustment)) == 0
+    # Decided once: a second decision is refused, nothing more is granted
+    r = client.post(f"/caisse/{thread_id}/cloturer", data={"csrf_token": token, "issue": "accordee",
+                                                            "montant": "5"})
+    assert r.status_code == 409 and "MSG-020" in r.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(Adjustment)) == 0
     # Closed: no more replies
     _login(client, "dr.msg")
@@ -357,3 +369,20 @@ def test_fse_page_opens_a_prefilled_complaint(client, db_session, payment_case):
     form = client.get(f"/messagerie/nouveau?fse={fse_id}").get_data(as_text=True)
     assert "CAB-DOUBLE" in form and "2900 005" in form
     assert client.get(f"/messagerie/nouveau?fse={fse_id + 1000}").status_code == 404
+
+
+def test_two_agents_deciding_at_once_grant_only_once(app, client, db_session, payment_case, tp_session):
+    _login(client, "dr.msg")
+    r = _new(client, f"?paiement={payment_case.rejected_id}", categorie="reclamation_paiement",
+             paiement=str(payment_case.rejected_id))
+    thread_id = int(r.headers["Location"].split("/")[2].split("?")[0])
+    with app.test_request_context(), tp_session() as first, tp_session() as second:
+        agent_1 = first.get(Professional, payment_case.agent.id)
+        agent_2 = second.get(Professional, payment_case.agent.id)
+        services.get_thread(second, agent_2, thread_id, as_agent=True)  # read while still open
+        services.close(first, agent_1, thread_id, services.Decision("accordee", "21,00"))
+        with pytest.raises(AmeliproError) as exc:
+            services.close(second, agent_2, thread_id, services.Decision("accordee", "21,00"))
+        assert exc.value.code == "MSG-020"
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(Adjustment)) == 1

@@ -6,7 +6,7 @@ from amelipro.messaging import errors  # noqa: F401 - declares the codes
 EXPECTED = {
     "MSG-001", "MSG-002", "MSG-003", "MSG-004",
     "MSG-010", "MSG-011", "MSG-012", "MSG-013",
-    "MSG-020", "MSG-021",
+    "MSG-020", "MSG-021", "MSG-022",
     "MSG-030", "MSG-031", "MSG-032", "MSG-033", "MSG-034",
     "MSG-040", "MSG-041", "MSG-042",
 }
