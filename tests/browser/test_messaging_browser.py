@@ -163,6 +163,13 @@ def test_isolation_and_agent_pages_closed_to_professionals(page, live_server, lo
     page.get_by_role("button", name="Envoyer à la caisse").click()
     expect(page.locator("pre.msg-body")).to_have_text("<script>alert('x')</script> contenu du docteur")
     thread_url = page.url.split("?")[0]
+    # 390 px wide: nothing overflows sideways (thread, list, new message)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in (thread_url, f"{live_server}/messagerie/", f"{live_server}/messagerie/nouveau"):
+        page.goto(url)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, url
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(thread_url)
     attachment_url = page.get_by_test_id("attachment").get_attribute("href")
     _logout(page)
     login(page, "pharmacien.demo")

@@ -141,6 +141,12 @@ def test_complaint_answer_grant_and_liquidation_pays_it(app, client, db_session,
     assert 'data-testid="adjustments"' in dashboard
     virements = client.get("/paiements/virements").get_data(as_text=True)
     assert "21,00" in virements
+    # Another professional sees none of it
+    _login(client, "dr.autre")
+    assert 'data-testid="adjustments"' not in client.get("/paiements/").get_data(as_text=True)
+    assert client.get(f"/paiements/factures/{case.rejected_id}").status_code == 404
+    assert client.get(f"/messagerie/{thread_id}").status_code == 404
+    assert "CAB-DOUBLE" not in client.get("/paiements/penalites?mois=2026-06").get_data(as_text=True)
     events = [t.event for t in db_session.scalars(select(PaymentTransition).where(
         PaymentTransition.payment_id == case.rejected_id).order_by(PaymentTransition.id))]
     assert events[-2:] == ["regul_accordee", "regul_payee"]
