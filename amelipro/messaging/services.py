@@ -106,6 +106,15 @@ def unread_count(session: Session, user: Professional) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def own_counts(session: Session, pro: Professional) -> dict[ThreadStatus, int]:
+    """The professional's threads by status (home panel)."""
+    rows = session.execute(select(Thread.status, func.count(Thread.id)).where(Thread.professional_id == pro.id)
+                           .group_by(Thread.status)).all()
+    counts = dict.fromkeys(ThreadStatus, 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
 @dataclass(frozen=True)
 class ThreadRow:
     thread: Thread

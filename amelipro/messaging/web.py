@@ -33,19 +33,20 @@ def register(app: Flask) -> None:
 
 def _home_panel(session, pro):
     from amelipro.messaging import services
-    from amelipro.thirdparty.api import today
+    from amelipro.messaging.domain import ThreadStatus
 
     if not pro.rpps:
         return None
     unread = services.unread_count(session, pro)
-    page = services.list_threads(session, pro, today())
-    waiting = sum(1 for r in page.rows if r.thread.status.value == "ouverte")
+    counts = services.own_counts(session, pro)
+    waiting = counts[ThreadStatus.OPEN]
     return home.Panel(
         title="Messagerie avec la caisse",
         endpoint="messaging.threads",
         facts=(
             home.Fact("Messages non lus", str(unread), "réponses de la caisse" if unread else "", alert=bool(unread)),
-            home.Fact("Conversations", str(page.total), f"dont {waiting} en attente de la caisse" if waiting else ""),
+            home.Fact("Conversations", str(sum(counts.values())),
+                      f"dont {waiting} en attente de la caisse" if waiting else ""),
         ),
     )
 

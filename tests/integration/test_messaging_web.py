@@ -290,6 +290,8 @@ def test_search_and_paging_over_own_threads(client, db_session, payment_case):
     assert "1 conversation(s)" in client.get("/messagerie/?q=100%25").get_data(as_text=True)
     assert "0 conversation(s)" in client.get("/messagerie/?q=confidentiel").get_data(as_text=True)
     assert client.get("/messagerie/?page=abc").status_code == 400
+    home = client.get("/").get_data(as_text=True)
+    assert "Messagerie avec la caisse" in home and "dont 22 en attente de la caisse" in home
 
 
 # --- isolation and roles ---------------------------------------------------------------------------
