@@ -17,6 +17,7 @@ from werkzeug.test import encode_multipart
 from amelipro.audit import AuditEvent
 from amelipro.auth.models import Professional
 from amelipro.errors import AmeliproError
+from amelipro.fse.models import StoredFse
 from amelipro.messaging import services
 from amelipro.messaging.models import Attachment, Message, OutboxMessage, Thread
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
@@ -394,3 +395,24 @@ def test_two_agents_deciding_at_once_grant_only_once(app, client, db_session, pa
         assert exc.value.code == "MSG-020"
     db_session.expire_all()
     assert db_session.scalar(select(func.count()).select_from(Adjustment)) == 1
+
+
+def test_lot_and_virement_pages_open_a_linked_message(client, db_session, payment_case):
+    _login(client, "dr.msg")
+    paid = db_session.get(Payment, payment_case.paid_id)
+    page = client.get(f"/paiements/virements/{paid.virement_id}").get_data(as_text=True)
+    assert f"/messagerie/nouveau?virement={paid.virement_id}&amp;categorie=reclamation_paiement" in page
+    r = _new(client, f"?virement={paid.virement_id}", categorie="reclamation_paiement", objet="Virement incomplet",
+             virement=str(paid.virement_id))
+    assert r.status_code == 302
+    lot_id = db_session.scalar(select(StoredFse.lot_id).where(StoredFse.id == paid.fse_id))
+    assert f"/messagerie/nouveau?lot={lot_id}" in client.get(f"/facturation/lots/{lot_id}").get_data(as_text=True)
+    r = _new(client, f"?lot={lot_id}", categorie="probleme", objet="Lot", lot=str(lot_id))
+    assert r.status_code == 302
+    db_session.expire_all()
+    threads = {t.subject: t for t in db_session.scalars(select(Thread))}
+    assert threads["Virement incomplet"].virement_id == paid.virement_id
+    assert threads["Lot"].lot_id == lot_id
+    _login(client, "dr.autre")
+    assert client.get(f"/messagerie/nouveau?lot={lot_id}").status_code == 404
+    assert client.get(f"/messagerie/nouveau?virement={paid.virement_id}").status_code == 404
