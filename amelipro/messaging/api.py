@@ -14,7 +14,7 @@ from amelipro.api import api_professional, require_token
 from amelipro.db import get_session
 from amelipro.errors import BAD_REQUEST, AmeliproError, positive_int_arg
 from amelipro.extensions import csrf
-from amelipro.messaging import services
+from amelipro.messaging import errors, services
 from amelipro.messaging.views import attachment_response, uploaded_files
 from amelipro.thirdparty.api import today
 
@@ -80,7 +80,7 @@ def _link(data: dict, name: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not str(value).isdigit() or len(str(value)) > 12:
-        raise AmeliproError(services.errors.LINK_NOT_FOUND, f"{name}={str(value)[:20]}")
+        raise AmeliproError(errors.LINK_NOT_FOUND, f"{name}={str(value)[:20]}")
     return int(value)
 
 

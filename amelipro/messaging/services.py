@@ -161,7 +161,8 @@ def _search(stmt: Select, q: str) -> Select:
     q = q.strip()[:100]
     if not q:
         return stmt
-    pattern = f"%{q.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
     in_body = exists().where(Message.thread_id == Thread.id, Message.body.ilike(pattern, escape="\\"))
     return stmt.where(or_(Thread.subject.ilike(pattern, escape="\\"), in_body))
 
@@ -489,7 +490,7 @@ def close(session: Session, agent: Professional, thread_id: int, decision: Decis
         outcome = Outcome((decision.outcome or "").strip())
     except ValueError:
         raise AmeliproError(errors.OUTCOME_INVALID, (decision.outcome or "")[:20]) from None
-    reason = " ".join((decision.reason or "").split()) if outcome is not Outcome.HANDLED else (decision.reason or "")
+    reason = (decision.reason or "").replace("\r\n", "\n").strip()
     if len(reason) > 5000:
         raise AmeliproError(errors.BODY_TOO_LONG)
     amount = None

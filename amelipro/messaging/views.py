@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
-from amelipro.messaging import services
+from amelipro.messaging import errors, services
 from amelipro.messaging.domain import (
     FREE_CATEGORIES,
     MAX_ATTACHMENT_BYTES,
@@ -38,7 +38,7 @@ def _int_arg(name: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 12:
-        raise AmeliproError(services.errors.LINK_NOT_FOUND, f"{name}={raw[:20]}")
+        raise AmeliproError(errors.LINK_NOT_FOUND, f"{name}={raw[:20]}")
     return int(raw)
 
 
