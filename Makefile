@@ -28,7 +28,8 @@ run: setup
 	@echo ""
 	@echo "amelipro : http://127.0.0.1:$(PORT)"
 	@echo "Connexion : medecin.demo / demo-medecin-2026 (aussi pharmacien.demo / demo-pharmacien-2026,"
-	@echo "            infirmier.demo / demo-infirmier-2026, operateur.demo / demo-operateur-2026)"
+	@echo "            infirmier.demo / demo-infirmier-2026, operateur.demo / demo-operateur-2026,"
+	@echo "            caisse.demo / demo-caisse-2026)"
 	@echo ""
 	$(BIN)/amelipro serve --port $(PORT)
 

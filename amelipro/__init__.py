@@ -123,7 +123,7 @@ def _optional_blueprints():
     """Capability packages expose ``register(app)`` in their ``web`` module."""
     import importlib
 
-    for name in ("reference", "fse", "thirdparty", "beneficiaries", "operations", "account"):
+    for name in ("reference", "fse", "thirdparty", "beneficiaries", "operations", "account", "messaging"):
         try:
             module = importlib.import_module(f"amelipro.{name}.web")
         except ModuleNotFoundError as exc:

@@ -35,6 +35,10 @@ DEMO_ACCOUNTS: tuple[NewProfessional, ...] = (
         login="operateur.demo", password="demo-operateur-2026", first_name="Opérateur", last_name="Démo",
         role=Role.OPERATOR, structure="amelipro",
     ),
+    NewProfessional(
+        login="caisse.demo", password="demo-caisse-2026", first_name="Agent", last_name="Caisse",
+        role=Role.CAISSE, structure="CPAM de démonstration",
+    ),
 )
 
 

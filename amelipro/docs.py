@@ -35,6 +35,7 @@ FAMILIES = {
     "TP-API": "Tiers payant : API",
     "TP-CFG": "Tiers payant : configuration",
     "PRA": "Secteur conventionnel et spécialité des professionnels",
+    "MSG": "Messagerie avec la caisse (messages, pièces jointes, réclamations)",
     "ACC": "Compte du professionnel (inscription, second facteur, coordonnées, compte bancaire)",
 }
 

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "amelipro.beneficiaries.models",
     "amelipro.operations.models",
     "amelipro.account.models",
+    "amelipro.messaging.models",
 )
 
 

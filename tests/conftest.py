@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.fixtures_thirdparty",
     "tests.fixtures_account",
     "tests.fixtures_online",
+    "tests.fixtures_messaging",
 ]
 
 TEST_DB = os.environ.get("AMELIPRO_TEST_DB", "sqlite")
@@ -157,9 +158,9 @@ def make_professional(app):
             password=password,
             first_name=fields.pop("first_name", "Jeanne"),
             last_name=fields.pop("last_name", f"Test{n}"),
-            profession=None if role == Role.OPERATOR else profession,
-            rpps=None if role == Role.OPERATOR else fields.pop("rpps", valid_rpps(n)),
-            am_number=None if role == Role.OPERATOR else fields.pop("am_number", f"75{n:06d}1"[:9]),
+            profession=None if role != Role.PROFESSIONAL else profession,
+            rpps=None if role != Role.PROFESSIONAL else fields.pop("rpps", valid_rpps(n)),
+            am_number=None if role != Role.PROFESSIONAL else fields.pop("am_number", f"75{n:06d}1"[:9]),
             finess=fields.pop("finess", "999999998" if profession == Profession.PHARMACIEN else None),
             structure=fields.pop("structure", "Cabinet de test"),
             role=role,

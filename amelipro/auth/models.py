@@ -13,6 +13,7 @@ from amelipro.domain import Profession
 class Role(enum.StrEnum):
     PROFESSIONAL = "professional"
     OPERATOR = "operator"
+    CAISSE = "caisse"  # an agent of the caisse: answers the professionals' messages
 
 
 class Professional(Base):
@@ -43,6 +44,8 @@ class Professional(Base):
     def display_name(self) -> str:
         if self.role == Role.OPERATOR:
             return f"{self.first_name} {self.last_name} (opérateur)"
+        if self.role == Role.CAISSE:
+            return f"{self.first_name} {self.last_name} (caisse)"
         title = "Dr " if self.profession in (
             Profession.MEDECIN_GENERALISTE, Profession.MEDECIN_SPECIALISTE
         ) else ""
@@ -51,6 +54,11 @@ class Professional(Base):
     @property
     def is_operator(self) -> bool:
         return self.role == Role.OPERATOR
+
+    @property
+    def is_caisse_agent(self) -> bool:
+        """Agents of the caisse answer the messagerie; operators may act as agents too."""
+        return self.role in (Role.CAISSE, Role.OPERATOR)
 
 
 class LoginSession(Base):

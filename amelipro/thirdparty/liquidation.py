@@ -58,6 +58,8 @@ from amelipro.reference.facts import ReferenceLookup, StaticReferenceLookup
 from amelipro.thirdparty import calendar
 from amelipro.thirdparty.decision import DecisionInput, PatientOnFile, decide
 from amelipro.thirdparty.models import (
+    Adjustment,
+    AdjustmentStatus,
     Counter,
     Payment,
     PaymentTransition,
@@ -221,6 +223,8 @@ class RunResult:
     rejected: int
     amount: Decimal
     seconds: float
+    adjustments: int = 0  # granted complaints and penalty claims paid by this run
+    adjustments_amount: Decimal = ZERO
 
     @property
     def per_second(self) -> float:
@@ -816,5 +820,52 @@ def run_liquidation(
             amount += batch.amount
             if progress:
                 progress(batch.claimed)
+        adjusted = pay_adjustments(session, config)
     return RunResult(tracked, totals[0], totals[1], totals[2], totals[3], totals[4], amount,
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, adjusted[0], adjusted[1])
+
+
+ADJUSTMENT_EVENT_PAID = "regul_payee"
+
+
+def pay_adjustments(session: Session, config: LiquidationConfig) -> tuple[int, Decimal]:
+    """Pay every granted adjustment (``tp_adjustment``, status DUE) with the day's virement of
+    its professional, and publish it in the returns feed (cursor from the RSP counter). One
+    transaction (commits); on PostgreSQL claimed with SKIP LOCKED like the FSE."""
+    today = config.today or paris_today()
+    # Like the FSE: nobody is paid without a bank account in force on the liquidation day.
+    stmt = (select(Adjustment)
+            .where(Adjustment.status == AdjustmentStatus.DUE,
+                   has_account_in_force(Adjustment.professional_id, today))
+            .order_by(Adjustment.id))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    else:
+        _bump_counter(session, CLAIM_COUNTER, 1)  # SQLite: the write lock first
+    due = list(session.scalars(stmt))
+    if not due:
+        session.rollback()
+        return 0, ZERO
+    value_date = value_date_for(today)
+    now = utcnow()
+    virement_ids = _ensure_virements(session, sorted({a.professional_id for a in due}), value_date, now,
+                                     today)
+    last = _bump_counter(session, RSP_COUNTER, len(due))
+    total = ZERO
+    for offset, adjustment in enumerate(due):
+        adjustment.status = AdjustmentStatus.PAID
+        adjustment.liquidated_on = today
+        adjustment.paid_on = value_date
+        adjustment.virement_id = virement_ids[adjustment.professional_id]
+        adjustment.cursor = last - len(due) + 1 + offset
+        total += adjustment.amount
+        if adjustment.payment_id is not None:
+            status = session.scalar(select(Payment.status).where(Payment.id == adjustment.payment_id))
+            session.add(PaymentTransition(
+                payment_id=adjustment.payment_id, at=now, event=ADJUSTMENT_EVENT_PAID,
+                from_status=status.value, to_status=status.value, actor=config.actor,
+                cause=f"Régularisation de {euros(adjustment.amount)} payée par virement, "
+                      f"valeur {value_date:%d/%m/%Y}.",
+            ))
+    session.commit()
+    return len(due), total

@@ -226,3 +226,40 @@ class BankStatementLine(Base):
 
     statement: Mapped[BankStatementRecord] = relationship(back_populates="lines")
     virement: Mapped[Virement | None] = relationship()
+
+
+class AdjustmentStatus(enum.StrEnum):
+    DUE = "due"  # granted, waiting for the next liquidation
+    PAID = "payee"
+
+    @property
+    def label(self) -> str:
+        return {"due": "Accordée, à payer à la prochaine liquidation", "payee": "Payée"}[self.value]
+
+
+class Adjustment(Base):
+    """An amount the caisse owes the professional after a complaint or a penalty claim was
+    granted (« régularisation »): paid by the next liquidation run with that day's virement,
+    and published in the returns feed with a cursor of the same counter as the RSP returns."""
+
+    __tablename__ = "tp_adjustment"
+    __table_args__ = (Index("ix_tp_adjustment_professional_cursor", "professional_id", "cursor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    professional_id: Mapped[int] = mapped_column(ForeignKey("professional.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("tp_payment.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "reclamation" | "penalites"
+    month: Mapped[date | None] = mapped_column()  # penalty claim: first day of the month
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    reason: Mapped[str] = mapped_column(Text, default="")  # French, for people
+    source: Mapped[str] = mapped_column(String(32), default="")  # e.g. "message:12"
+    status: Mapped[AdjustmentStatus] = mapped_column(_enum(AdjustmentStatus, 8), default=AdjustmentStatus.DUE)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    liquidated_on: Mapped[date | None] = mapped_column()
+    paid_on: Mapped[date | None] = mapped_column()  # value date of the virement
+    virement_id: Mapped[int | None] = mapped_column(ForeignKey("tp_virement.id"), index=True)
+    cursor: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # set when paid
+
+    virement: Mapped[Virement | None] = relationship()
+    payment: Mapped[Payment | None] = relationship()

@@ -27,7 +27,7 @@ class ReturnCode:
 @dataclass(frozen=True)
 class ReturnRecord:
     cursor: int
-    fse_id: int
+    fse_id: int | None  # None: a regularisation not tied to one FSE (penalty claim)
     invoice_number: str
     status: str  # "paye" | "rejete" | "ajuste"
     liquidated_on: date
@@ -40,6 +40,8 @@ class ReturnRecord:
     virement_reference: str | None = None
     value_date: date | None = None
     bank_account: str | None = None  # masked account the virement went to (FR76 •••• 1234)
+    kind: str = "fse"  # "fse": an RSP return; "regularisation": a granted complaint or claim paid
+    adjustment: dict[str, Any] | None = None  # kind "regularisation": id, reason, month...
 
 
 def _money(value: Decimal) -> str:
@@ -47,8 +49,9 @@ def _money(value: Decimal) -> str:
 
 
 def return_json(record: ReturnRecord) -> dict[str, Any]:
-    return {
+    body = {
         "cursor": str(record.cursor),
+        "kind": record.kind,
         "fse_id": record.fse_id,
         "invoice_number": record.invoice_number,
         "status": record.status,
@@ -67,6 +70,9 @@ def return_json(record: ReturnRecord) -> dict[str, Any]:
             if record.virement_reference and record.value_date else None
         ),
     }
+    if record.adjustment is not None:
+        body["adjustment"] = record.adjustment
+    return body
 
 
 def feed_json(records: list[ReturnRecord], next_cursor: int) -> dict[str, Any]:
@@ -85,6 +91,8 @@ def feed_xml(records: list[ReturnRecord], next_cursor: int) -> bytes:
     root.set("suivant", str(next_cursor))
     root.set("version", "1")
     for record in records:
+        if record.kind != "fse":
+            continue  # regularisations are in the JSON feed only (rsp.xsd v1 has no such element)
         item = _sub(root, "Retour")
         item.set("curseur", str(record.cursor))
         _sub(item, "FseId", str(record.fse_id))

@@ -30,6 +30,7 @@ from amelipro.thirdparty import errors
 from amelipro.thirdparty.calendar import AGEING_BUCKETS, DelayAssessment, assess_delay
 from amelipro.thirdparty.liquidation import untracked_accepted
 from amelipro.thirdparty.models import (
+    Adjustment,
     BankStatementLine,
     BankStatementRecord,
     Payment,
@@ -371,9 +372,11 @@ class VirementView:
 
 
 def virement_views(session: Session, pro: Professional, *conditions) -> list[VirementView]:
+    adjustments = (select(func.coalesce(func.sum(Adjustment.amount), 0))
+                   .where(Adjustment.virement_id == Virement.id).correlate(Virement).scalar_subquery())
     stmt = (
         select(Virement.id, Virement.reference, Virement.value_date,
-               func.coalesce(func.sum(Payment.amo_paid), 0), func.count(Payment.id),
+               func.coalesce(func.sum(Payment.amo_paid), 0) + adjustments, func.count(Payment.id),
                Virement.received_amount, Virement.received_on, BankAccount.iban)
         .outerjoin(Payment, Payment.virement_id == Virement.id)
         .outerjoin(BankAccount, BankAccount.id == Virement.bank_account_id)
@@ -423,11 +426,21 @@ def parse_cursor(raw: str | None) -> int:
 
 def returns_since(session: Session, pro: Professional, since: int,
                   limit: int = FEED_LIMIT) -> tuple[list[ReturnRecord], int]:
-    """Returns after ``since`` in cursor order; ``next`` is the last one given (or ``since``)."""
+    """Returns after ``since`` in cursor order; ``next`` is the last one given (or ``since``).
+
+    Paid adjustments (granted complaints and penalty claims) take their cursor from the same
+    counter and come in the same order, as records of kind ``regularisation``."""
+    limit = max(1, min(limit, FEED_LIMIT))
     rows = session.scalars(
         select(RspReturn).options(selectinload(RspReturn.virement).selectinload(Virement.bank_account))
         .where(RspReturn.professional_id == pro.id, RspReturn.cursor > since)
-        .order_by(RspReturn.cursor).limit(max(1, min(limit, FEED_LIMIT)))
+        .order_by(RspReturn.cursor).limit(limit)
+    ).all()
+    adjustments = session.scalars(
+        select(Adjustment).options(selectinload(Adjustment.virement).selectinload(Virement.bank_account),
+                                   selectinload(Adjustment.payment))
+        .where(Adjustment.professional_id == pro.id, Adjustment.cursor > since)
+        .order_by(Adjustment.cursor).limit(limit)
     ).all()
     records = [
         ReturnRecord(
@@ -441,7 +454,26 @@ def returns_since(session: Session, pro: Professional, since: int,
         )
         for r in rows
     ]
+    records += [adjustment_record(a) for a in adjustments]
+    records = sorted(records, key=lambda r: r.cursor)[:limit]
     return records, (records[-1].cursor if records else since)
+
+
+def adjustment_record(a: Adjustment) -> ReturnRecord:
+    """A paid adjustment as an item of the returns feed."""
+    payment = a.payment
+    return ReturnRecord(
+        cursor=a.cursor, fse_id=payment.fse_id if payment else None,
+        invoice_number=payment.invoice_number if payment else "", status="regularisation",
+        liquidated_on=a.liquidated_on, care_date=payment.care_date if payment else None,
+        charged=ZERO, base=ZERO, amo_claimed=ZERO, amo_paid=a.amount,
+        virement_reference=a.virement.reference if a.virement else None,
+        value_date=a.virement.value_date if a.virement else None,
+        bank_account=a.virement.bank_account.masked if a.virement and a.virement.bank_account else None,
+        kind="regularisation",
+        adjustment={"id": a.id, "kind": a.kind, "reason": a.reason,
+                    "month": f"{a.month:%Y-%m}" if a.month else None, "amount": f"{a.amount:.2f}"},
+    )
 
 
 # --- penalties -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.filters import month_fr
 from amelipro.thirdparty import charts, errors, services
+from amelipro.thirdparty.adjustments import KIND_PENALTIES, list_adjustments
 from amelipro.thirdparty.api import today
 from amelipro.thirdparty.calendar import AGEING_BUCKETS
 from amelipro.thirdparty.states import PaymentStatus
@@ -69,6 +70,7 @@ def dashboard():
         title="Paiements reçus sur six mois (par mois de valeur)", width=960, height=200,
     )
     return render_template("thirdparty/dashboard.html", data=data, today=day,
+                           adjustments=list_adjustments(get_session(), current_user, limit=20),
                            ageing_chart=ageing_chart, paid_chart=paid_chart,
                            monthly_chart=monthly_chart)
 
@@ -95,8 +97,10 @@ def payments_csv():
 @bp.get("/factures/<int:payment_id>")
 @login_required
 def payment(payment_id: int):
-    detail = services.payment_detail(get_session(), current_user, payment_id, today())
-    return render_template("thirdparty/payment.html", d=detail)
+    session = get_session()
+    detail = services.payment_detail(session, current_user, payment_id, today())
+    return render_template("thirdparty/payment.html", d=detail,
+                           adjustments=list_adjustments(session, current_user, payment_id=detail.payment.id))
 
 
 @bp.get("/virements")
@@ -149,7 +153,8 @@ def penalties():
     day = today()
     month = services.parse_month(request.args.get("mois"), day)
     statement = services.penalty_statement(get_session(), current_user, month, day)
-    return render_template("thirdparty/penalties.html", s=statement, month=month)
+    adjustments = [a for a in list_adjustments(get_session(), current_user) if a.kind == KIND_PENALTIES]
+    return render_template("thirdparty/penalties.html", s=statement, month=month, adjustments=adjustments)
 
 
 @bp.get("/penalites.csv")

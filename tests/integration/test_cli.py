@@ -14,14 +14,16 @@ from amelipro.xmlcore.pki import load_cert, rpps_of
 def test_demo_seed_is_idempotent(runner, db_session):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
-    assert "Comptes créés : 4" in first.output
+    assert "Comptes créés : 5" in first.output
     count = db_session.scalar(select(func.count()).select_from(Professional))
     second = runner.invoke(args=["demo", "seed"])
-    assert "Comptes créés : 0, déjà présents : 4" in second.output
+    assert "Comptes créés : 0, déjà présents : 5" in second.output
     db_session.expire_all()
-    assert db_session.scalar(select(func.count()).select_from(Professional)) == count == 4
+    assert db_session.scalar(select(func.count()).select_from(Professional)) == count == 5
     logins = set(db_session.scalars(select(Professional.login)))
-    assert {"medecin.demo", "pharmacien.demo", "infirmier.demo"} <= logins
+    assert {"medecin.demo", "pharmacien.demo", "infirmier.demo", "caisse.demo"} <= logins
+    agent = db_session.scalar(select(Professional).where(Professional.login == "caisse.demo"))
+    assert agent.role.value == "caisse" and agent.is_caisse_agent and not agent.rpps
     assert "medecin.demo       mot de passe : demo-medecin-2026" in first.output
 
 

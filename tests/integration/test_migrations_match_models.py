@@ -26,7 +26,9 @@ def test_models_match_migrations(database_url):
     assert _diff(database_url) == []
     tables = {t for t in Base.metadata.tables if t.startswith("tp_")}
     assert tables == {"tp_payment", "tp_transition", "tp_virement", "tp_return", "tp_counter",
-                      "tp_statement", "tp_statement_line"}
+                      "tp_statement", "tp_statement_line", "tp_adjustment"}
+    assert {t for t in Base.metadata.tables if t.startswith("msg_")} == {
+        "msg_thread", "msg_message", "msg_attachment", "msg_outbox"}
 
 
 def test_search_index_tables_are_not_schema_drift(reference_demo, database_url):
