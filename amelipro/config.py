@@ -52,7 +52,6 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "RIGHTS_LOOKUP_LIMIT": 100,
         "RIGHTS_LOOKUP_WINDOW_MINUTES": 60,
         "ONLINE_SIGNING_SECRET": None,  # encrypts online-signing keys; None: instance/online_signing_secret
-        "REAUTH_MINUTES": 5,  # password asked again before signing online after this many minutes
     }
 
 
@@ -79,7 +78,6 @@ _PARSERS = {
     "TRUSTED_PROXIES": int,
     "RIGHTS_LOOKUP_LIMIT": int,
     "RIGHTS_LOOKUP_WINDOW_MINUTES": int,
-    "REAUTH_MINUTES": int,
 }
 
 

@@ -21,10 +21,11 @@ import hashlib
 from datetime import datetime
 from functools import wraps
 
-from flask import flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from amelipro.account import errors, services
+from amelipro.auth.views import login_policy
 from amelipro.db import get_session, utcnow
 from amelipro.errors import AmeliproError
 
@@ -50,6 +51,26 @@ def has_step_up(totp: bool = True) -> bool:
         return datetime.fromisoformat(value["until"]) > utcnow()
     except (KeyError, TypeError, ValueError):
         return False
+
+
+def account_policy() -> services.AccountPolicy:
+    cfg = current_app.config
+    return services.AccountPolicy(login=login_policy(),
+                                  cooling_off_days=cfg["BANK_COOLING_OFF_DAYS"],
+                                  step_up_minutes=cfg["STEP_UP_MINUTES"])
+
+
+def totp_enrolled() -> bool:
+    return services.totp_enabled(get_session(), current_user)
+
+
+def confirm_step_up(password: str, code: str) -> None:
+    """Check the password (and the second factor when enrolled) typed on a page that asks for
+    them inline (online signing), then grant the step-up as the « Confirmer » page does."""
+    enrolled = totp_enrolled()
+    until = services.verify_step_up(get_session(), current_user, password, code,
+                                    request.remote_addr or "", account_policy())
+    grant_step_up(until, with_totp=enrolled)
 
 
 def clear_step_up() -> None:

@@ -23,11 +23,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from amelipro import clock
 from amelipro.account import errors, services
-from amelipro.account.stepup import grant_step_up, step_up_required
+from amelipro.account.stepup import account_policy, grant_step_up, step_up_required
 from amelipro.auth import practice
 from amelipro.auth import services as auth_services
 from amelipro.auth.models import Professional
-from amelipro.auth.views import MFA_KEY, login_policy
+from amelipro.auth.views import MFA_KEY, login_policy, safe_next
 from amelipro.db import get_session
 from amelipro.domain import PROFESSION_LABELS
 from amelipro.errors import AmeliproError
@@ -45,11 +45,7 @@ def external_url(endpoint: str, **values) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def policy() -> services.AccountPolicy:
-    cfg = current_app.config
-    return services.AccountPolicy(login=login_policy(),
-                                  cooling_off_days=cfg["BANK_COOLING_OFF_DAYS"],
-                                  step_up_minutes=cfg["STEP_UP_MINUTES"])
+policy = account_policy
 
 
 def addr() -> str:
@@ -389,9 +385,7 @@ def recovery_codes():
 @login_required
 def step_up():
     form = StepUpForm()
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("account.overview")
+    target = safe_next(request.args.get("next", "")) or url_for("account.overview")
     enrolled = services.totp_enabled(get_session(), current_user)
     error, status = None, 200
     if form.validate_on_submit():

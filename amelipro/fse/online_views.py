@@ -19,17 +19,15 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from amelipro.account import stepup
 from amelipro.auth import errors as auth_errors
-from amelipro.auth import reauth
 from amelipro.auth import services as auth_services
-from amelipro.auth.views import login_policy
 from amelipro.clock import paris_today
 from amelipro.db import get_session
 from amelipro.errors import TOO_LARGE, AmeliproError
@@ -195,10 +193,13 @@ def drafts():
 
 
 def _send_page(found, priced, *, error=None, status: int = 200):
-    minutes = int(current_app.config.get("REAUTH_MINUTES", 5))
-    confirmed = reauth.recently_confirmed(session, current_user, minutes)
+    """The signing page: the step-up (password, and the second factor when enrolled) is asked
+    inline unless one was given within ``STEP_UP_MINUTES`` (amelipro.account.stepup)."""
+    enrolled = stepup.totp_enrolled()
     return render_template("fse/online_send.html", draft=found, priced=priced, error=error,
-                           confirmed=confirmed, minutes=minutes, invoice=online.invoice_of(found)), status
+                           confirmed=stepup.has_step_up(totp=enrolled), totp=enrolled,
+                           minutes=int(current_app.config["STEP_UP_MINUTES"]),
+                           invoice=online.invoice_of(found)), status
 
 
 @bp.route("/brouillons/<int:draft_id>/envoyer", methods=["GET", "POST"])
@@ -214,12 +215,11 @@ def send(draft_id: int):
     password = request.form.get("password", "")
     if password:
         try:
-            reauth.confirm_identity(db, current_user, password[:200], session,
-                                    addr=request.remote_addr or "", policy=login_policy())
+            stepup.confirm_step_up(password[:200], request.form.get("code", "")[:40])
         except AmeliproError as exc:
             return _send_page(found, priced, error=exc.as_dict(), status=exc.status)
-    if not reauth.recently_confirmed(session, current_user, int(current_app.config.get("REAUTH_MINUTES", 5))):
-        return _send_page(found, priced, error=AmeliproError(reauth.REAUTH_REQUIRED).as_dict(), status=401)
+    if not stepup.has_step_up(totp=stepup.totp_enrolled()):
+        return _send_page(found, priced, error=AmeliproError(auth_errors.REAUTH_REQUIRED).as_dict(), status=401)
     try:
         outcome = online.send_draft(db, current_user, found.id, settings=signing_settings(),
                                     rule_config=rule_config(), today=paris_today())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def test_sign_and_send_after_reauthentication_creates_one_fse(client, auth, onli
     response = _send(client, draft_id, password=None)
     assert response.status_code == 401 and "REAUTH-001" in response.get_data(as_text=True)
     wrong = _send(client, draft_id, password="pas-le-bon")
-    assert wrong.status_code == 401 and online_env.count(StoredFse) == 0
+    assert wrong.status_code == 400 and online_env.count(StoredFse) == 0
     sent = _send(client, draft_id)
     assert sent.status_code == 302 and "/decompte" in sent.headers["Location"]
     receipt = client.get(sent.headers["Location"]).get_data(as_text=True)
@@ -232,7 +233,7 @@ def test_sending_twice_through_the_service_creates_one_fse(app, online_env):
 def test_reauthentication_window_expired_asks_again(client, auth, online_env, app):
     _login(auth, online_env.env.doctor)
     draft_id = _save_draft(client, auth, g_sheet())
-    app.config["REAUTH_MINUTES"] = 0  # any earlier confirmation is too old
+    app.config["STEP_UP_MINUTES"] = 0  # any earlier confirmation is too old
     page = client.get(f"/facturation/brouillons/{draft_id}/envoyer")
     csrf = csrf_from(page.get_data(as_text=True))
     response = client.post(f"/facturation/brouillons/{draft_id}/envoyer", data={"csrf_token": csrf,
@@ -483,3 +484,32 @@ def test_an_operator_cannot_bill_online(client, auth, make_professional):
     operator = make_professional(role=Role.OPERATOR)
     _login(auth, operator)
     assert client.get("/facturation/feuille").status_code == 403
+
+
+def test_signing_asks_for_the_second_factor_once_enrolled(client, auth, online_env, app):
+    """Online signing is a step-up action: with a second factor enrolled, the password alone
+    does not sign; the password and a current TOTP code do (the same step-up as a bank change)."""
+    import pyotp
+
+    from amelipro.account import services as account_services
+    from amelipro.auth.models import Professional
+
+    _login(auth, online_env.env.doctor)  # logged in before enrolling (then a login asks for a code)
+    draft_id = _save_draft(client, auth, g_sheet())
+    secret = account_services.new_totp_secret()
+    with app.app_context():
+        session = app.extensions["amelipro.sessionmaker"]()
+        pro = session.get(Professional, online_env.env.doctor.id)
+        # enrolled on the previous time step, so that the current code is still unused
+        account_services.enrol_totp(session, pro, secret, pyotp.TOTP(secret).at(time.time() - 30))
+        session.commit()
+        session.close()
+    page = client.get(f"/facturation/brouillons/{draft_id}/envoyer").get_data(as_text=True)
+    assert 'name="code"' in page and 'autocomplete="one-time-code"' in page
+    password_only = _send(client, draft_id)
+    assert password_only.status_code in (400, 401, 403) and online_env.count(StoredFse) == 0
+    csrf = csrf_from(client.get("/facturation/brouillons").get_data(as_text=True))
+    sent = client.post(f"/facturation/brouillons/{draft_id}/envoyer",
+                       data={"csrf_token": csrf, "password": PASSWORD, "code": pyotp.TOTP(secret).now()})
+    assert sent.status_code == 302 and "/decompte" in sent.headers["Location"]
+    assert online_env.count(StoredFse) == 1

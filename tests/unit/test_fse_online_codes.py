@@ -1,6 +1,6 @@
 """Online billing's error codes (FSE-EL-) and the re-authentication code are pinned."""
 
-from amelipro.auth import reauth
+from amelipro.auth import errors as auth_errors
 from amelipro.errors import REGISTRY
 from amelipro.fse import online_errors
 
@@ -13,7 +13,7 @@ def test_online_codes_pinned():
 
 
 def test_reauth_code_pinned():
-    assert reauth.REAUTH_REQUIRED.code == "REAUTH-001"
+    assert auth_errors.REAUTH_REQUIRED.code == "REAUTH-001"
     assert sorted(c for c in REGISTRY if c.startswith("REAUTH-")) == ["REAUTH-001"]
 
 
