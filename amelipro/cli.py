@@ -113,7 +113,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 def register_commands(app: Flask) -> None:
     for command in (db_group, demo_group, pki_group, token_group, serve):
         app.cli.add_command(command)
-    for name in ("reference", "fse", "thirdparty", "beneficiaries", "auth"):
+    for name in ("reference", "fse", "thirdparty", "beneficiaries", "auth", "messaging"):
         module_name = f"amelipro.{name}.commands"
         try:
             module = importlib.import_module(module_name)

@@ -1,8 +1,11 @@
 """Notifications of the messagerie: « Vous avez un nouveau message », never the content.
 
-``notify_new_message`` is the one entry point. Until the e-mail sending of the account work
-(``amelipro/mail.py``) is connected, notifications wait in a stored outbox (``msg_outbox``),
-in the caller's transaction: a message and its notification are committed together.
+``notify_new_message`` is the one entry point: the notification is stored in an outbox
+(``msg_outbox``) in the caller's transaction, so a message and its notification are committed
+together; ``deliver_pending`` then e-mails what waits there through ``amelipro.mail`` (SMTP,
+or ``.eml`` files without a server) to the professional's address and marks it sent. The
+messagerie calls it right after each commit that notifies; ``amelipro messaging notify``
+sends whatever a crash left behind.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amelipro import mail
+from amelipro.account.services import email_of
+from amelipro.auth.models import Professional
 from amelipro.db import utcnow
 from amelipro.messaging.models import OutboxMessage
 
@@ -33,3 +39,18 @@ def pending(session: Session, limit: int = 100) -> list[OutboxMessage]:
 
 def mark_sent(session: Session, item: OutboxMessage) -> None:
     item.sent_at = utcnow()
+
+
+def deliver_pending(session: Session, limit: int = 100) -> int:
+    """E-mail the waiting notifications, oldest first; returns how many were e-mailed. A
+    professional without an address gets none (the unread count still shows it). Commits."""
+    sent = 0
+    for item in pending(session, limit):
+        pro = session.get(Professional, item.professional_id)
+        address = email_of(session, pro) if pro is not None else ""
+        if address:
+            mail.send("new_message", address, item.subject, pro=pro)
+            sent += 1
+        mark_sent(session, item)
+    session.commit()
+    return sent

@@ -37,7 +37,7 @@ from amelipro.messaging.domain import (
     patient_initials,
 )
 from amelipro.messaging.models import Attachment, Message, Thread
-from amelipro.messaging.notify import notify_new_message
+from amelipro.messaging.notify import deliver_pending, notify_new_message
 from amelipro.thirdparty import adjustments
 from amelipro.thirdparty import services as tp_services
 from amelipro.thirdparty.calendar import working_day_number
@@ -451,6 +451,8 @@ def reply(session: Session, user: Professional, thread_id: int, body: str,
     audit.record(session, "message.reply", **_actor(user), thread=thread.id, side=side.value,
                  attachments=len(checked))
     session.commit()
+    if as_agent:
+        deliver_pending(session)
     return message
 
 
@@ -540,6 +542,7 @@ def close(session: Session, agent: Professional, thread_id: int, decision: Decis
                  amount=f"{amount:.2f}" if amount is not None else None, professional=thread.professional_id,
                  payment=thread.payment_id, adjustment=thread.adjustment_id, reason=thread.outcome_reason)
     session.commit()
+    deliver_pending(session)
     return thread
 
 
