@@ -51,6 +51,7 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         # Rights lookups (« Droits du patient », API): at most LIMIT per professional per WINDOW.
         "RIGHTS_LOOKUP_LIMIT": 100,
         "RIGHTS_LOOKUP_WINDOW_MINUTES": 60,
+        "OPERATIONS_WORKER": "thread",  # operator jobs: "thread" (in the web process) or "cli" (amelipro operations work)
         "ONLINE_SIGNING_SECRET": None,  # encrypts online-signing keys; None: instance/online_signing_secret
     }
 
