@@ -55,8 +55,17 @@ _RUN_AXE = """async ({url, impacts}) => {
 }"""
 
 
+def serve_axe(page) -> None:
+    """Answer ``AXE_PATH`` from the vendored file in this page's browser (once per page: pages a
+    test opens in a context of its own get it too)."""
+    if not getattr(page, "axe_served", False):
+        page.route(f"**{AXE_PATH}", lambda route: route.fulfill(path=str(AXE_JS), content_type="text/javascript"))
+        page.axe_served = True
+
+
 def axe_violations(page) -> list[dict]:
     """Serious and critical axe-core violations of the page as it is now."""
+    serve_axe(page)
     origin = re.match(r"https?://[^/]+", page.url).group(0)
     return page.evaluate(_RUN_AXE, {"url": origin + AXE_PATH, "impacts": list(FAILING_IMPACTS)})
 
@@ -77,7 +86,7 @@ def assert_axe_clean(page) -> None:
 def watch_with_axe(page) -> None:
     """Run axe-core on every document the page loads; results kept on ``page.axe_report``."""
     page.axe_report = {"checked": [], "violations": []}
-    page.route(f"**{AXE_PATH}", lambda route: route.fulfill(path=str(AXE_JS), content_type="text/javascript"))
+    serve_axe(page)
 
     def on_load(_page) -> None:
         url = page.url

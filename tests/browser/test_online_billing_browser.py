@@ -251,7 +251,8 @@ def test_pharmacist_bills_two_boxes_of_a_real_medicine_found_by_name(page, real_
     page.get_by_role("button", name="Chercher").click()
     results = page.get_by_test_id("med-results")
     expect(results).to_contain_text("AMOXICILLINE")
-    results.get_by_role("button").first.click()
+    # a substance search also finds brands (CLAMOXYL): take a box named AMOXICILLINE
+    results.get_by_role("button", name=re.compile("AMOXICILLINE")).first.click()
     quantity = page.get_by_label("Ligne 1 : quantité")
     expect(quantity).to_be_focused()
     expect(page.get_by_label("Ligne 1 : code")).to_have_value(re.compile(r"^3400\d{9}$"))
