@@ -569,11 +569,11 @@ def _check_signature_value(key: Any, method: SignatureMethod, raw: bytes, data: 
     """Raises ``CryptoInvalidSignature`` (a bad signature) or ``_Refused`` (malformed)."""
     algorithm = _hash_of(method.name)
     if method.name.startswith("ECDSA_"):
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise _Refused(errors.SIG_MALFORMED, "clé du certificat incompatible avec l'algorithme")
         size = (key.key_size + 7) // 8
         if len(raw) != 2 * size:
             raise CryptoInvalidSignature(f"{len(raw)} octets, {2 * size} attendus")
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise _Refused(errors.SIG_MALFORMED, "clé du certificat incompatible avec l'algorithme")
         der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
         key.verify(der, data, ec.ECDSA(algorithm))
     else:
