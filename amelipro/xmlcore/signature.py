@@ -103,6 +103,11 @@ class TrustStore:
     _chains: dict[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...] | errors.ErrorCode] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # what does not change for a certificate: its issuer key in ``revocations``, its usage check
+    _subject_keys: dict[x509.Certificate, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _usage: dict[tuple[x509.Certificate, bool], tuple[errors.ErrorCode, str] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> TrustStore:
@@ -189,7 +194,12 @@ class TrustStore:
 
     def revocation_date(self, cert: x509.Certificate, issuer: x509.Certificate,
                         require_crl: bool = True) -> datetime | None:
-        index = self.revocations.get(issuer.subject.public_bytes())
+        key = self._subject_keys.get(issuer)
+        if key is None:
+            if len(self._subject_keys) > 4096:
+                self._subject_keys.clear()
+            key = self._subject_keys[issuer] = issuer.subject.public_bytes()
+        index = self.revocations.get(key)
         if index is None:
             if require_crl:
                 raise errors.SignatureError(errors.SIG_REVOCATION_UNKNOWN, _subject(issuer))
@@ -465,16 +475,29 @@ def _check_certificate(leaf, intermediates, signing_time: datetime, now: datetim
         # whatever date it claims (its key may be in other hands).
         if revoked_at is not None and revoked_at <= now:
             raise errors.SignatureError(errors.SIG_REVOKED, f"{_subject(cert)} révoqué le {revoked_at:%Y-%m-%d}")
+    key = (leaf, policy.require_rpps)
+    if key not in store._usage:
+        if len(store._usage) > 4096:
+            store._usage.clear()
+        store._usage[key] = _usage_problem(leaf, policy.require_rpps)
+    problem = store._usage[key]
+    if problem is not None:
+        raise errors.SignatureError(*problem)
+
+
+def _usage_problem(leaf: x509.Certificate, require_rpps: bool) -> tuple[errors.ErrorCode, str] | None:
+    """What the signer's certificate may not do (cached per certificate by the trust store)."""
     try:
         usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
         if not (usage.digital_signature or usage.content_commitment):
-            raise errors.SignatureError(errors.SIG_CERT_USAGE, "usage de clé : signature non permise")
+            return errors.SIG_CERT_USAGE, "usage de clé : signature non permise"
     except x509.ExtensionNotFound:
         pass
     if _is_ca(leaf):
-        raise errors.SignatureError(errors.SIG_CERT_USAGE, "certificat d'autorité")
-    if policy.require_rpps and not (rpps_of(leaf) or "").isdigit():
-        raise errors.SignatureError(errors.SIG_CERT_USAGE, "RPPS absent du certificat")
+        return errors.SIG_CERT_USAGE, "certificat d'autorité"
+    if require_rpps and not (rpps_of(leaf) or "").isdigit():
+        return errors.SIG_CERT_USAGE, "RPPS absent du certificat"
+    return None
 
 
 def _signxml_verify(element, leaf, signing_time: datetime, policy: VerifyPolicy, signature):
@@ -591,7 +614,10 @@ def _b64_int(parent: etree._Element, path: str) -> int:
 
 def _check_key_values(signature: etree._Element, key: Any, method: SignatureMethod) -> None:
     """A ``KeyValue`` or ``DEREncodedKeyValue`` beside the certificate must be its key."""
-    key_value = signature.find(f"{DS}KeyInfo/{DS}KeyValue")
+    key_info = signature.find(f"{DS}KeyInfo")
+    if key_info is None or len(key_info) == 1:  # only X509Data (the rules require a certificate)
+        return
+    key_value = key_info.find(f"{DS}KeyValue")
     if key_value is not None:
         if method.name.startswith("ECDSA_") and isinstance(key, ec.EllipticCurvePublicKey):
             d11 = f"{{{DSIG11_NS}}}"
@@ -615,7 +641,7 @@ def _check_key_values(signature: etree._Element, key: Any, method: SignatureMeth
             same = False
         if not same:
             raise _Refused(errors.SIG_MALFORMED, "KeyValue différente du certificat")
-    der_value = signature.find(f"{DS}KeyInfo/{{{DSIG11_NS}}}DEREncodedKeyValue")
+    der_value = key_info.find(f"{{{DSIG11_NS}}}DEREncodedKeyValue")
     if der_value is not None:
         if load_der_public_key(b64decode(der_value.text)).public_bytes(
                 Encoding.DER, PublicFormat.SubjectPublicKeyInfo) != key.public_bytes(
@@ -634,27 +660,55 @@ def _strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signat
     """The digest and signature of ``element`` (rules already checked); the signed content."""
     line = signature.sourceline
     try:
-        return _strict_steps(element, leaf, policy)
+        return _strict_steps(element, signature, leaf, policy)
     except _Refused as exc:
         raise errors.SignatureError(exc.code, exc.detail, line=line) from exc
     except CryptoInvalidSignature as exc:
         raise errors.SignatureError(errors.SIG_INVALID, line=line) from exc
     except (etree.LxmlError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        # a signature the XML-DSig schema refuses, bad base64, a name that cannot be re-serialised
+        # a signature the XML-DSig schema refuses, bad base64, an unusable prefix list
         raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
 
 
-def _strict_steps(element, leaf: x509.Certificate, policy: VerifyPolicy) -> etree._Element | None:
-    parser = _safe_parser()
-    root = etree.fromstring(etree.tostring(element), parser=parser)  # detached from the lot
-    in_root = root.find(SIGNATURE_TAG)
-    signature = etree.fromstring(etree.tostring(in_root), parser=parser)
+def _c14n_transforms(reference: etree._Element) -> list[tuple[str, list[str] | None]]:
+    return [(t.get("Algorithm"), _prefix_list(t)) for t in reference.iterfind(f"{DS}Transforms/{DS}Transform")
+            if t.get("Algorithm") in _C14N_URIS]
+
+
+def _payload(root: etree._Element, c14n: list[tuple[str, list[str] | None]]) -> bytes | None:
+    if len(c14n) > 1:
+        return None  # refused once the signature is checked (signxml fails there too)
+    algorithm, prefixes = c14n[0] if c14n else (CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value, None)
+    return _c14n(root, algorithm, prefixes)
+
+
+def _ascii_names(node: etree._Element) -> bool:
+    """No element or attribute name outside ASCII (signxml cannot re-serialise them)."""
+    for e in node.iter(etree.Element):
+        if not (e.tag.rpartition("}")[2].isascii() and (e.prefix or "").isascii()):
+            return False
+        for name in e.attrib:
+            if not name.rpartition("}")[2].isascii():
+                return False
+    return True
+
+
+def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy) -> etree._Element | None:
+    # 1. The content without the signature (enveloped transform: the rules above require it),
+    #    canonicalised as the Reference says; a copy keeps the in-scope namespaces.
+    root = copy.deepcopy(element)
+    _drop(root.find(SIGNATURE_TAG))
+    declared = _c14n_transforms(signature.find(f"{DS}SignedInfo/{DS}Reference"))
+    payload = _payload(root, declared)
+    if payload is None or not payload.isascii():
+        if not _ascii_names(root):
+            raise _Refused(errors.SIG_MALFORMED, "nom d'élément ou d'attribut non ASCII")
+    if not _ascii_names(signature):
+        raise _Refused(errors.SIG_MALFORMED, "nom d'élément ou d'attribut non ASCII")
+    # 2. The signature: XML-DSig schema, then SignedInfo canonicalised and its value checked.
     schemas = _dsig_schema_list()
-    for n, schema in enumerate(schemas):
-        if schema.validate(signature):
-            break
-        if n == len(schemas) - 1:
-            raise _Refused(errors.SIG_MALFORMED, str(schema.error_log.last_error)[:200])
+    if not any(schema.validate(signature) for schema in schemas):
+        raise _Refused(errors.SIG_MALFORMED, str(schemas[-1].error_log.last_error)[:200])
     signed_info = signature.find(f"{DS}SignedInfo")
     c14n_method = signed_info.find(f"{DS}CanonicalizationMethod")
     method = SignatureMethod(signed_info.find(f"{DS}SignatureMethod").get("Algorithm"))
@@ -663,22 +717,14 @@ def _strict_steps(element, leaf: x509.Certificate, policy: VerifyPolicy) -> etre
     key = leaf.public_key()
     _check_signature_value(key, method, raw_signature, signed_info_c14n)
     _check_key_values(signature, key, method)
-
-    # From here on, only what the signature covers: the canonical SignedInfo.
-    verified_info = etree.fromstring(signed_info_c14n, parser=parser)
-    reference = verified_info.find(f"{DS}Reference")
-    transforms = reference.findall(f"{DS}Transforms/{DS}Transform")
-    if any(t.get("Algorithm") == ENVELOPED for t in transforms):
-        _drop(in_root)
-    c14n_transforms = [t for t in transforms if t.get("Algorithm") in _C14N_URIS]
-    if len(c14n_transforms) > 1:  # signxml fails on a second canonicalisation of bytes
-        raise _Refused(errors.SIG_MALFORMED, f"{len(c14n_transforms)} canonicalisations")
-    if c14n_transforms:
-        payload = _c14n(root, c14n_transforms[0].get("Algorithm"), _prefix_list(c14n_transforms[0]))
-    else:
-        payload = _c14n(root, CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value, None)
-    digest_method = reference.find(f"{DS}DigestMethod")
-    digest = DigestAlgorithm(digest_method.get("Algorithm"))
+    # 3. From here on, only what the signature covers: the canonical SignedInfo.
+    reference = etree.fromstring(signed_info_c14n, parser=_safe_parser()).find(f"{DS}Reference")
+    transforms = _c14n_transforms(reference)
+    if transforms != declared:  # pragma: no cover - C14N keeps attribute values
+        payload = _payload(root, transforms)
+    if payload is None:
+        raise _Refused(errors.SIG_MALFORMED, f"{len(transforms)} canonicalisations")
+    digest = DigestAlgorithm(reference.find(f"{DS}DigestMethod").get("Algorithm"))
     if digest not in policy.digest_algorithms:
         raise _Refused(errors.SIG_WEAK_ALGORITHM, digest.value)
     hasher = hashes.Hash(_hash_of(digest.name))
@@ -686,7 +732,7 @@ def _strict_steps(element, leaf: x509.Certificate, policy: VerifyPolicy) -> etre
     if b64decode(reference.find(f"{DS}DigestValue").text) != hasher.finalize():
         raise _Refused(errors.SIG_TAMPERED)
     try:
-        return etree.fromstring(payload, parser=parser)
+        return etree.fromstring(payload, parser=_safe_parser())
     except etree.XMLSyntaxError:
         return None
 
