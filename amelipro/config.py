@@ -23,6 +23,7 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "XML_MAX_BYTES": 20 * 1024 * 1024,
         "XML_MAX_DEPTH": 64,
         "SIGNATURE_MAX_AGE_DAYS": 90,  # an FSE signed longer ago is refused (FSE-SIG-017)
+        "SIGNATURE_VERIFIER": "strict",  # "strict" (lxml C14N + cryptography) or "signxml" (the reference)
         "FSE_CHECK_RIGHTS": True,  # False only without a caisse file: skips rules FSE-R-006..010
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
