@@ -12,6 +12,8 @@
     var bar = form.querySelector("progress");
     var text = form.querySelector(".upload-progress-text");
     if (!box || !bar) { return; }
+    // form.action would be the button named "action": read the attribute.
+    var target = new URL(form.getAttribute("action") || window.location.href, window.location.href).href;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var data = new FormData(form);
@@ -22,7 +24,7 @@
       box.hidden = false;
       bar.value = 0;
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action || window.location.href);
+      xhr.open("POST", target);
       xhr.setRequestHeader("Accept", "text/html");
       xhr.upload.addEventListener("progress", function (e) {
         if (!e.lengthComputable) { return; }
@@ -35,8 +37,7 @@
         if (text) { text.textContent = "Fichier envoyé, contrôle en cours…"; }
       });
       xhr.addEventListener("load", function () {
-        var sentTo = new URL(form.action || window.location.href, window.location.href).href;
-        if (xhr.responseURL && xhr.responseURL !== sentTo) {
+        if (xhr.responseURL && xhr.responseURL !== target) {
           window.location.assign(xhr.responseURL);  // the receipt, read back by GET
           return;
         }
