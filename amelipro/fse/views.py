@@ -21,10 +21,11 @@ from flask_wtf.file import FileField
 
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
-from amelipro.fse import checked, intake, lot_errors, services
+from amelipro.fse import checked, intake, lot_errors, places, services
 from amelipro.fse.models import FseStatus
 
 bp = Blueprint("fse", __name__, url_prefix="/facturation")
+bp.add_app_template_filter(places.place, "fse_place")
 
 
 class UploadForm(FlaskForm):
