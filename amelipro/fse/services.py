@@ -646,6 +646,50 @@ def list_lots(session: Session, pro: Professional, page: int = 1) -> LotPage:
     return LotPage(tuple(lots), page, total)
 
 
+@dataclass(frozen=True)
+class FseDetails:
+    """What the FSE page adds to the stored row: the patient's name (beneficiaries file), the
+    prescription (read from the signed XML, not kept in columns) and its tiers-payant payment."""
+
+    patient_name: str
+    prescriber_rpps: str
+    prescription_date: date | None
+    payment_id: int | None
+
+
+def prescription_of(signed_xml: str) -> tuple[str, date | None]:
+    """Prescriber and prescription date of a stored FSE, from its signed XML (verified when
+    received) through the safe parser; empty when it cannot be read."""
+    from decimal import InvalidOperation
+
+    from amelipro.fse.document import care_sheet_from_xml
+    from amelipro.xmlcore.errors import UnsafeXmlError
+    from amelipro.xmlcore.safe import parse_untrusted
+
+    if not signed_xml:
+        return "", None
+    try:
+        sheet = care_sheet_from_xml(parse_untrusted(signed_xml.encode()))
+    except (UnsafeXmlError, ValueError, KeyError, InvalidOperation):
+        return "", None
+    return sheet.prescriber_rpps or "", sheet.prescription_date
+
+
+def fse_details(session: Session, pro: Professional, fse: StoredFse) -> FseDetails:
+    from amelipro.beneficiaries.models import Beneficiary
+    from amelipro.thirdparty.models import Payment
+
+    person = None
+    if fse.patient_nir:
+        person = session.scalar(select(Beneficiary).where(
+            Beneficiary.nir == fse.patient_nir, Beneficiary.rank == fse.patient_rank))
+    name = " ".join(part for part in (person.first_name, person.last_name.upper()) if part) if person else ""
+    payment_id = session.scalar(select(Payment.id).where(
+        Payment.fse_id == fse.id, Payment.professional_id == pro.id))
+    rpps, when = prescription_of(fse.signed_xml)
+    return FseDetails(name, rpps, when, payment_id)
+
+
 def related_fses(session: Session, pro: Professional, fse: StoredFse) -> list[StoredFse]:
     """Other FSE of the same invoice number (original, duplicates, corrections)."""
     if not fse.invoice_number:

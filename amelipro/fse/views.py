@@ -72,7 +72,8 @@ def fse(fse_id: int):
     session = get_session()
     found = services.get_fse(session, current_user, fse_id)
     return render_template(
-        "fse/fse.html", fse=found, related=services.related_fses(session, current_user, found)
+        "fse/fse.html", fse=found, related=services.related_fses(session, current_user, found),
+        details=services.fse_details(session, current_user, found),
     )
 
 
