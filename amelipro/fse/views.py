@@ -39,8 +39,13 @@ def _page() -> int:
 @bp.get("/")
 @login_required
 def lots():
-    result = services.list_lots(get_session(), current_user, _page())
-    return render_template("fse/lots.html", result=result)
+    search = services.FseSearch.from_args(request.args)
+    db = get_session()
+    if search.active:  # the search's results replace the list of lots
+        found = services.search_fses(db, current_user, search, _page())
+        return render_template("fse/lots.html", search=search, found=found, statuses=list(FseStatus))
+    result = services.list_lots(db, current_user, _page())
+    return render_template("fse/lots.html", result=result, search=search, statuses=list(FseStatus))
 
 
 @bp.get("/lots/<int:lot_id>")

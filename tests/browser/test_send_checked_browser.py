@@ -66,8 +66,24 @@ def test_verify_then_send_this_lot_with_the_progress_bar(page, app, live_server,
     _fits_390(page)
     assert_accessible(page)
 
+    # The search finds the rejected FSE by its invoice number, and its state; fits 390 px.
+    page.goto(f"{live_server}/facturation/")
+    page.get_by_label("N° de facture ou de lot, NIR ou nom du patient").fill(invalid.invoice_number)
+    page.get_by_label("État").select_option("rejetee")
+    page.get_by_role("button", name="Rechercher").click()
+    found = page.get_by_test_id("found-fses").locator("tbody tr")
+    expect(found).to_have_count(1)
+    expect(found.first).to_contain_text(invalid.invoice_number)
+    _fits_390(page)
+    assert_accessible(page)
+    found.first.get_by_role("link", name=invalid.invoice_number).click()
+    expect(page.get_by_test_id("prescription")).to_be_visible()
+    _fits_390(page)
+    assert_accessible(page)
+
     # Back to the report and « Envoyer ce lot » again: refused, nothing sent twice.
-    page.go_back()
+    for _ in range(4):  # search, results, FSE, receipt
+        page.go_back()
     page.wait_for_load_state("load")
     if page.get_by_role("button", name="Envoyer ce lot").count():
         page.get_by_role("button", name="Envoyer ce lot").click()
