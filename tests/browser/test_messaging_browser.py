@@ -118,7 +118,7 @@ def test_complaint_answer_grant_liquidation_and_feed(page, live_server, login, d
     adjustments.get_by_role("link", name="facture CAB-DOUBLE").click()
     expect(page.get_by_test_id("adjustments")).to_contain_text("Payée")
     expect(page.get_by_test_id("timeline").locator("li[data-event=regul_payee]")).to_contain_text(
-        "Régularisation de 21.00 € payée par virement, valeur 01/06/2026.")
+        re.compile(r"Régularisation de 21,00\s€ payée par virement, valeur 01/06/2026\."))
     assert_accessible(page)
     token = api_token(demo_payments["medecin.demo"])
     feed = page.request.get(f"{live_server}/api/v1/returns", headers={"Authorization": f"Bearer {token}"}).json()
@@ -136,13 +136,13 @@ def test_penalty_claim_carries_the_months_csv_and_total(page, live_server, login
     with page.expect_download() as export:
         page.get_by_role("link", name="Exporter le relevé (CSV)").click()
     exported = Path(export.value.path()).read_bytes()
-    page.get_by_role("link", name="Réclamer les pénalités de 05/2026").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Réclamer les pénalités de 05/2026")
+    page.get_by_role("link", name="Réclamer les pénalités de mai 2026").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Réclamer les pénalités de mai 2026")
     expect(page.get_by_test_id("claim-total")).to_have_text(total)
     expect(page.get_by_label("Message")).to_have_value(re.compile(re.escape(f"total {total}")))
     assert_accessible(page)
     page.get_by_role("button", name="Envoyer à la caisse").click()
-    expect(page.get_by_test_id("claimed")).to_have_text(f"05/2026 : {total}")
+    expect(page.get_by_test_id("claimed")).to_have_text(f"mai 2026 : {total}")
     expect(page.get_by_test_id("attachment")).to_have_text("penalites-2026-05.csv")
     with page.expect_download() as attached:
         page.get_by_test_id("attachment").click()
@@ -177,12 +177,12 @@ def test_isolation_and_agent_pages_closed_to_professionals(page, live_server, lo
         response = page.request.get(url)
         assert response.status == 404 and "Question confidentielle" not in response.text()
     page.goto(thread_url)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Erreur")
-    expect(page.get_by_text("MSG-040")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
+    expect(page.locator("[data-code='MSG-040']")).to_be_visible()  # the code for support, not in the text
     page.goto(f"{live_server}/messagerie/")
     expect(page.get_by_test_id("summary")).to_have_text("0 conversation(s).")
     response = page.goto(f"{live_server}/caisse/")
     assert response.status == 403
-    expect(page.get_by_text("MSG-030")).to_be_visible()
+    expect(page.locator("[data-code='MSG-030']")).to_be_visible()
     page.goto(f"{live_server}/messagerie/nouveau?paiement=1")
-    expect(page.get_by_text("MSG-042")).to_be_visible()
+    expect(page.locator("[data-code='MSG-042']")).to_be_visible()
