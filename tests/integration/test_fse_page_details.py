@@ -60,3 +60,24 @@ def test_fse_page_for_a_patient_unknown_to_the_file(client, auth, fse_env, store
     auth.login(fse_env.doctor.login)
     html = client.get(f"/facturation/fse/{fse_id}").get_data(as_text=True)
     assert "inconnu du fichier des bénéficiaires" in html and "aucune" in html  # <FSE/>: no prescription
+
+
+def test_rejected_fse_page_says_places_in_words_without_codes_or_xpath(client, auth, fse_env):
+    import re
+
+    demo = fse_env.sheets(4, invalid=1.0, seed=33)
+    auth.login(fse_env.doctor.login)
+    posted = _send(client, auth, fse_env.lot(demo.sheets))
+    assert posted.status_code == 303
+    receipt = client.get(posted.headers["Location"]).get_data(as_text=True)
+    with fse_env.app.app_context():
+        session = _db(fse_env)
+        rejected = list(session.scalars(select(StoredFse).where(StoredFse.status == "rejetee")))
+        session.close()
+    assert rejected
+    for html in [receipt] + [client.get(f"/facturation/fse/{f.id}").get_data(as_text=True) for f in rejected]:
+        text = re.sub(r"<[^>]+>", " ", html)  # visible text only (attributes dropped)
+        assert "Emplacement : " in text
+        assert not re.search(r"\bFSE-(R|SIG|LOT)-\d{3}\b", text), re.search(r"\bFSE-\S+", text)
+        assert "/Lot/" not in text and "lines[" not in text
+        assert 'data-code="FSE-' in html and 'data-path="/Lot/FSE[' in html  # kept for support
