@@ -26,7 +26,7 @@ def test_operator_sets_a_sector_and_the_doctor_sees_it(page, live_server, login)
     expect(page.get_by_test_id("periods").locator("li")).to_have_count(1)
     page.get_by_role("button", name="Se déconnecter").click()
     login(page, "medecin.demo")
-    page.get_by_role("link", name="Mon compte").click()
+    page.get_by_role("link", name="Mon compte", exact=True).click()
     expect(page.get_by_test_id("practice")).to_contain_text("Secteur 2 avec OPTAM")
     assert_accessible(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
