@@ -17,6 +17,7 @@ the handlers' ``request.get_data()`` and form parsing read exactly what was chec
 from __future__ import annotations
 
 import io
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -91,6 +92,21 @@ def buffer_request_body() -> None:
     environ.pop("HTTP_TRANSFER_ENCODING", None)
 
 
+#: Size of one signed FSE in a lot, generous (the demo's run 3 to 5 KB): the upload page and
+#: the 413 page turn the byte limit into a number of care sheets with it.
+FSE_BYTES = 8 * 1024
+
+
+def upload_limits() -> dict[str, Any]:
+    """The request size limit said to people: in MB (one decimal at most, for the ``number``
+    filter) and in care sheets per lot."""
+    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    megabytes = (Decimal(limit) / (1024 * 1024)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return {"max_mb": megabytes.normalize() if megabytes == megabytes.to_integral() else megabytes,
+            "max_fse": max(1, limit // FSE_BYTES)}
+
+
 def init_app(app: Flask) -> None:
     """Register the check first, before any other hook (CSRF reads forms)."""
     app.before_request_funcs.setdefault(None, []).insert(0, buffer_request_body)
+    app.context_processor(lambda: {"upload_limits": upload_limits})

@@ -56,3 +56,9 @@ IDEMPOTENCY_IN_PROGRESS = define(
     "Rien n'est encore enregistré pour cette clé : renvoyez la même requête avec la même clé "
     "après le délai indiqué par l'en-tête Retry-After.",
 )
+CHECKED_LOT_GONE = define(
+    "FSE-LOT-010",
+    400,
+    "Ce lot vérifié n'est plus disponible : il a déjà été envoyé ou la vérification a expiré.",
+    "Consultez vos lots envoyés, ou choisissez à nouveau le fichier et relancez la vérification.",
+)

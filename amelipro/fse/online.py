@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -39,7 +39,7 @@ from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import history, idempotency, intake, services
 from amelipro.fse import online_errors as EL
-from amelipro.fse.document import build_lot, care_sheet_from_xml, care_sheet_to_xml, document_bytes
+from amelipro.fse.document import build_lot, care_sheet_to_xml, document_bytes
 from amelipro.fse.domain import (
     CareSheet,
     Exemption,
@@ -56,8 +56,6 @@ from amelipro.fse.online_models import Draft, DraftStatus
 from amelipro.fse.online_signing import SigningSettings, signer_for
 from amelipro.fse.rules import MemoLookup
 from amelipro.reference.queries import SqlReferenceLookup
-from amelipro.xmlcore.errors import UnsafeXmlError
-from amelipro.xmlcore.safe import parse_untrusted
 from amelipro.xmlcore.signature import sign_fse
 
 SOURCE = "en_ligne"  # Lot.source of a sheet entered online
@@ -566,14 +564,9 @@ def input_of_fse(fse: StoredFse) -> SheetInput:
 
 
 def _prescription_of(signed_xml: str) -> tuple[str, str]:
-    """Prescriber and prescription date of a stored FSE (not kept in columns): read from its
-    signed XML, verified when it was received, through the safe parser."""
-    try:
-        sheet = care_sheet_from_xml(parse_untrusted(signed_xml.encode()))
-    except (UnsafeXmlError, ValueError, KeyError, InvalidOperation):
-        return "", ""
-    when = sheet.prescription_date.strftime("%d/%m/%Y") if sheet.prescription_date else ""
-    return sheet.prescriber_rpps or "", when
+    """Prescriber and prescription date of a stored FSE (not kept in columns)."""
+    rpps, when = services.prescription_of(signed_xml)
+    return rpps, when.strftime("%d/%m/%Y") if when else ""
 
 
 # --- signing and sending ------------------------------------------------------------------

@@ -541,12 +541,14 @@ def rule_totals(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
     if pricing.complete:
         expected |= {"base": pricing.base, "amo": pricing.amo}
     received = {"charged": sheet.totals.charged, "base": sheet.totals.base, "amo": sheet.totals.amo}
-    labels = {"charged": "montant facturé", "base": "base", "amo": "part AMO"}
+    # Agreement: « montant facturé attendu », « part AMO attendue ».
+    labels = {"charged": ("montant facturé", "attendu", "reçu"), "base": ("base", "attendue", "reçue"),
+              "amo": ("part AMO", "attendue", "reçue")}
     wrong = [name for name, value in expected.items() if received[name] != value]
     if wrong:
         yield violation(
             E.TOTALS, "totals",
-            ", ".join(f"{labels[n]} attendu {_eur(expected[n])} (reçu {_eur(received[n])})"
+            ", ".join(f"{labels[n][0]} {labels[n][1]} {_eur(expected[n])} ({labels[n][2]} {_eur(received[n])})"
                       for n in wrong) + ".",
             expected={n: str(expected[n]) for n in wrong},
             received={n: str(received[n]) for n in wrong},

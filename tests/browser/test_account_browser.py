@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from amelipro.auth.models import Professional
-from tests.browser.a11y import assert_accessible
+from tests.browser.a11y import assert_accessible, watch_with_axe
 from tests.conftest import valid_rpps
 
 STRONG = "cheval-agrafe-batterie-correcte-42"
@@ -205,6 +205,7 @@ def test_operator_locks_an_account_sessions_and_tokens_stop_at_once(browser, pag
 
     context = browser.new_context(locale="fr-FR")
     op_page = context.new_page()
+    watch_with_axe(op_page)  # the axe-core engine served to this context too
     try:
         log_in(op_page, live_server, operator, "demo-operateur-2026", OPERATOR_SECRET)
         op_page.goto(f"{live_server}/operateur/comptes/{pharmacist.id}")

@@ -93,7 +93,9 @@ def test_check_then_send_a_lot_and_read_the_rejection(page, live_server, login, 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Feuille de soins {invalid.invoice_number} Rejetée")
     reasons = page.get_by_role("region", name=re.compile(r"^Motifs de rejet"))
     error = reasons.locator("li[data-code='FSE-R-001']")
-    expect(error.locator("code").first).to_have_text("FSE-R-001")
+    expect(error.locator("code")).to_have_count(0)  # the code only in data-code, not for people
+    expect(error.locator(".where")).to_contain_text("Emplacement : NIR du patient")
+    expect(error.locator(".where")).not_to_contain_text("/Lot")  # no XPath on the page
     expect(error).to_contain_text(nir_error.message)
     expect(error.locator(".hint")).to_have_text(f"Comment corriger : {nir_error.hint}")
     expect(error.locator(".where")).to_contain_text("ligne")  # located in the received document

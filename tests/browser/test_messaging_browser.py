@@ -136,13 +136,13 @@ def test_penalty_claim_carries_the_months_csv_and_total(page, live_server, login
     with page.expect_download() as export:
         page.get_by_role("link", name="Exporter le relevé (CSV)").click()
     exported = Path(export.value.path()).read_bytes()
-    page.get_by_role("link", name="Réclamer les pénalités de 05/2026").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Réclamer les pénalités de 05/2026")
+    page.get_by_role("link", name="Réclamer les pénalités de mai 2026").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Réclamer les pénalités de mai 2026")
     expect(page.get_by_test_id("claim-total")).to_have_text(total)
     expect(page.get_by_label("Message")).to_have_value(re.compile(re.escape(f"total {total}")))
     assert_accessible(page)
     page.get_by_role("button", name="Envoyer à la caisse").click()
-    expect(page.get_by_test_id("claimed")).to_have_text(f"05/2026 : {total}")
+    expect(page.get_by_test_id("claimed")).to_have_text(f"mai 2026 : {total}")
     expect(page.get_by_test_id("attachment")).to_have_text("penalites-2026-05.csv")
     with page.expect_download() as attached:
         page.get_by_test_id("attachment").click()

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from amelipro.demo import DEMO_ACCOUNTS
-from tests.browser.a11y import assert_accessible
+from tests.browser.a11y import assert_accessible, watch_with_axe
 from tests.fixtures_fse import install_gateway_pki, signed_lot
 from tests.fixtures_online import MARTIN_NIR
 from tests.fixtures_reference import SHARED_DATA
@@ -207,6 +207,7 @@ def _no_horizontal_scroll(page) -> None:
 def test_390_px_wide(browser, ready, login):
     context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     page = context.new_page()
+    watch_with_axe(page)  # the axe-core engine served to this context too
     try:
         login(page, "medecin.demo")
         page.goto(f"{ready}/facturation/feuille")

@@ -5,6 +5,7 @@ from amelipro.errors import REGISTRY, RETIRED
 
 SUBMISSION_CODES = {
     "FSE-LOT-001", "FSE-LOT-002", "FSE-LOT-006", "FSE-LOT-007", "FSE-LOT-008", "FSE-LOT-009",
+    "FSE-LOT-010",
     "FSE-IDEM-001", "FSE-IDEM-002", "FSE-IDEM-003",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -346,3 +347,11 @@ def test_malformed_code_message_names_the_kind_in_french_not_the_enum():
     error = next(e for e in Case(care).check().errors if e.path == "lines[1].code")
     assert "n'a pas le format d'un code CIP13 de médicament (13 chiffres)." in error.detail
     assert "MEDICAMENT" not in error.detail and "medicament" not in error.detail
+
+
+def test_totals_error_agrees_in_gender():
+    """« part AMO attendue … (reçue …) », « montant facturé attendu … (reçu …) »."""
+    result = TABLE["FSE-R-016"][0]().check()
+    detail = next(e for e in result.errors if e.code == "FSE-R-016").detail
+    assert "part AMO attendue " in detail and "(reçue " in detail and "part AMO attendu " not in detail
+    assert re.search(r"base attendue [\d,]+\u00a0€ \(reçue", detail) or "base" not in detail
