@@ -513,3 +513,28 @@ def test_signing_asks_for_the_second_factor_once_enrolled(client, auth, online_e
                        data={"csrf_token": csrf, "password": PASSWORD, "code": pyotp.TOTP(secret).now()})
     assert sent.status_code == 302 and "/decompte" in sent.headers["Location"]
     assert online_env.count(StoredFse) == 1
+
+
+def test_pki_online_issue_command(app, runner):
+    """An operator issues one professional's online-signing certificate; again: kept; an
+    unknown login is refused with a message and nothing written."""
+    from amelipro.fse.online_models import OnlineSigningCredential
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    assert runner.invoke(args=["pki", "init-demo"]).exit_code == 0
+    with app.app_context():
+        session = app.extensions["amelipro.sessionmaker"]()
+        session.execute(OnlineSigningCredential.__table__.delete())
+        session.commit()
+        session.close()
+    first = runner.invoke(args=["pki", "online-issue", "medecin.demo"])
+    assert first.exit_code == 0, first.output
+    assert "Certificat de signature en ligne délivré pour medecin.demo" in first.output
+    again = runner.invoke(args=["pki", "online-issue", "medecin.demo"])
+    assert again.exit_code == 0 and "déjà présent" in again.output
+    unknown = runner.invoke(args=["pki", "online-issue", "personne.inconnue"])
+    assert unknown.exit_code != 0 and "Professionnel inconnu : personne.inconnue" in unknown.output
+    with app.app_context():
+        session = app.extensions["amelipro.sessionmaker"]()
+        assert len(session.scalars(select(OnlineSigningCredential)).all()) == 1
+        session.close()
