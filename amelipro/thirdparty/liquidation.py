@@ -342,7 +342,9 @@ def _due_date(ack: date) -> date:
     return calendar.due_date(ack)
 
 
-def _insert_ignore(session: Session, model, rows: list[dict], conflict: list[str], returning):
+def _insert_ignore(session: Session, model, rows: list[dict], conflict: list[str] | None, returning):
+    """INSERT … ON CONFLICT DO NOTHING on ``conflict``'s unique index, or on any unique
+    constraint when ``conflict`` is None."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -760,7 +762,9 @@ def _ensure_virements(session: Session, pro_ids: list[int], value_date: date,
              "reference": virement_reference(pro_id, value_date), "received_amount": ZERO,
              "created_at": now, "bank_account_id": accounts[pro_id].id}
             for pro_id in sorted(pro_ids)]
-    _insert_ignore(session, Virement, rows, ["professional_id", "value_date"], [Virement.id])
+    # Any constraint: two workers creating the same virement may meet first on its reference
+    # (derived from professional and value date), not only on (professional, value date).
+    _insert_ignore(session, Virement, rows, None, [Virement.id])
     found = session.execute(select(Virement.professional_id, Virement.id).where(
         Virement.professional_id.in_(pro_ids), Virement.value_date == value_date)).all()
     return dict(found)
