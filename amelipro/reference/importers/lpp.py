@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -55,6 +56,19 @@ def import_lpp(ctx: ImportContext, root: Path, effective: date | None) -> None:
         _import_official(ctx, fiche, histo, codes)
     ctx.run.effective_date = effective or version_date or tariff_date
     upsert_descriptive(ctx, m.LppCode, "code", codes)
+
+
+def _with_code(
+    ctx: ImportContext, path: Path, records: Iterable[dict[str, Any]], field: str
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(number from 1, code, record) of the records whose ``field`` is an LPP code; the others
+    are reported."""
+    for no, record in enumerate(records, 1):
+        code = str(record.get(field) or "").strip()
+        if not _LPP_CODE.fullmatch(code):
+            ctx.anomaly(path.name, no, f"code LPP {code!r} invalide")
+            continue
+        yield no, code, record
 
 
 def _clean_label(label: str) -> str:
@@ -104,11 +118,7 @@ def _import_extract_tariffs(
             for k, v in (data.get("byType") or {}).items()
         ]
         count = 0
-        for no, item in enumerate(items, 1):
-            code = str(item.get("code") or "").strip()
-            if not _LPP_CODE.fullmatch(code):
-                ctx.anomaly(path.name, no, f"code LPP {code!r} invalide")
-                continue
+        for no, code, item in _with_code(ctx, path, items, "code"):
             try:
                 tariff = parse_decimal(str(item.get("tarif"))) if item.get("tarif") is not None else None
             except ValueError as exc:
@@ -140,11 +150,7 @@ def _import_official(ctx: ImportContext, fiche: Path, histo: Path | None, codes:
         raise ValueError(f"{fiche.name} : colonne CODE_TIPS absente")
     end_dates: dict[str, date | None] = {}
     count = 0
-    for no, rec in enumerate(records, 1):
-        code = str(rec.get("CODE_TIPS") or "").strip()
-        if not _LPP_CODE.fullmatch(code):
-            ctx.anomaly(fiche.name, no, f"code LPP {code!r} invalide")
-            continue
+    for no, code, rec in _with_code(ctx, fiche, records, "CODE_TIPS"):
         end = rec.get("DATE_FIN")
         if end is not None and not isinstance(end, date):
             ctx.anomaly(fiche.name, no, f"{code} : date de fin {end!r} illisible", skipped=False)
