@@ -11,6 +11,9 @@ from flask.cli import with_appcontext
 
 from amelipro.db import new_session
 from amelipro.errors import AmeliproError
+from amelipro.reference.importers import DATASETS, DEMO_DIR
+from amelipro.reference.queries import list_runs
+from amelipro.reference.services import ImportConfig, import_reference, resolve_source
 
 
 @click.group("reference", help="Référentiels : médicaments, LPP, actes, liste EHPAD.")
@@ -37,9 +40,6 @@ def _parse_date(value: str | None) -> date | None:
 @click.option("--only", help="Jeux à importer, séparés par des virgules (bdpm,ccam,ngap,lpp,ehpad).")
 @with_appcontext
 def import_command(source: str | None, demo: bool, effective: str | None, only: str | None) -> None:
-    from amelipro.reference.importers import DATASETS, DEMO_DIR
-    from amelipro.reference.services import ImportConfig, import_reference, resolve_source
-
     try:
         if demo:
             path, is_demo = DEMO_DIR, True
@@ -75,8 +75,6 @@ def import_command(source: str | None, demo: bool, effective: str | None, only: 
 @click.option("--anomalies", is_flag=True, help="Affiche le détail des anomalies.")
 @with_appcontext
 def runs_command(anomalies: bool) -> None:
-    from amelipro.reference.queries import list_runs
-
     with new_session() as session:
         for run in list_runs(session, 50):
             click.echo(f"n°{run.id} {run.dataset:<6} {run.status:<5} {run.release} : {run.created} créés, "

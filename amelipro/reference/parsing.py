@@ -52,11 +52,6 @@ def decode_bytes(raw: bytes) -> tuple[str, str]:
         return raw.decode("cp1252", errors="replace"), "cp1252"
 
 
-def read_lines(path: Path) -> tuple[list[str], str]:
-    text, encoding = decode_bytes(path.read_bytes())
-    return text.splitlines(), encoding
-
-
 def parse_decimal(value: str) -> Decimal | None:
     """'1,16' / '1.16' / '1 234,50' -> Decimal; '' -> None; raises ValueError on garbage."""
     value = (value or "").strip().replace("\u00a0", "").replace(" ", "")

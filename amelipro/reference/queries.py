@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from amelipro.reference import models as m
 from amelipro.reference.facts import ActFact, LppFact, MedicineFact
-from amelipro.reference.importers import LPP_STREAMS
+from amelipro.reference.importers.lpp import LPP_STREAMS
 
 
 def in_force(model, at: date):

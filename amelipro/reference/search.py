@@ -3,7 +3,7 @@
 * exact codes first (CIP13, CIP7, CIS, LPP, CCAM, NGAP) through ``ref_search_code``;
 * then text: every word of the query is a prefix ("dolip 1000"), accents and case are
   ignored (the indexed text and the query are folded the same way, in Python), ranked by
-  relevance (SQLite FTS5 bm25 / PostgreSQL ts_rank) then by shorter label;
+  entry id: ``rebuild_search_index`` numbers the entries shorter (more specific) label first;
 * filters: kind, reimbursable, rate, generic group, EHPAD category, and the date (the code
   exists at that date; reimbursable/rate are read at that date).
 
@@ -60,36 +60,36 @@ class SearchPage:
 
 class SearchBackend(Protocol):
     name: str
+    no_limit: int | None  # the LIMIT value that means "no limit"
+    build_sql: tuple[str, ...]  # statements that (re)build the index from ref_search_entry, in order
 
-    def ensure_index(self, session: Session) -> None: ...
+    def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
+        """SQL of the entry ids matching every word, best (lowest id) first, ``LIMIT :inner``."""
+        ...
 
-    def refill(self, session: Session) -> None: ...
 
-    def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]: ...
+def _set_conditions(params: dict[str, Any], conditions: tuple[tuple[str, str, Any], ...]) -> list[str]:
+    """The SQL of each (SQL, parameter, value) whose value is set; the values go to ``params``."""
+    out = []
+    for sql, name, value in conditions:
+        if value is not None:
+            out.append(sql)
+            params[name] = value
+    return out
 
 
 def _filters(query: SearchQuery) -> tuple[str, dict[str, Any], bool]:
     """SQL conditions on ``e`` (ref_search_entry), their parameters, and whether they are selective."""
-    parts = ["(e.valid_from IS NULL OR e.valid_from <= :at)", "(e.valid_to IS NULL OR e.valid_to >= :at)"]
     params: dict[str, Any] = {"at": query.at}
-    if query.kind:
-        parts.append("e.kind = :kind")
-        params["kind"] = query.kind
-    if query.generic_group is not None:
-        parts.append("e.generic_group = :group")
-        params["group"] = query.generic_group
-    if query.ehpad_category_id is not None:
-        parts.append("e.ehpad_category_id = :ehpad")
-        params["ehpad"] = query.ehpad_category_id
-    if query.reimbursable is not None or query.rate is not None:
+    parts = ["(e.valid_from IS NULL OR e.valid_from <= :at)", "(e.valid_to IS NULL OR e.valid_to >= :at)",
+             *_set_conditions(params, (("e.kind = :kind", "kind", query.kind or None),
+                                       ("e.generic_group = :group", "group", query.generic_group),
+                                       ("e.ehpad_category_id = :ehpad", "ehpad", query.ehpad_category_id)))]
+    price = _set_conditions(params, (("p.reimbursable = :reimbursable", "reimbursable", query.reimbursable),
+                                     ("p.rate_percent = :rate", "rate", query.rate)))
+    if price:
         price = ["p.cip13 = e.code", "(p.valid_from IS NULL OR p.valid_from <= :at)",
-                 "(p.valid_to IS NULL OR p.valid_to >= :at)"]
-        if query.reimbursable is not None:
-            price.append("p.reimbursable = :reimbursable")
-            params["reimbursable"] = query.reimbursable
-        if query.rate is not None:
-            price.append("p.rate_percent = :rate")
-            params["rate"] = query.rate
+                 "(p.valid_to IS NULL OR p.valid_to >= :at)", *price]
         parts.append("e.kind = 'medicine'")
         parts.append(f"EXISTS (SELECT 1 FROM ref_medicine_price p WHERE {' AND '.join(price)})")
     return " AND ".join(parts), params, len(params) > 1
@@ -140,24 +140,18 @@ class SqliteFtsSearch:
 
     name = "sqlite-fts5"
     no_limit = -1
-
-    def ensure_index(self, session: Session) -> None:
-        session.execute(text("DROP TABLE IF EXISTS ref_search_fts"))  # faster than emptying it
-        session.execute(text(
-            "CREATE VIRTUAL TABLE ref_search_fts USING fts5("
-            "search_text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
-        ))
-
-    def refill(self, session: Session) -> None:
-        session.execute(text("INSERT INTO ref_search_fts(rowid, search_text) SELECT id, search_text FROM ref_search_entry"))
-        session.execute(text("INSERT INTO ref_search_fts(ref_search_fts) VALUES ('optimize')"))
+    build_sql = (
+        "DROP TABLE IF EXISTS ref_search_fts",  # faster than emptying it
+        "CREATE VIRTUAL TABLE ref_search_fts USING fts5("
+        "search_text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "INSERT INTO ref_search_fts(rowid, search_text) SELECT id, search_text FROM ref_search_entry",
+        "INSERT INTO ref_search_fts(ref_search_fts) VALUES ('optimize')",
+    )
 
     def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
         inner = ("SELECT rowid AS id FROM ref_search_fts WHERE ref_search_fts MATCH :match "
                  "ORDER BY rowid LIMIT :inner")
         return inner, {"match": " ".join(f'"{w}"' if len(w) == 1 else f'"{w}"*' for w in words)}
-
-    order = "f.id"
 
 
 class PostgresFtsSearch:
@@ -165,27 +159,21 @@ class PostgresFtsSearch:
 
     name = "postgresql-tsvector"
     no_limit = None  # LIMIT NULL: no limit
-
-    def ensure_index(self, session: Session) -> None:
-        session.execute(text("DROP TABLE IF EXISTS ref_search_pg"))
-        session.execute(text(
-            # strip(): positions are not used (no phrase search, ranking by id): a smaller heap.
-            "CREATE TABLE ref_search_pg AS SELECT id, strip(to_tsvector('simple', search_text)) AS tsv "
-            "FROM ref_search_entry ORDER BY id"
-        ))
-
-    def refill(self, session: Session) -> None:
-        session.execute(text("ALTER TABLE ref_search_pg ADD PRIMARY KEY (id)"))
-        session.execute(text("CREATE INDEX ix_ref_search_pg_tsv ON ref_search_pg USING gin (tsv)"))
-        session.execute(text("ANALYZE ref_search_pg"))
-        session.execute(text("ANALYZE ref_search_entry"))
+    build_sql = (
+        "DROP TABLE IF EXISTS ref_search_pg",
+        # strip(): positions are not used (no phrase search, ranking by id): a smaller heap.
+        "CREATE TABLE ref_search_pg AS SELECT id, strip(to_tsvector('simple', search_text)) AS tsv "
+        "FROM ref_search_entry ORDER BY id",
+        "ALTER TABLE ref_search_pg ADD PRIMARY KEY (id)",
+        "CREATE INDEX ix_ref_search_pg_tsv ON ref_search_pg USING gin (tsv)",
+        "ANALYZE ref_search_pg",
+        "ANALYZE ref_search_entry",
+    )
 
     def text_sql(self, words: list[str]) -> tuple[str, dict[str, Any]]:
         inner = ("SELECT t.id FROM ref_search_pg t WHERE t.tsv @@ to_tsquery('simple', :tsq) "
                  "ORDER BY t.id + 0 LIMIT :inner")  # + 0: match through the GIN index, then top-N by id
         return inner, {"tsq": " & ".join(w if len(w) == 1 else f"{w}:*" for w in words)}
-
-    order = "f.id"
 
 
 def backend_for(session: Session) -> SqliteFtsSearch | PostgresFtsSearch:
@@ -224,7 +212,7 @@ def search(session: Session, query: SearchQuery, backend: SearchBackend | None =
         inner = (needed + len(exact)) * (8 if selective else 1) + 10
         # One statement text per filter combination: the server can keep it prepared.
         sql = (f"SELECT {_COLUMNS} FROM ({inner_sql}) f "
-               f"JOIN ref_search_entry e ON e.id = f.id WHERE {where} ORDER BY {backend.order} LIMIT :want")
+               f"JOIN ref_search_entry e ON e.id = f.id WHERE {where} ORDER BY f.id LIMIT :want")
         for limit in (inner, backend.no_limit):
             found = [r for r in session.execute(_stmt(sql), {**params, **text_params, "inner": limit,
                                                             "want": needed + len(exact)})
@@ -378,7 +366,7 @@ def rebuild_search_index(session: Session) -> int:
                 seen.add((code, idx))
                 code_rows.append({"code": code, "entry_id": first + rank[idx], "priority": priority})
         session.execute(insert(m.SearchCode.__table__), code_rows)
-    backend.ensure_index(session)
-    backend.refill(session)
+    for sql in backend.build_sql:
+        session.execute(text(sql))
     return len(entries)
 

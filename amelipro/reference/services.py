@@ -19,14 +19,9 @@ from amelipro.reference import models as m
 from amelipro.reference.importers import (
     DATASETS,
     DEMO_DIR,
+    IMPORTERS,
     ImportContext,
-    find_file,
-    find_glob,
-    import_bdpm,
-    import_ccam,
-    import_ehpad,
-    import_lpp,
-    import_ngap,
+    available_datasets,
 )
 from amelipro.reference.search import rebuild_search_index
 
@@ -44,20 +39,6 @@ class ImportConfig:
 class ImportResult:
     runs: tuple[m.ImportRun, ...]
     search_entries: int | None  # None when nothing changed and the index was kept
-
-
-def available_datasets(source: Path) -> tuple[str, ...]:
-    present = []
-    if find_file(source, "CIS_bdpm.txt") and find_file(source, "CIS_CIP_bdpm.txt"):
-        present.append("bdpm")
-    if find_file(source, "ccam.csv"):
-        present.append("ccam")
-    present.append("ngap")  # the letter-key values are in the repository
-    if (find_file(source, "lpp.json") or find_file(source, "lppr-prestations.json")
-            or find_glob(source, "lpp_fiche_tot*.dbf")):
-        present.append("lpp")
-    present.append("ehpad")  # falls back to the demo annex
-    return tuple(present)
 
 
 def resolve_source(configured: str | None, explicit: str | None = None) -> tuple[Path, bool]:
@@ -89,22 +70,8 @@ def import_reference(
         session.add(run)
         session.flush()
         ctx = ImportContext(session, run)
-        effective = config.effective or date.today()
         try:
-            if dataset == "bdpm":
-                run.release = run.release or f"BDPM ({config.source.name})"
-                run.effective_date = effective
-                import_bdpm(ctx, config.source, effective)
-            elif dataset == "ccam":
-                import_ccam(ctx, config.source, config.effective)
-            elif dataset == "ngap":
-                run.release = "NGAP : codes prestation et valeurs des lettres clés (configuration datée)"
-                import_ngap(ctx, config.source)
-            elif dataset == "lpp":
-                import_lpp(ctx, config.source, config.effective)
-            elif dataset == "ehpad":
-                run.release = "Annexe de l'arrêté du 26 avril 1999 (forfait soins EHPAD)"
-                import_ehpad(ctx, config.source)
+            IMPORTERS[dataset].run(ctx, config.source, config.effective)
             ctx.finish("done")
             audit.record(session, "reference.import", actor_login=config.actor, dataset=dataset, run_id=run.id,
                          created=run.created, changed=run.changed, closed=run.closed, skipped=run.skipped)

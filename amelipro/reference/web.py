@@ -86,6 +86,17 @@ class PageLinks:
     next: str | None
 
 
+def _found(value, error, code: str):
+    """``value``, or the 404 of ``error`` when the code or id is unknown (``value`` is None)."""
+    if value is None:
+        raise AmeliproError(error, code)
+    return value
+
+
+def _ehpad_categories(session) -> list[m.EhpadCategory]:
+    return list(session.scalars(select(m.EhpadCategory).order_by(m.EhpadCategory.part, m.EhpadCategory.position)))
+
+
 def _page_links(query: SearchQuery, has_next: bool, endpoint: str) -> PageLinks:
     args = {k: v for k, v in request.args.items() if k != "page"}
     prev = url_for(endpoint, **args, page=query.page - 1) if query.page > 1 else None
@@ -101,8 +112,7 @@ def search_page():
     query = parse_search(request.args)
     session = get_session()
     page = search(session, query) if (query.q or query.generic_group or query.ehpad_category_id) else None
-    categories = list(session.scalars(select(m.EhpadCategory).order_by(m.EhpadCategory.part,
-                                                                         m.EhpadCategory.position)))
+    categories = _ehpad_categories(session)
     return render_template("reference/search.html", query=query, page=page, categories=categories,
                            links=_page_links(query, page.has_next, "reference.search") if page else None,
                            summary=None if page else queries.summary(session),
@@ -113,9 +123,7 @@ def search_page():
 @bp.get("/medicaments/<cip13>")
 def medicine_page(cip13: str):
     at = parse_at(request.args.get("at"))
-    detail = queries.medicine_detail(get_session(), cip13, at)
-    if detail is None:
-        raise AmeliproError(errors.MEDICINE_NOT_FOUND, cip13)
+    detail = _found(queries.medicine_detail(get_session(), cip13, at), errors.MEDICINE_NOT_FOUND, cip13)
     return render_template("reference/medicine.html", d=detail, at=at)
 
 
@@ -123,11 +131,8 @@ def medicine_page(cip13: str):
 def lpp_page(code: str):
     at = parse_at(request.args.get("at"))
     session = get_session()
-    detail = queries.lpp_detail(session, code, at)
-    if detail is None:
-        raise AmeliproError(errors.LPP_NOT_FOUND, code)
-    categories = list(session.scalars(select(m.EhpadCategory).order_by(m.EhpadCategory.part,
-                                                                         m.EhpadCategory.position)))
+    detail = _found(queries.lpp_detail(session, code, at), errors.LPP_NOT_FOUND, code)
+    categories = _ehpad_categories(session)
     return render_template("reference/lpp.html", d=detail, at=at, categories=categories)
 
 
@@ -139,9 +144,7 @@ def act_page(code: str):
     if majoration is not None:
         return render_template("reference/majoration.html", m=majoration, d=detail, at=at,
                                entry=majoration.entry_at(at))
-    if detail is None:
-        raise AmeliproError(errors.ACT_NOT_FOUND, code)
-    return render_template("reference/act.html", d=detail, at=at)
+    return render_template("reference/act.html", d=_found(detail, errors.ACT_NOT_FOUND, code), at=at)
 
 
 @bp.get("/majorations")
@@ -189,9 +192,7 @@ def runs_page():
 
 @bp.get("/imports/<int:run_id>")
 def diff_page(run_id: int):
-    diff = queries.release_diff(get_session(), run_id)
-    if diff is None:
-        raise AmeliproError(errors.IMPORT_RUN_NOT_FOUND, str(run_id))
+    diff = _found(queries.release_diff(get_session(), run_id), errors.IMPORT_RUN_NOT_FOUND, str(run_id))
     data = queries.diff_json(diff)
     return render_template("reference/diff.html", diff=data, show=DiffWords(),
                            dataset=DATASET_LABELS.get(diff.run.dataset, diff.run.dataset),
@@ -253,25 +254,19 @@ def api_search():
 @api.get("/medicines/<cip13>")
 def api_medicine(cip13: str):
     detail = queries.medicine_detail(get_session(), cip13, parse_at(request.args.get("at")))
-    if detail is None:
-        raise AmeliproError(errors.MEDICINE_NOT_FOUND, cip13)
-    return jsonify(queries.medicine_json(detail))
+    return jsonify(queries.medicine_json(_found(detail, errors.MEDICINE_NOT_FOUND, cip13)))
 
 
 @api.get("/lpp/<code>")
 def api_lpp(code: str):
     detail = queries.lpp_detail(get_session(), code, parse_at(request.args.get("at")))
-    if detail is None:
-        raise AmeliproError(errors.LPP_NOT_FOUND, code)
-    return jsonify(queries.lpp_json(detail))
+    return jsonify(queries.lpp_json(_found(detail, errors.LPP_NOT_FOUND, code)))
 
 
 @api.get("/acts/<code>")
 def api_act(code: str):
     detail = queries.act_detail(get_session(), code, parse_at(request.args.get("at")))
-    if detail is None:
-        raise AmeliproError(errors.ACT_NOT_FOUND, code)
-    return jsonify(queries.act_json(detail))
+    return jsonify(queries.act_json(_found(detail, errors.ACT_NOT_FOUND, code)))
 
 
 @api.get("/ehpad")
@@ -287,9 +282,7 @@ def api_runs():
 
 @api.get("/imports/<int:run_id>/diff")
 def api_diff(run_id: int):
-    diff = queries.release_diff(get_session(), run_id)
-    if diff is None:
-        raise AmeliproError(errors.IMPORT_RUN_NOT_FOUND, str(run_id))
+    diff = _found(queries.release_diff(get_session(), run_id), errors.IMPORT_RUN_NOT_FOUND, str(run_id))
     return jsonify(queries.diff_json(diff))
 
 

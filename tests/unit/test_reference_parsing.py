@@ -7,6 +7,7 @@ import pytest
 
 from amelipro.errors import REGISTRY
 from amelipro.reference.importers import ehpad_match, parse_ehpad_annex
+from amelipro.reference.importers.files import csv_records, tab_rows
 from amelipro.reference.parsing import (
     DbfField,
     decode_bytes,
@@ -69,6 +70,22 @@ def test_ean13_valid():
 def test_decode_mixed_encodings():
     assert decode_bytes("Présentation".encode()) == ("Présentation", "utf-8")
     assert decode_bytes("l’enfant".encode("cp1252")) == ("l’enfant", "cp1252")
+
+
+def test_tab_rows_decode_pad_and_report_with_line_numbers(tmp_path):
+    path = tmp_path / "CIS_bdpm.txt"
+    path.write_bytes("60234100\tDOLIPRANE\tcomprimé\n\n60234101\n60234102\tl’enfant".encode("cp1252"))
+    reported = []
+    rows = list(tab_rows(path, lambda *a: reported.append(a), 3, lambda cols: len(cols) >= 2))
+    assert rows == [(1, ["60234100", "DOLIPRANE", "comprimé"]), (4, ["60234102", "l’enfant", ""])]
+    assert reported == [("CIS_bdpm.txt", 3, "ligne illisible (1 colonnes)")]
+
+
+def test_csv_records_number_lines_after_the_header(tmp_path):
+    path = tmp_path / "ngap.csv"
+    path.write_text('code,description\nG,"Consultation, généraliste"\nTCG,Téléconsultation\n', encoding="utf-8")
+    assert [(no, row["code"], row["description"]) for no, row in csv_records(path)] == [
+        (2, "G", "Consultation, généraliste"), (3, "TCG", "Téléconsultation")]
 
 
 def test_fold_and_tokens():
