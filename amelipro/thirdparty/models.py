@@ -29,23 +29,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from amelipro.account.models import BankAccount
 from amelipro.db import Base, UTCDateTime, utcnow
 from amelipro.thirdparty.reconciliation import MatchStatus
-from amelipro.thirdparty.states import PaymentStatus
+from amelipro.thirdparty.states import PaymentStatus, ReturnStatus
 
 ZERO = Decimal("0.00")
 
 
 def _enum(cls: type[enum.Enum], length: int) -> Enum:
     return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
-
-class ReturnStatus(enum.StrEnum):
-    PAID = "paye"
-    REJECTED = "rejete"
-    ADJUSTED = "ajuste"
-
-    @property
-    def label(self) -> str:
-        return {"paye": "Payée", "rejete": "Rejetée", "ajuste": "Payée avec ajustement"}[self.value]
 
 
 class Payment(Base):
