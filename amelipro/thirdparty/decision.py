@@ -177,7 +177,7 @@ class StoredFseValues(Protocol):
     patient_birth_date: date | None
     patient_rank: int
     nature: str | None
-    pathway: Any
+    pathway: bool
     exemption: str | None
     tiers_payant_amo: bool
     tiers_payant_amc: bool

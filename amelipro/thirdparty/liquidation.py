@@ -40,6 +40,7 @@ from amelipro.filters import date_fr, euros
 from amelipro.fse.models import Lot, StoredFse
 from amelipro.reference.facts import ReferenceLookup
 from amelipro.reference.queries import SqlReferenceLookup
+from amelipro.thirdparty import tracking
 from amelipro.thirdparty.adjustments import pay_adjustments
 from amelipro.thirdparty.decision import CachedLookup, Decision, decide_stored
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn
@@ -50,23 +51,16 @@ from amelipro.thirdparty.states import (
     ReturnStatus,
     next_status,
 )
-from amelipro.thirdparty.tracking import (  # noqa: F401 - backfill_rows, track_rows: migration 0011
-    backfill_rows,
-    track_accepted,
-    track_recorded,
-    track_rows,
-    untracked_accepted,
-)
 from amelipro.thirdparty.virements import ensure_virements, value_date_for
-from amelipro.thirdparty.writes import (
-    CLAIM_COUNTER,
-    RSP_COUNTER,
-    bulk_insert,
-    bump_counter,
-    is_postgresql,
-)
+from amelipro.thirdparty.writes import CLAIM_COUNTER, RSP_COUNTER, bulk_insert, bump_counter
+from amelipro.thirdparty.writes import is_postgresql as postgresql
 
 ZERO = Decimal("0.00")
+
+# The intake lives in ``tracking``; migration 0011, the operators' jobs and some tests import
+# these three from here.
+backfill_rows, track_rows, track_accepted = (tracking.backfill_rows, tracking.track_rows,
+                                             tracking.track_accepted)
 
 
 def default_lookup(session: Session) -> ReferenceLookup:
@@ -120,7 +114,7 @@ def _claim(session: Session, batch_size: int, today: date) -> list[int]:
         .order_by(Payment.id)
         .limit(batch_size)
     )
-    if is_postgresql(session):
+    if postgresql(session):
         stmt = stmt.with_for_update(skip_locked=True)
     else:
         # SQLite: take the write lock before reading, so two processes never claim the same rows.
@@ -216,7 +210,7 @@ def liquidate_batch(
     # PostgreSQL: the claim's FOR UPDATE row locks already exclude any other writer, and a
     # status predicate here would tempt the planner into the status index (dead entries);
     # SQLite: the guard is free (primary-key lookups under the write lock).
-    guard = [] if is_postgresql(session) else [Payment.status == PaymentStatus.ACCEPTED]
+    guard = [] if postgresql(session) else [Payment.status == PaymentStatus.ACCEPTED]
     for (final, amo_paid, reject_code, virement_id), payment_ids in groups.items():
         result = session.execute(
             update(Payment)
@@ -287,7 +281,7 @@ def _lock_cares(session: Session, rows) -> None:
     rejects its own FSE as already paid. SQLite needs nothing: a batch holds the database's
     write lock from its claim on.
     """
-    if not is_postgresql(session):
+    if not postgresql(session):
         return
     keys = sorted({_care_lock_key(r.pro_id, r.patient_nir, r.care_date) for r in rows})
     if keys:
@@ -351,7 +345,7 @@ def run_liquidation(
     tracked = 0
     if track:
         with session_factory() as session:
-            tracked = track_accepted(session, actor=config.actor)
+            tracked = tracking.track_accepted(session, actor=config.actor)
     totals = [0, 0, 0, 0, 0]
     amount = ZERO
     with session_factory() as session:
@@ -392,7 +386,7 @@ def liquidation_backlog(session: Session, today: date) -> Backlog:
         select(func.count(StoredFse.id), func.min(Lot.received_at))
         .join(Lot, Lot.id == StoredFse.lot_id)
         .outerjoin(Payment, Payment.fse_id == StoredFse.id)
-        .where(*untracked_accepted())).one()
+        .where(*tracking.untracked_accepted())).one()
     to_liquidate, oldest = session.execute(
         select(func.count(Payment.id), func.min(Payment.acknowledged_on))
         .where(Payment.status == PaymentStatus.ACCEPTED)).one()

@@ -296,20 +296,19 @@ class PaymentDetail:
     corrects: Payment | None  # the rejected payment this FSE replaces
 
 
-def get_payment(session: Session, pro: Professional, payment_id: int) -> Payment:
-    payment = session.scalar(select(Payment).where(Payment.id == payment_id,
-                                                   Payment.professional_id == pro.id))
+def _own_payment(session: Session, pro: Professional, condition) -> Payment:
+    payment = session.scalar(select(Payment).where(condition, Payment.professional_id == pro.id))
     if payment is None:
         raise AmeliproError(errors.NOT_FOUND)
     return payment
+
+
+def get_payment(session: Session, pro: Professional, payment_id: int) -> Payment:
+    return _own_payment(session, pro, Payment.id == payment_id)
 
 
 def payment_by_fse(session: Session, pro: Professional, fse_id: int) -> Payment:
-    payment = session.scalar(select(Payment).where(Payment.fse_id == fse_id,
-                                                   Payment.professional_id == pro.id))
-    if payment is None:
-        raise AmeliproError(errors.NOT_FOUND)
-    return payment
+    return _own_payment(session, pro, Payment.fse_id == fse_id)
 
 
 def payment_detail(session: Session, pro: Professional, payment_id: int, today: date) -> PaymentDetail:

@@ -8,6 +8,8 @@ its lot is recorded (``liquidation.track_recorded``, in the lot's transaction).
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -145,12 +147,17 @@ def statement(statement_id: int):
     return render_template("thirdparty/statement.html", d=detail, already=request.args.get("deja"))
 
 
+def _penalty_statement() -> tuple[date, services.PenaltyStatement]:
+    """The statement of the month asked (``mois=AAAA-MM``; this month by default)."""
+    day = clock.today()
+    month = services.parse_month(request.args.get("mois"), day)
+    return month, services.penalty_statement(get_session(), current_user, month, day)
+
+
 @bp.get("/penalites")
 @login_required
 def penalties():
-    day = clock.today()
-    month = services.parse_month(request.args.get("mois"), day)
-    statement = services.penalty_statement(get_session(), current_user, month, day)
+    month, statement = _penalty_statement()
     adjustments = [a for a in list_adjustments(get_session(), current_user) if a.kind == KIND_PENALTIES]
     return render_template("thirdparty/penalties.html", s=statement, month=month, adjustments=adjustments)
 
@@ -158,9 +165,7 @@ def penalties():
 @bp.get("/penalites.csv")
 @login_required
 def penalties_csv():
-    day = clock.today()
-    month = services.parse_month(request.args.get("mois"), day)
-    statement = services.penalty_statement(get_session(), current_user, month, day)
+    month, statement = _penalty_statement()
     return Response(
         "\ufeff" + services.penalty_statement_csv(statement, current_user),
         content_type="text/csv; charset=utf-8",
