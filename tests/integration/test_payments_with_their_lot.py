@@ -57,6 +57,22 @@ def test_a_recorded_lot_brings_the_payments_of_its_accepted_fse(client, fse_env)
     assert acks == 2
 
 
+
+def test_a_lot_writes_its_payments_in_one_batched_insert_not_one_per_fse(client, fse_env):
+    demo = fse_env.sheets(12, invalid=0.0, seed=5)
+    headers = {"Authorization": f"Bearer {fse_env.token}", "Content-Type": "application/xml"}
+    with writes_recorded(fse_env.app.extensions["amelipro.engine"]) as writes:
+        assert client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=headers).status_code == 201
+    with fse_env.app.app_context():
+        s = fse_env.app.extensions["amelipro.sessionmaker"]()
+        payments = s.scalar(select(func.count()).select_from(Payment))
+        s.close()
+    into = [w for w in writes if re.match(r'^\s*(INSERT INTO|COPY) "?tp_', w)]
+    assert payments >= 5  # enough FSE to tell one statement from one per FSE
+    assert sorted(re.match(r'^\s*(?:INSERT INTO|COPY) "?(\w+)', w)[1] for w in into) == [
+        "tp_payment", "tp_transition"], into
+
+
 WEB_PAGES = ("/", "/paiements/", "/paiements/factures", "/paiements/factures.csv", "/paiements/virements",
              "/paiements/releves", "/paiements/penalites", "/paiements/penalites.csv",
              "/paiements/factures?etat=en_attente")
