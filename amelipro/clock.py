@@ -10,11 +10,12 @@ for demos and tests.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
+from amelipro import db
 from amelipro.errors import INVALID_DATE, AmeliproError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -22,8 +23,9 @@ PINNED_DAY_SETTING = "THIRDPARTY_TODAY"
 
 
 def utcnow() -> datetime:
-    """Now, in UTC (what the database stores)."""
-    return datetime.now(UTC)
+    """Now, in UTC (what the database stores): ``amelipro.db.utcnow``, the models' column
+    default, read at each call, so that pinning either one pins both."""
+    return db.utcnow()
 
 
 def paris_today() -> date:

@@ -234,7 +234,7 @@ def liquidate_batch(
         rejected = decision.rejected
         returns.append({
             "cursor": first + offset, "professional_id": row.pro_id, "payment_id": row.payment_id,
-            "fse_id": row.id, "status": decision.status, "invoice_number": row.p_invoice,
+            "fse_id": row.id, "status": decision.status.value, "invoice_number": row.p_invoice,
             "liquidated_on": today, "care_date": row.care_date, "charged": decision.charged,
             "base": decision.base, "amo_claimed": row.amo_claimed, "amo_paid": decision.amo_paid,
             "codes_json": _codes_json(decision.codes),

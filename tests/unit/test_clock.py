@@ -46,3 +46,8 @@ def test_one_override_moves_every_reader_of_the_clock(monkeypatch):
     assert clock.today() == date_or_today("") == date(2030, 1, 2)
     assert Payment.__table__.c.created_at.default.arg(None) == datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
     assert Beneficiary.__table__.c.updated_at.default.arg(None) == datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def test_pinning_the_database_now_pins_the_clock(monkeypatch):
+    monkeypatch.setattr("amelipro.db.utcnow", lambda: datetime(2031, 5, 6, 7, 8, tzinfo=UTC))
+    assert clock.utcnow() == datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
