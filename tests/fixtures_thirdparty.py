@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from amelipro.thirdparty.demo import DemoFse, demo_lookup, insert_accepted, nir_with_key
-from amelipro.thirdparty.liquidation import track_recorded
+from amelipro.thirdparty.tracking import track_recorded
 
 TP_CARE_DATE = date(2026, 5, 11)  # Monday; day 0 below is the same day
 TP_ACK_AT = datetime(2026, 5, 11, 16, 0, tzinfo=UTC)  # 18:00 in Paris, still 11 May

@@ -8,6 +8,10 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from amelipro import clock
+from amelipro.beneficiaries.demo import demo_beneficiaries, seed_demo
+from amelipro.beneficiaries.importing import import_csv
+from amelipro.beneficiaries.parsing import format_nir
 from amelipro.db import new_session
 from amelipro.errors import AmeliproError
 
@@ -30,8 +34,6 @@ def _report(result, label: str) -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_command(csv_file: Path) -> None:
-    from amelipro.beneficiaries.services import import_csv
-
     with new_session() as session:
         try:
             result = import_csv(session, csv_file)
@@ -43,10 +45,7 @@ def import_command(csv_file: Path) -> None:
 @beneficiaries_group.command("demo", help="Crée ou met à jour les bénéficiaires de démonstration.")
 @with_appcontext
 def demo_command() -> None:
-    from amelipro.beneficiaries.services import demo_beneficiaries, format_nir, seed_demo
-    from amelipro.clock import paris_today
-
-    today = paris_today()
+    today = clock.paris_today()
     with new_session() as session:
         result = seed_demo(session, today)
     _report(result, "Bénéficiaires de démonstration")

@@ -7,8 +7,13 @@ from datetime import date, datetime
 from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from amelipro import clock
 from amelipro.beneficiaries.domain import Cover
-from amelipro.db import Base, UTCDateTime, utcnow
+from amelipro.db import Base, UTCDateTime
+
+
+def _now() -> datetime:
+    return clock.utcnow()  # read at each insert: the clock's override applies
 
 
 class Beneficiary(Base):
@@ -27,7 +32,7 @@ class Beneficiary(Base):
     caisse: Mapped[str] = mapped_column(String(3), default="")
     centre: Mapped[str] = mapped_column(String(4), default="")
     alsace_moselle: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     rights_periods: Mapped[list[RightsPeriod]] = relationship(
         back_populates="beneficiary", cascade="all, delete-orphan", order_by="RightsPeriod.start_date"

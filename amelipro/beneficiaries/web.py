@@ -20,9 +20,9 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from amelipro import clock
 from amelipro.api import api_professional, require_token
-from amelipro.beneficiaries import services
-from amelipro.clock import date_or_today, paris_today
+from amelipro.beneficiaries import errors, services
 from amelipro.db import get_session
 from amelipro.errors import BAD_REQUEST, AmeliproError
 from amelipro.extensions import csrf
@@ -30,7 +30,7 @@ from amelipro.extensions import csrf
 bp = Blueprint("beneficiaries", __name__)
 
 
-parse_at = date_or_today  # the date picker's AAAA-MM-JJ, today in Paris when empty
+parse_at = clock.date_or_today  # the date picker's AAAA-MM-JJ, today in Paris when empty
 
 
 class LookupForm(FlaskForm):
@@ -45,7 +45,7 @@ def _render(*, values=None, answer=None, error=None, status=200):
     values = values or {}
     return render_template(
         "beneficiaries/rights.html", form=LookupForm(), values=values,
-        at=answer.at if answer else values.get("at_date") or paris_today(),
+        at=answer.at if answer else values.get("at_date") or clock.paris_today(),
         answer=answer, error=error, format_nir=services.format_nir,
     ), status
 
@@ -94,7 +94,7 @@ def api_rights():
         if fields[name] is not None and not isinstance(fields[name], str):
             raise AmeliproError(BAD_REQUEST, f"« {name} » : chaîne attendue")
     if fields["rank"] is not None and (isinstance(fields["rank"], bool) or not isinstance(fields["rank"], int | str)):
-        raise AmeliproError(services.errors.RANK_INVALID)
+        raise AmeliproError(errors.RANK_INVALID)
     at = parse_at(fields["at"])
     found = services.lookup_rights(get_session(), api_professional(), fields["nir"] or "",
                                    fields["birth_date"], fields["rank"], at, policy=_policy())

@@ -15,25 +15,22 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
+from amelipro import clock
 from amelipro.api import api_professional, require_token
-from amelipro.clock import paris_today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, error_response, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.thirdparty import errors, rsp, services
+from amelipro.thirdparty import virements as virement_services
 from amelipro.thirdparty.models import Payment
 
 bp = Blueprint("thirdparty_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-
-
-def today() -> date:
-    """Today in Paris; ``THIRDPARTY_TODAY`` (ISO date) pins it for demos and tests."""
-    pinned = current_app.config.get("THIRDPARTY_TODAY")
-    return date.fromisoformat(pinned) if pinned else paris_today()
+# The pages' day, from the one clock (messaging and operations import it from here).
+today = clock.today
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -95,7 +92,7 @@ def returns_feed():
 def payments():
     f = services.PaymentFilter.from_args(request.args)
     page = positive_int_arg(request.args, "page", 1)
-    day = today()
+    day = clock.today()
     result = services.list_payments(get_session(), api_professional(), f, day, page=page)
     return jsonify({
         "payments": [payment_json(r.payment, r.delay) for r in result.rows],
@@ -110,7 +107,7 @@ def payment(fse_id: int):
     session = get_session()
     pro = api_professional()
     found = services.payment_by_fse(session, pro, fse_id)
-    detail = services.payment_detail(session, pro, found.id, today())
+    detail = services.payment_detail(session, pro, found.id, clock.today())
     body = payment_json(detail.payment, detail.delay)
     body["history"] = [
         {"at": t.at.isoformat(), "event": t.event, "from": t.from_status, "to": t.to_status,
@@ -124,14 +121,14 @@ def payment(fse_id: int):
 @bp.get("/virements")
 @require_token
 def virements():
-    rows = services.list_virements(get_session(), api_professional())
+    rows = virement_services.list_virements(get_session(), api_professional())
     return jsonify({"virements": [virement_json(v) for v in rows]})
 
 
 @bp.get("/virements/<int:virement_id>")
 @require_token
 def virement(virement_id: int):
-    detail = services.virement_detail(get_session(), api_professional(), virement_id)
+    detail = virement_services.virement_detail(get_session(), api_professional(), virement_id)
     body = virement_json(detail.virement)
     body["fse"] = [{"fse_id": p.fse_id, "invoice_number": p.invoice_number,
                     "amo_paid": _money(p.amo_paid), "status": p.status.value} for p in detail.payments]
@@ -141,7 +138,7 @@ def virement(virement_id: int):
 @bp.get("/penalties")
 @require_token
 def penalties():
-    day = today()
+    day = clock.today()
     month = services.parse_month(request.args.get("mois") or request.args.get("month"), day)
     statement = services.penalty_statement(get_session(), api_professional(), month, day)
     return jsonify({
@@ -192,7 +189,7 @@ def upload_statement():
     pro = api_professional()
     filename = (request.headers.get("X-Filename") or request.args.get("filename") or "")[:200]
     try:
-        record = services.import_statement(session, pro, request.get_data(cache=False), filename)
+        record = virement_services.import_statement(session, pro, request.get_data(cache=False), filename)
     except AmeliproError as exc:
         session.rollback()
         if exc.error is errors.STATEMENT_DUPLICATE and exc.extra.get("statement_id"):
@@ -200,7 +197,7 @@ def upload_statement():
             body, status = error_response([exc.as_dict()], exc.status)
             return body, status, {"Location": location}
         raise
-    detail = services.statement_detail(session, pro, record.id)
+    detail = virement_services.statement_detail(session, pro, record.id)
     response = jsonify(statement_json(detail.statement, detail.lines, detail.missing))
     response.status_code = 201
     response.headers["Location"] = url_for("thirdparty_api.statement", statement_id=record.id)
@@ -210,12 +207,12 @@ def upload_statement():
 @bp.get("/statements")
 @require_token
 def statements():
-    rows = services.list_statements(get_session(), api_professional())
+    rows = virement_services.list_statements(get_session(), api_professional())
     return jsonify({"statements": [statement_json(r) for r in rows]})
 
 
 @bp.get("/statements/<int:statement_id>")
 @require_token
 def statement(statement_id: int):
-    detail = services.statement_detail(get_session(), api_professional(), statement_id)
+    detail = virement_services.statement_detail(get_session(), api_professional(), statement_id)
     return jsonify(statement_json(detail.statement, detail.lines, detail.missing))

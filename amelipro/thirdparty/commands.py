@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from amelipro import clock
+from amelipro.auth.models import Professional
 from amelipro.db import new_session
+from amelipro.thirdparty.demo import generate, insert_accepted
+from amelipro.thirdparty.liquidation import (
+    LiquidationConfig,
+    pending_count,
+    pending_count_all,
+    run_liquidation,
+)
+from amelipro.thirdparty.tracking import track_accepted, track_recorded
 
 
 @click.group("thirdparty", help="Tiers payant : liquidation, paiements, retours.")
@@ -23,14 +34,6 @@ def thirdparty_group() -> None:
 @click.option("--worker", default="liquidation", show_default=True, help="Nom du processus (historique).")
 @with_appcontext
 def liquidate(batch_size: int, day: str | None, max_batches: int | None, worker: str) -> None:
-    from amelipro.thirdparty.liquidation import (
-        LiquidationConfig,
-        pending_count,
-        pending_count_all,
-        run_liquidation,
-        track_accepted,
-    )
-
     try:
         today = date.fromisoformat(day) if day else None
     except ValueError:
@@ -61,16 +64,7 @@ def liquidate(batch_size: int, day: str | None, max_batches: int | None, worker:
 @click.option("--first-day", default=None, help="Premier jour de soins AAAA-MM-JJ (défaut : il y a 30 jours).")
 @with_appcontext
 def demo(login: str, count: int, first_day: str | None) -> None:
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from amelipro.auth.models import Professional
-    from amelipro.clock import paris_today
-    from amelipro.thirdparty.demo import generate, insert_accepted
-    from amelipro.thirdparty.liquidation import track_recorded
-
-    start = date.fromisoformat(first_day) if first_day else paris_today() - timedelta(days=30)
+    start = date.fromisoformat(first_day) if first_day else clock.paris_today() - timedelta(days=30)
     with new_session() as session:
         pro = session.scalar(select(Professional).where(Professional.login == login))
         if pro is None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from amelipro.beneficiaries.demo import nir_with_key
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 from amelipro.reference.facts import ActFact, StaticReferenceLookup
 
@@ -31,11 +32,6 @@ DEMO_ACTS = {
 
 def demo_lookup() -> StaticReferenceLookup:
     return StaticReferenceLookup(acts=dict(DEMO_ACTS))
-
-
-def nir_with_key(body13: str) -> str:
-    number = int(body13.replace("2A", "19").replace("2B", "18"))
-    return f"{body13}{97 - number % 97:02d}"
 
 
 @dataclass(frozen=True)

@@ -26,26 +26,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from amelipro import clock
 from amelipro.account.models import BankAccount
-from amelipro.db import Base, UTCDateTime, utcnow
+from amelipro.db import Base, UTCDateTime
 from amelipro.thirdparty.reconciliation import MatchStatus
-from amelipro.thirdparty.states import PaymentStatus
+from amelipro.thirdparty.states import PaymentStatus, ReturnStatus
 
 ZERO = Decimal("0.00")
 
 
+def _now() -> datetime:
+    return clock.utcnow()  # read at each insert: the clock's override applies
+
+
 def _enum(cls: type[enum.Enum], length: int) -> Enum:
     return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
-
-class ReturnStatus(enum.StrEnum):
-    PAID = "paye"
-    REJECTED = "rejete"
-    ADJUSTED = "ajuste"
-
-    @property
-    def label(self) -> str:
-        return {"paye": "Payée", "rejete": "Rejetée", "ajuste": "Payée avec ajustement"}[self.value]
 
 
 class Payment(Base):
@@ -79,8 +74,8 @@ class Payment(Base):
     paid_on: Mapped[date | None] = mapped_column()  # value date of the virement
     virement_id: Mapped[int | None] = mapped_column(ForeignKey("tp_virement.id"), index=True)
     replaced_by_fse_id: Mapped[int | None] = mapped_column(ForeignKey("fse.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     virement: Mapped[Virement | None] = relationship(back_populates="payments")
     transitions: Mapped[list[PaymentTransition]] = relationship(
@@ -98,7 +93,7 @@ class PaymentTransition(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("tp_payment.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     event: Mapped[str] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
@@ -124,7 +119,7 @@ class Virement(Base):
     value_date: Mapped[date] = mapped_column()
     received_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO)
     received_on: Mapped[date | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     # the professional's bank account in force on the liquidation day (amelipro.account)
     bank_account_id: Mapped[int | None] = mapped_column(ForeignKey("account_bank.id"))
 
@@ -153,7 +148,7 @@ class RspReturn(Base):
     amo_paid: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO)
     codes_json: Mapped[str] = mapped_column(Text, default="[]")  # [{code, message, hint}]
     virement_id: Mapped[int | None] = mapped_column(ForeignKey("tp_virement.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
     virement: Mapped[Virement | None] = relationship()
 
@@ -177,7 +172,7 @@ class BankStatementRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     professional_id: Mapped[int] = mapped_column(ForeignKey("professional.id"), index=True)
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     filename: Mapped[str] = mapped_column(String(200), default="")
     format: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -254,7 +249,7 @@ class Adjustment(Base):
     reason: Mapped[str] = mapped_column(Text, default="")  # French, for people
     source: Mapped[str] = mapped_column(String(32), default="")  # e.g. "message:12"
     status: Mapped[AdjustmentStatus] = mapped_column(_enum(AdjustmentStatus, 8), default=AdjustmentStatus.DUE)
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     decided_by: Mapped[str] = mapped_column(String(64), default="")
     liquidated_on: Mapped[date | None] = mapped_column()
     paid_on: Mapped[date | None] = mapped_column()  # value date of the virement

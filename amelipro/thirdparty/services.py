@@ -1,13 +1,14 @@
-"""Tiers-payant use cases for the pages and the API: every query is scoped to one professional.
+"""Tiers-payant reads for the pages and the API: every query is scoped to one professional.
 
-Reads return frozen values; ``import_statement`` is the only writer here (one transaction).
+Payments (dashboard, filtered list and CSV, one payment with its history), the returns feed
+(RSP, in cursor order) and the monthly penalty statement; reads return frozen values.
+Virements and bank statements are in ``virements.py``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,37 +16,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from amelipro import audit
-from amelipro.account.banking import account_in_force
-from amelipro.account.models import BankAccount, mask_iban
 from amelipro.auth.models import Professional
-from amelipro.clock import paris_date
 from amelipro.errors import AmeliproError
 from amelipro.filters import month_fr
-from amelipro.fse.models import Lot, StoredFse
+from amelipro.fse.models import StoredFse
 from amelipro.thirdparty import errors
 from amelipro.thirdparty.calendar import AGEING_BUCKETS, DelayAssessment, assess_delay
-from amelipro.thirdparty.liquidation import untracked_accepted
-from amelipro.thirdparty.models import (
-    Adjustment,
-    BankStatementLine,
-    BankStatementRecord,
-    Payment,
-    PaymentTransition,
-    RspReturn,
-    Virement,
-)
-from amelipro.thirdparty.reconciliation import (
-    AnnouncedVirement,
-    MatchStatus,
-    credited_elsewhere,
-    reconcile,
-)
+from amelipro.thirdparty.models import Adjustment, Payment, PaymentTransition, RspReturn, Virement
 from amelipro.thirdparty.rsp import ReturnCode, ReturnRecord
-from amelipro.thirdparty.statements import read_statement
 from amelipro.thirdparty.states import (
     PAID_STATUSES,
     PENDING_STATUSES,
@@ -302,7 +282,7 @@ def _fr(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}".replace(".", ",")
 
 
-# --- one payment, one virement ------------------------------------------------------------
+# --- one payment ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -316,20 +296,19 @@ class PaymentDetail:
     corrects: Payment | None  # the rejected payment this FSE replaces
 
 
-def get_payment(session: Session, pro: Professional, payment_id: int) -> Payment:
-    payment = session.scalar(select(Payment).where(Payment.id == payment_id,
-                                                   Payment.professional_id == pro.id))
+def _own_payment(session: Session, pro: Professional, condition) -> Payment:
+    payment = session.scalar(select(Payment).where(condition, Payment.professional_id == pro.id))
     if payment is None:
         raise AmeliproError(errors.NOT_FOUND)
     return payment
+
+
+def get_payment(session: Session, pro: Professional, payment_id: int) -> Payment:
+    return _own_payment(session, pro, Payment.id == payment_id)
 
 
 def payment_by_fse(session: Session, pro: Professional, fse_id: int) -> Payment:
-    payment = session.scalar(select(Payment).where(Payment.fse_id == fse_id,
-                                                   Payment.professional_id == pro.id))
-    if payment is None:
-        raise AmeliproError(errors.NOT_FOUND)
-    return payment
+    return _own_payment(session, pro, Payment.fse_id == fse_id)
 
 
 def payment_detail(session: Session, pro: Professional, payment_id: int, today: date) -> PaymentDetail:
@@ -349,68 +328,6 @@ def payment_detail(session: Session, pro: Professional, payment_id: int, today: 
                                                         Payment.professional_id == pro.id))
     return PaymentDetail(payment, fse, tuple(transitions), rsp, delay_of(payment, today),
                          replaced_by, corrects)
-
-
-@dataclass(frozen=True)
-class VirementView:
-    """A virement with its amount: the sum of the payments it carries."""
-
-    id: int
-    reference: str
-    value_date: date
-    amount: Decimal
-    fse_count: int
-    received_amount: Decimal
-    received_on: date | None
-    bank_account: str = ""  # the account paid to, masked (FR76 •••• 1234); "" before accounts
-
-    @property
-    def reception(self) -> str:
-        if self.received_amount == 0:
-            return "annonce"
-        return "recu" if self.received_amount == self.amount else "ecart"
-
-
-def virement_views(session: Session, pro: Professional, *conditions) -> list[VirementView]:
-    adjustments = (select(func.coalesce(func.sum(Adjustment.amount), 0))
-                   .where(Adjustment.virement_id == Virement.id).correlate(Virement).scalar_subquery())
-    stmt = (
-        select(Virement.id, Virement.reference, Virement.value_date,
-               func.coalesce(func.sum(Payment.amo_paid), 0) + adjustments, func.count(Payment.id),
-               Virement.received_amount, Virement.received_on, BankAccount.iban)
-        .outerjoin(Payment, Payment.virement_id == Virement.id)
-        .outerjoin(BankAccount, BankAccount.id == Virement.bank_account_id)
-        .where(Virement.professional_id == pro.id, *conditions)
-        .group_by(Virement.id, Virement.reference, Virement.value_date, Virement.received_amount,
-                  Virement.received_on, BankAccount.iban)
-        .order_by(Virement.value_date.desc(), Virement.id.desc())
-    )
-    return [VirementView(r[0], r[1], r[2], Decimal(r[3]).quantize(Decimal("0.01")), r[4], r[5], r[6],
-                         mask_iban(r[7]) if r[7] else "")
-            for r in session.execute(stmt)]
-
-
-@dataclass(frozen=True)
-class VirementDetail:
-    virement: VirementView
-    payments: tuple[Payment, ...]
-    credits: tuple[BankStatementLine, ...]
-
-
-def list_virements(session: Session, pro: Professional, limit: int = 200) -> list[VirementView]:
-    return virement_views(session, pro)[:limit]
-
-
-def virement_detail(session: Session, pro: Professional, virement_id: int) -> VirementDetail:
-    found = virement_views(session, pro, Virement.id == virement_id)
-    if not found:
-        raise AmeliproError(errors.NOT_FOUND)
-    payments = session.scalars(select(Payment).where(Payment.virement_id == virement_id,
-                                                     Payment.professional_id == pro.id)
-                               .order_by(Payment.id)).all()
-    credits = session.scalars(select(BankStatementLine).where(BankStatementLine.virement_id == virement_id)
-                              .order_by(BankStatementLine.id)).all()
-    return VirementDetail(found[0], tuple(payments), tuple(credits))
 
 
 # --- returns feed --------------------------------------------------------------------------
@@ -527,121 +444,3 @@ def penalty_statement_csv(statement: PenaltyStatement, pro: Professional) -> str
                          d.penalty_kind, _fr(d.penalty)])
     writer.writerow(["total", "", "", "", "", "", "", "", "", "", _fr(statement.total)])
     return out.getvalue()
-
-
-# --- bank statements -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatementDetail:
-    statement: BankStatementRecord
-    lines: tuple[BankStatementLine, ...]
-    missing: tuple[VirementView, ...]
-
-
-def import_statement(session: Session, pro: Professional, data: bytes, filename: str = "") -> BankStatementRecord:
-    """Read a bank statement, match its credits to the professional's virements, store both."""
-    if not data:
-        raise AmeliproError(errors.STATEMENT_MISSING)
-    statement = read_statement(data, filename)
-    existing = session.scalar(select(BankStatementRecord.id).where(
-        BankStatementRecord.professional_id == pro.id, BankStatementRecord.sha256 == statement.sha256))
-    if existing is not None:
-        raise AmeliproError(errors.STATEMENT_DUPLICATE, statement_id=existing)
-    virements = session.scalars(select(Virement).where(Virement.professional_id == pro.id)
-                                .with_for_update()).all()
-    amounts = {v.id: v.amount for v in virement_views(session, pro)}
-    announced = [AnnouncedVirement(v.id, v.reference, amounts.get(v.id, ZERO), v.value_date,
-                                   v.received_amount) for v in virements]
-    result = reconcile(statement.lines, announced, period_end=statement.period_end)
-    record = BankStatementRecord(
-        professional_id=pro.id, filename=filename[:200], format=statement.format,
-        sha256=statement.sha256, statement_ref=statement.statement_id[:200], iban=statement.iban[:34],
-        period_start=statement.period_start, period_end=statement.period_end,
-        line_count=len(statement.lines),
-        matched_count=result.count(MatchStatus.MATCHED), partial_count=result.count(MatchStatus.PARTIAL),
-        duplicate_count=result.count(MatchStatus.DUPLICATE), unknown_count=result.count(MatchStatus.UNKNOWN),
-        credits_total=result.credits_total, skipped_json=json.dumps(list(statement.skipped), ensure_ascii=False),
-    )
-    session.add(record)
-    session.flush()
-    by_id = {v.id: v for v in virements}
-    for m in result.matches:
-        line = m.line
-        other = False
-        if line.is_credit and statement.iban:
-            virement = by_id.get(m.virement_id) if m.virement_id else None
-            expected = virement.bank_account if virement is not None and virement.bank_account_id else \
-                account_in_force(session, pro.id, line.value_date)
-            other = credited_elsewhere(statement.iban, expected.iban if expected else None)
-        session.add(BankStatementLine(
-            statement_id=record.id, position=line.position, booking_date=line.booking_date,
-            value_date=line.value_date, amount=line.amount, currency=line.currency[:3],
-            reference=line.reference[:140], label=line.label[:500], counterparty=line.counterparty[:140],
-            bank_reference=line.bank_reference[:64], status=m.status, virement_id=m.virement_id,
-            expected=m.expected, difference=m.difference, method=m.method, other_account=other,
-        ))
-    for vid, received in result.received.items():
-        v = by_id[vid]
-        if received != v.received_amount:
-            v.received_amount = received
-            if v.received_on is None:
-                v.received_on = max(m.line.value_date for m in result.matches if m.virement_id == vid)
-    audit.record(session, "thirdparty.statement_import", actor_id=pro.id, actor_login=pro.login,
-                 statement=record.id, lines=len(statement.lines), format=statement.format)
-    try:
-        session.commit()
-    except IntegrityError:  # the same file uploaded twice at once
-        session.rollback()
-        raise AmeliproError(errors.STATEMENT_DUPLICATE) from None
-    return record
-
-
-def list_statements(session: Session, pro: Professional) -> list[BankStatementRecord]:
-    return list(session.scalars(select(BankStatementRecord).where(BankStatementRecord.professional_id == pro.id)
-                                .order_by(BankStatementRecord.id.desc()).limit(100)))
-
-
-def statement_detail(session: Session, pro: Professional, statement_id: int) -> StatementDetail:
-    record = session.scalar(select(BankStatementRecord).where(
-        BankStatementRecord.id == statement_id, BankStatementRecord.professional_id == pro.id))
-    if record is None:
-        raise AmeliproError(errors.NOT_FOUND)
-    lines = session.scalars(select(BankStatementLine).options(selectinload(BankStatementLine.virement))
-                            .where(BankStatementLine.statement_id == record.id)
-                            .order_by(BankStatementLine.id)).all()
-    missing = sorted(virement_views(session, pro, Virement.received_amount == 0,
-                                    Virement.value_date <= record.period_end),
-                     key=lambda v: (v.value_date, v.reference))
-    return StatementDetail(record, tuple(lines), tuple(missing))
-
-
-
-# --- operators: the liquidation backlog (all professionals) ----------------------------------
-
-
-@dataclass(frozen=True)
-class Backlog:
-    to_take_in: int  # accepted tiers-payant FSE without a payment row yet
-    to_liquidate: int  # followed (acceptee), waiting for the next liquidation
-    oldest_acknowledged: date | None  # day 0 of the oldest one waiting
-    overdue: int  # not paid and past their due date (penalties accrue)
-    last_liquidation: date | None
-
-
-def liquidation_backlog(session: Session, today: date) -> Backlog:
-    to_take_in, first_received = session.execute(
-        select(func.count(StoredFse.id), func.min(Lot.received_at))
-        .join(Lot, Lot.id == StoredFse.lot_id)
-        .outerjoin(Payment, Payment.fse_id == StoredFse.id)
-        .where(*untracked_accepted())).one()
-    to_liquidate, oldest = session.execute(
-        select(func.count(Payment.id), func.min(Payment.acknowledged_on))
-        .where(Payment.status == PaymentStatus.ACCEPTED)).one()
-    if first_received is not None:  # day 0 of an FSE not followed yet: its acknowledgement
-        received_on = paris_date(first_received)
-        oldest = min(oldest, received_on) if oldest else received_on
-    overdue = session.scalar(select(func.count(Payment.id)).where(
-        Payment.status.in_(PENDING_STATUSES), Payment.due_date < today)) or 0
-    last = session.scalar(select(func.max(Payment.liquidated_on)))
-    return Backlog(int(to_take_in), int(to_liquidate or 0), oldest, int(overdue), last)

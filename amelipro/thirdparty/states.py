@@ -69,6 +69,30 @@ REJECTED_STATUSES = frozenset({PaymentStatus.REJECTED, PaymentStatus.RESUBMITTED
 FINAL_STATUSES = PAID_STATUSES | {PaymentStatus.RESUBMITTED}
 
 
+class ReturnStatus(enum.StrEnum):
+    """The caisse's answer for one liquidated FSE, as published in the returns (RSP)."""
+
+    PAID = "paye"
+    REJECTED = "rejete"
+    ADJUSTED = "ajuste"
+
+    @property
+    def label(self) -> str:
+        return RETURN_LABELS[self]
+
+    @property
+    def event(self) -> PaymentEvent:
+        """The payment's event after its liquidation (pay, pay_adjusted or reject)."""
+        return RETURN_EVENTS[self]
+
+
+RETURN_LABELS = {
+    ReturnStatus.PAID: "Payée",
+    ReturnStatus.REJECTED: "Rejetée",
+    ReturnStatus.ADJUSTED: "Payée avec ajustement",
+}
+
+
 class PaymentEvent(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"  # positive ARL
     LIQUIDATE = "liquidate"  # the caisse prices the FSE
@@ -89,6 +113,13 @@ EVENT_LABELS = {
     PaymentEvent.PAY_ADJUSTED: "Paiement avec ajustement",
     PaymentEvent.REJECT: "Rejet",
     PaymentEvent.RESUBMIT: "Correction et renvoi",
+}
+
+
+RETURN_EVENTS = {
+    ReturnStatus.PAID: PaymentEvent.PAY,
+    ReturnStatus.ADJUSTED: PaymentEvent.PAY_ADJUSTED,
+    ReturnStatus.REJECTED: PaymentEvent.REJECT,
 }
 
 

@@ -8,17 +8,20 @@ its lot is recorded (``liquidation.track_recorded``, in the lot's transaction).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
+from amelipro import clock
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.filters import month_fr
 from amelipro.thirdparty import charts, errors, services
+from amelipro.thirdparty import virements as virement_services
 from amelipro.thirdparty.adjustments import KIND_PENALTIES, list_adjustments
-from amelipro.thirdparty.api import today
 from amelipro.thirdparty.calendar import AGEING_BUCKETS
 from amelipro.thirdparty.states import PaymentStatus
 
@@ -39,10 +42,7 @@ def _page() -> int:
     return positive_int_arg(request.args, "page", 1)
 
 
-
 def _upload_endpoint() -> str | None:
-    from flask import current_app
-
     return "fse.upload" if "fse.upload" in current_app.view_functions else None
 
 
@@ -54,7 +54,7 @@ def _helpers():
 @bp.get("/")
 @login_required
 def dashboard():
-    day = today()
+    day = clock.today()
     data = services.dashboard(get_session(), current_user, day)
     ageing_chart = charts.bar_chart(
         [(f"{b} j", count) for b, count, _ in data.ageing],
@@ -79,7 +79,7 @@ def dashboard():
 @login_required
 def payments():
     f = services.PaymentFilter.from_args(request.args)
-    result = services.list_payments(get_session(), current_user, f, today(), page=_page())
+    result = services.list_payments(get_session(), current_user, f, clock.today(), page=_page())
     return render_template("thirdparty/payments.html", result=result, f=f, choices=STATUS_CHOICES)
 
 
@@ -87,7 +87,7 @@ def payments():
 @login_required
 def payments_csv():
     f = services.PaymentFilter.from_args(request.args)
-    body = services.export_payments_csv(get_session(), current_user, f, today())
+    body = services.export_payments_csv(get_session(), current_user, f, clock.today())
     return Response(
         "\ufeff" + body, content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="paiements-tiers-payant.csv"'},
@@ -98,7 +98,7 @@ def payments_csv():
 @login_required
 def payment(payment_id: int):
     session = get_session()
-    detail = services.payment_detail(session, current_user, payment_id, today())
+    detail = services.payment_detail(session, current_user, payment_id, clock.today())
     return render_template("thirdparty/payment.html", d=detail,
                            adjustments=list_adjustments(session, current_user, payment_id=detail.payment.id))
 
@@ -107,13 +107,13 @@ def payment(payment_id: int):
 @login_required
 def virements():
     return render_template("thirdparty/virements.html",
-                           virements=services.list_virements(get_session(), current_user))
+                           virements=virement_services.list_virements(get_session(), current_user))
 
 
 @bp.get("/virements/<int:virement_id>")
 @login_required
 def virement(virement_id: int):
-    detail = services.virement_detail(get_session(), current_user, virement_id)
+    detail = virement_services.virement_detail(get_session(), current_user, virement_id)
     return render_template("thirdparty/virement.html", d=detail)
 
 
@@ -126,7 +126,7 @@ def statements():
         storage = request.files.get("statement_file")
         data = storage.read() if storage else b""
         try:
-            record = services.import_statement(session, current_user, data,
+            record = virement_services.import_statement(session, current_user, data,
                                                (storage.filename or "") if storage else "")
         except AmeliproError as exc:
             session.rollback()
@@ -134,25 +134,30 @@ def statements():
             if existing:
                 return redirect(url_for("thirdparty.statement", statement_id=existing, deja=1))
             return render_template("thirdparty/statements.html", form=form, errors=[exc.as_dict()],
-                                   statements=services.list_statements(session, current_user)), exc.status
+                                   statements=virement_services.list_statements(session, current_user)), exc.status
         return redirect(url_for("thirdparty.statement", statement_id=record.id))
     return render_template("thirdparty/statements.html", form=form,
-                           statements=services.list_statements(session, current_user))
+                           statements=virement_services.list_statements(session, current_user))
 
 
 @bp.get("/releves/<int:statement_id>")
 @login_required
 def statement(statement_id: int):
-    detail = services.statement_detail(get_session(), current_user, statement_id)
+    detail = virement_services.statement_detail(get_session(), current_user, statement_id)
     return render_template("thirdparty/statement.html", d=detail, already=request.args.get("deja"))
+
+
+def _penalty_statement() -> tuple[date, services.PenaltyStatement]:
+    """The statement of the month asked (``mois=AAAA-MM``; this month by default)."""
+    day = clock.today()
+    month = services.parse_month(request.args.get("mois"), day)
+    return month, services.penalty_statement(get_session(), current_user, month, day)
 
 
 @bp.get("/penalites")
 @login_required
 def penalties():
-    day = today()
-    month = services.parse_month(request.args.get("mois"), day)
-    statement = services.penalty_statement(get_session(), current_user, month, day)
+    month, statement = _penalty_statement()
     adjustments = [a for a in list_adjustments(get_session(), current_user) if a.kind == KIND_PENALTIES]
     return render_template("thirdparty/penalties.html", s=statement, month=month, adjustments=adjustments)
 
@@ -160,9 +165,7 @@ def penalties():
 @bp.get("/penalites.csv")
 @login_required
 def penalties_csv():
-    day = today()
-    month = services.parse_month(request.args.get("mois"), day)
-    statement = services.penalty_statement(get_session(), current_user, month, day)
+    month, statement = _penalty_statement()
     return Response(
         "\ufeff" + services.penalty_statement_csv(statement, current_user),
         content_type="text/csv; charset=utf-8",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from amelipro import home
+from amelipro import clock, home
+from amelipro.filters import date_fr, euros
+from amelipro.fse.services import on_recorded
+from amelipro.thirdparty import api, services, views
+from amelipro.thirdparty.liquidation import liquidation_backlog
+from amelipro.thirdparty.tracking import track_recorded
 
 
 def register(app: Flask) -> None:
-    from amelipro.fse.services import on_recorded
-    from amelipro.thirdparty import api, views
-    from amelipro.thirdparty.liquidation import track_recorded
-
     on_recorded(app, track_recorded)  # payments are created with their lot, never by a page
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -20,13 +21,9 @@ def register(app: Flask) -> None:
 
 
 def _home_panel(session, pro):
-    from amelipro.filters import euros
-    from amelipro.thirdparty import services
-    from amelipro.thirdparty.api import today
-
     if not pro.rpps:
         return None
-    data = services.dashboard(session, pro, today())
+    data = services.dashboard(session, pro, clock.today())
     return home.Panel(
         title="Paiements en tiers payant : ce mois",
         endpoint="thirdparty.dashboard",
@@ -43,13 +40,9 @@ def _home_panel(session, pro):
 
 
 def _operator_panel(session, user):
-    from amelipro.filters import date_fr
-    from amelipro.thirdparty import services
-    from amelipro.thirdparty.api import today
-
     if not user.is_operator:
         return None
-    backlog = services.liquidation_backlog(session, today())
+    backlog = liquidation_backlog(session, clock.today())
     waiting = backlog.to_take_in + backlog.to_liquidate
     return home.Panel(
         title="Tiers payant : liquidation (tous les professionnels)",

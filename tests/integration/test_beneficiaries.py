@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from amelipro.beneficiaries import services
 from amelipro.beneficiaries.domain import Cover
 from amelipro.beneficiaries.models import Beneficiary, CoverPeriod, EhpadStay, RightsPeriod
+from amelipro.beneficiaries.patient_file import NoPatientFile, StaticPatientFile, patient_file
 from amelipro.errors import REGISTRY, AmeliproError
 
 TODAY = date(2026, 1, 15)
@@ -317,3 +318,17 @@ def test_csv_without_identity_columns_keeps_names(db_session):
     rights = services.find_rights(db_session, MARTIN)
     assert (rights.last_name, rights.first_name, rights.caisse) == ("MARTIN", "Claire", "751")
     assert rights.rights[0].start == date(2021, 1, 1)
+
+
+def test_patient_file_reads_a_batch_and_says_when_no_file_is_loaded(db_session):
+    keys = [(DUBOIS, 2), (MARTIN, 1), ("999999999999999", 1)]
+    empty = patient_file(db_session)
+    assert not empty.loaded and empty.rights_of(keys) == {}
+    services.seed_demo(db_session, TODAY)
+    found = patient_file(db_session).rights_of(keys)
+    assert found == services.find_rights_many(db_session, keys) and set(found) == set(keys[:2])
+    file = patient_file(db_session)
+    file.prefetch(keys)
+    assert file.rights(DUBOIS, 2).first_name == "Léa" and file.rights(DUBOIS, 3) is None
+    assert StaticPatientFile(found).rights_of(keys) == found
+    assert NoPatientFile().rights_of(keys) == {} and not NoPatientFile().loaded

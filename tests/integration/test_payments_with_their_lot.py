@@ -17,6 +17,7 @@ from amelipro.auth.services import NewProfessional, create_professional
 from amelipro.db import make_engine
 from amelipro.fse.models import FseStatus, StoredFse
 from amelipro.migrate import alembic_config, upgrade
+from amelipro.thirdparty import tracking
 from amelipro.thirdparty.demo import generate, insert_accepted
 from amelipro.thirdparty.models import Payment, PaymentTransition
 from amelipro.thirdparty.states import PaymentStatus
@@ -55,6 +56,31 @@ def test_a_recorded_lot_brings_the_payments_of_its_accepted_fse(client, fse_env)
     assert {fse_id for fse_id, _ in payments} == accepted  # none for the rejected ones
     assert {status for _, status in payments} == {PaymentStatus.ACCEPTED}
     assert acks == 2
+
+
+
+def test_a_lot_writes_its_payments_in_one_batched_insert_not_one_per_fse(client, fse_env, monkeypatch):
+    batches = []  # (table, rows) of each batched write of the intake
+    def spying(real):
+        def spy(session, table, rows, *rest):
+            batches.append((getattr(table, "__tablename__", None) or table.name, len(rows)))
+            return real(session, table, rows, *rest)
+        return spy
+
+    for name in ("bulk_insert", "insert_ignore"):
+        monkeypatch.setattr(tracking, name, spying(getattr(tracking, name)))
+    demo = fse_env.sheets(12, invalid=0.0, seed=5)
+    headers = {"Authorization": f"Bearer {fse_env.token}", "Content-Type": "application/xml"}
+    with writes_recorded(fse_env.app.extensions["amelipro.engine"]) as writes:
+        assert client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=headers).status_code == 201
+    with fse_env.app.app_context():
+        s = fse_env.app.extensions["amelipro.sessionmaker"]()
+        payments = s.scalar(select(func.count()).select_from(Payment))
+        s.close()
+    assert payments >= 5  # enough FSE to tell one statement from one per FSE
+    assert sorted(batches) == [("tp_payment", payments), ("tp_transition", payments)]
+    # SQLite: the two statements (executemany); PostgreSQL: two COPY, not seen by SQLAlchemy
+    assert len([w for w in writes if re.match(r'^\s*INSERT INTO "?tp_(payment|transition)\b', w)]) <= 2
 
 
 WEB_PAGES = ("/", "/paiements/", "/paiements/factures", "/paiements/factures.csv", "/paiements/virements",

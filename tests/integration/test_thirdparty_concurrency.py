@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from amelipro.thirdparty.demo import generate, insert_accepted
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
-from amelipro.thirdparty.services import virement_views
 from amelipro.thirdparty.states import PaymentStatus
+from amelipro.thirdparty.virements import virement_views
 
 
 def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_session):

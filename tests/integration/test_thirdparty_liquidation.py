@@ -8,16 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from amelipro.thirdparty.liquidation import (
-    LiquidationConfig,
-    StaticPatientFile,
-    liquidate_batch,
-    run_liquidation,
-    track_accepted,
-)
+from amelipro.beneficiaries.patient_file import StaticPatientFile
+from amelipro.thirdparty.liquidation import LiquidationConfig, liquidate_batch, run_liquidation
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
-from amelipro.thirdparty.services import virement_views
 from amelipro.thirdparty.states import PaymentStatus
+from amelipro.thirdparty.tracking import track_accepted
+from amelipro.thirdparty.virements import virement_views
 
 D = Decimal
 LIQ_DAY = date(2026, 5, 22)  # Friday, working day 8 after 11 May (Ascension on the 14th)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from flask import Flask
 
+from amelipro import clock
+from amelipro.beneficiaries.models import Beneficiary
 from amelipro.clock import date_or_today, paris_date, paris_today
 from amelipro.errors import AmeliproError
+from amelipro.thirdparty.models import Payment
 
 
 def test_paris_day_differs_from_utc_around_midnight():
@@ -23,3 +27,27 @@ def test_date_or_today():
         with pytest.raises(AmeliproError) as err:
             date_or_today(bad)
         assert err.value.error.code == "GEN-DATE"
+
+
+def test_the_app_setting_pins_the_pages_day_and_nothing_else():
+    app = Flask("pinned")
+    app.config["THIRDPARTY_TODAY"] = "2026-05-29"
+    with app.app_context():
+        assert clock.today() == date(2026, 5, 29)
+        assert clock.paris_today() == datetime.now(clock.PARIS).date()  # the liquidation's default
+    assert clock.today() == clock.paris_today()  # outside an app: today in Paris
+    with Flask("free").app_context():
+        assert clock.today() == clock.paris_today()
+
+
+def test_one_override_moves_every_reader_of_the_clock(monkeypatch):
+    monkeypatch.setattr("amelipro.clock.paris_today", lambda: date(2030, 1, 2))
+    monkeypatch.setattr("amelipro.clock.utcnow", lambda: datetime(2030, 1, 2, 3, 4, tzinfo=UTC))
+    assert clock.today() == date_or_today("") == date(2030, 1, 2)
+    assert Payment.__table__.c.created_at.default.arg(None) == datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+    assert Beneficiary.__table__.c.updated_at.default.arg(None) == datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def test_pinning_the_database_now_pins_the_clock(monkeypatch):
+    monkeypatch.setattr("amelipro.db.utcnow", lambda: datetime(2031, 5, 6, 7, 8, tzinfo=UTC))
+    assert clock.utcnow() == datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
