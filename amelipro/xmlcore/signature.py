@@ -23,12 +23,10 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 
-from cryptography import x509
 from lxml import etree
 from signxml import DigestAlgorithm, SignatureMethod
 
 from amelipro.xmlcore import errors
-from amelipro.xmlcore.pki import rpps_of
 from amelipro.xmlcore.safe import _parser as _safe_parser
 from amelipro.xmlcore.schemas import DS_NS, XmlIssue
 from amelipro.xmlcore.signature_policy import (
@@ -56,9 +54,8 @@ from amelipro.xmlcore.signature_signxml import (
 from amelipro.xmlcore.signature_strict import strict_verify
 from amelipro.xmlcore.signature_trust import (
     Revocations,
+    Signer,
     TrustStore,
-    is_ca,
-    subject_of,
     trust_store_for,
 )
 
@@ -69,7 +66,12 @@ __all__ = [
     "trust_store_for", "verify_document", "verify_signed_element",
 ]
 
-_ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
+_KEY_INFO, _X509_DATA, _X509_CERTIFICATE = f"{DS}KeyInfo", f"{DS}X509Data", f"{DS}X509Certificate"
+_ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']",
+                             smart_strings=False)
+# the profile's algorithms by URI (a dict lookup, not an enum construction, per FSE)
+_SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
+_DIGESTS = {d.value: d for d in DigestAlgorithm}
 
 
 # --- verification --------------------------------------------------------------------------
@@ -86,9 +88,10 @@ def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
     method = _check_algorithms(signed_info, policy, signature)
     element_id = _check_reference(element, signed_info, policy, signature)
     _check_unique_ids(element, signature)
-    leaf, intermediates = _certificates(signature, policy.trust_store)
+    signer = _signer(signature, policy.trust_store)
     signing_time = _signing_time(element, policy, now)
-    _check_certificate(leaf, intermediates, signing_time, now, policy)
+    signer.check(signing_time, now, require_crl=policy.require_crl, require_rpps=policy.require_rpps)
+    leaf = signer.leaf
     if policy.verifier == "strict":
         signed = strict_verify(element, leaf, policy, signature)
     else:
@@ -96,7 +99,7 @@ def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
     if signed is None or signed.tag != element.tag or signed.get("Id") != element_id:
         raise errors.SignatureError(errors.SIG_WRAPPING, line=signature.sourceline)
     return VerifyResult(
-        signed=signed, certificate=leaf, rpps=rpps_of(leaf), signing_time=signing_time,
+        signed=signed, certificate=leaf, rpps=signer.rpps, signing_time=signing_time,
         element_id=element_id, signature_method=method, source=element,
     )
 
@@ -107,29 +110,22 @@ def _check_algorithms(signed_info: etree._Element, policy: VerifyPolicy, signatu
     uri = method_el.get("Algorithm") or ""
     if "hmac" in uri.lower():
         raise errors.SignatureError(errors.SIG_HMAC, uri, line=method_el.sourceline or line)
-    try:
-        method = SignatureMethod(uri)
-    except ValueError:
-        raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline) from None
-    if method not in policy.signature_methods:
+    method = _SIGNATURE_METHODS.get(uri)
+    if method is None or method not in policy.signature_methods:
         raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline)
     c14n = one_child(signed_info, "CanonicalizationMethod").get("Algorithm")
     if c14n not in policy.c14n_methods:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"canonicalisation {c14n}", line=line)
     for digest_el in signed_info.iter(f"{DS}DigestMethod"):
         digest_uri = digest_el.get("Algorithm") or ""
-        try:
-            digest = DigestAlgorithm(digest_uri)
-        except ValueError:
-            raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, digest_uri,
-                                        line=digest_el.sourceline) from None
-        if digest not in policy.digest_algorithms:
+        digest = _DIGESTS.get(digest_uri)
+        if digest is None or digest not in policy.digest_algorithms:
             raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, digest_uri, line=digest_el.sourceline)
     return method.name
 
 
 def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> str:
-    references = signed_info.findall(f"{DS}Reference")
+    references = list(signed_info.iterchildren(f"{DS}Reference"))
     element_id = element.get("Id")
     if len(references) != 1 or not element_id:
         raise errors.SignatureError(
@@ -150,25 +146,25 @@ def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> s
 
 
 def _check_unique_ids(element, signature) -> None:
-    values = [str(v) for v in _ID_XPATH_SELF(element)]
+    values = _ID_XPATH_SELF(element)
     if len(values) != len(set(values)):
         dup = next(v for v in values if values.count(v) > 1)
         raise errors.SignatureError(errors.SIG_DUPLICATE_ID, dup, line=signature.sourceline)
 
 
-def _certificates(signature, store: TrustStore) -> tuple[x509.Certificate, tuple[x509.Certificate, ...]]:
-    texts = [e.text or "" for e in signature.iterfind(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")]
+def _signer(signature, store: TrustStore) -> Signer:
+    texts = tuple(cert.text or "" for key_info in signature.iterchildren(_KEY_INFO)
+                  for data in key_info.iterchildren(_X509_DATA) for cert in data.iterchildren(_X509_CERTIFICATE))
     if not texts:
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, line=signature.sourceline)
     if len(texts) > MAX_CERTIFICATES:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"{len(texts)} certificats (au plus {MAX_CERTIFICATES})",
                                     line=signature.sourceline)
     try:
-        certs = [store.certificate_from_base64(t) for t in texts]
+        return store.signer(texts)
     except (ValueError, TypeError):
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, "certificat illisible",
                                     line=signature.sourceline) from None
-    return certs[0], tuple(certs[1:])
 
 
 def _signing_time(element, policy: VerifyPolicy, now: datetime) -> datetime:
@@ -189,50 +185,6 @@ def _signing_time(element, policy: VerifyPolicy, now: datetime) -> datetime:
     if when < now - policy.max_signature_age:
         raise errors.SignatureError(errors.SIG_TIME, f"signature trop ancienne : {raw}", line=element.sourceline)
     return when
-
-
-def _check_certificate(leaf, intermediates, signing_time: datetime, now: datetime,
-                       policy: VerifyPolicy) -> None:
-    store = policy.trust_store
-    chain = store.chain_of(leaf, intermediates)
-    for cert in chain:
-        if signing_time > cert.not_valid_after_utc:
-            raise errors.SignatureError(
-                errors.SIG_EXPIRED, f"{subject_of(cert)} expiré le {cert.not_valid_after_utc:%Y-%m-%d}"
-            )
-        if signing_time < cert.not_valid_before_utc:
-            raise errors.SignatureError(
-                errors.SIG_NOT_YET_VALID, f"{subject_of(cert)} valide à partir du {cert.not_valid_before_utc:%Y-%m-%d}"
-            )
-    for cert, issuer in zip(chain, chain[1:], strict=False):
-        revoked_at = store.revocation_date(cert, issuer, policy.require_crl)
-        # The signing time is declared by the signer: a revoked certificate is refused
-        # whatever date it claims (its key may be in other hands).
-        if revoked_at is not None and revoked_at <= now:
-            raise errors.SignatureError(errors.SIG_REVOKED, f"{subject_of(cert)} révoqué le {revoked_at:%Y-%m-%d}")
-    key = (leaf, policy.require_rpps)
-    if key not in store._usage:
-        if len(store._usage) > 4096:
-            store._usage.clear()
-        store._usage[key] = _usage_problem(leaf, policy.require_rpps)
-    problem = store._usage[key]
-    if problem is not None:
-        raise errors.SignatureError(*problem)
-
-
-def _usage_problem(leaf: x509.Certificate, require_rpps: bool) -> tuple[errors.ErrorCode, str] | None:
-    """What the signer's certificate may not do (cached per certificate by the trust store)."""
-    try:
-        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-        if not (usage.digital_signature or usage.content_commitment):
-            return errors.SIG_CERT_USAGE, "usage de clé : signature non permise"
-    except x509.ExtensionNotFound:
-        pass
-    if is_ca(leaf):
-        return errors.SIG_CERT_USAGE, "certificat d'autorité"
-    if require_rpps and not (rpps_of(leaf) or "").isdigit():
-        return errors.SIG_CERT_USAGE, "RPPS absent du certificat"
-    return None
 
 
 _KEPT_IN_SIGNATURE = (f"{DS}SignedInfo", f"{DS}SignatureValue", f"{DS}KeyInfo")

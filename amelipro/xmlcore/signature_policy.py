@@ -115,8 +115,7 @@ def the_signature(element: etree._Element) -> etree._Element:
         raise errors.SignatureError(errors.SIG_MULTIPLE, f"{len(signatures)} signatures",
                                     line=signatures[1].sourceline)
     signature = signatures[0]
-    children = [c for c in element if isinstance(c.tag, str)]
-    if signature.getparent() is not element or children[-1] is not signature:
+    if signature.getparent() is not element or next(signature.itersiblings(etree.Element), None) is not None:
         raise errors.SignatureError(errors.SIG_LOCATION, line=signature.sourceline)
     return signature
 
@@ -133,9 +132,14 @@ def drop(node: etree._Element) -> None:
     parent.remove(node)
 
 
+def child(parent: etree._Element, tag: str) -> etree._Element | None:
+    """The first child ``tag`` of ``parent`` (``find`` without lxml's path machinery)."""
+    return next(parent.iterchildren(tag), None)
+
+
 def one_child(parent: etree._Element, name: str) -> etree._Element:
     """The one ``ds:<name>`` child of ``parent`` (else FSE-SIG-019)."""
-    found = parent.findall(f"{DS}{name}")
+    found = list(parent.iterchildren(f"{DS}{name}"))
     if len(found) != 1:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"ds:{name} : {len(found)} trouvé(s)",
                                     line=parent.sourceline)

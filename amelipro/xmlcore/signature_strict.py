@@ -38,6 +38,7 @@ from amelipro.xmlcore.signature_policy import (
     EXCLUSIVE_C14N_PREFIX,
     SIGNATURE_TAG,
     VerifyPolicy,
+    child,
     drop,
 )
 
@@ -72,12 +73,18 @@ def _c14n(node: etree._Element, algorithm: str, prefixes: list[str] | None) -> b
 
 
 def _prefix_list(node: etree._Element) -> list[str] | None:
-    inclusive = node.find(f"{{{EC_NS}}}InclusiveNamespaces[@PrefixList]")
-    return None if inclusive is None else inclusive.get("PrefixList").split(" ")
+    for inclusive in node.iterchildren(_INCLUSIVE_NAMESPACES):
+        prefixes = inclusive.get("PrefixList")
+        if prefixes is not None:
+            return prefixes.split(" ")
+    return None
+
+
+_HASHES = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
 
 
 def _hash_of(name: str) -> hashes.HashAlgorithm:
-    return {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}[name[-6:]]()
+    return _HASHES[name[-6:]]
 
 
 def _check_signature_value(key: Any, method: SignatureMethod, raw: bytes, data: bytes) -> None:
@@ -106,7 +113,7 @@ def _b64_int(parent: etree._Element, path: str) -> int:
 
 def _check_key_values(signature: etree._Element, key: Any, method: SignatureMethod) -> None:
     """A ``KeyValue`` or ``DEREncodedKeyValue`` beside the certificate must be its key."""
-    key_info = signature.find(f"{DS}KeyInfo")
+    key_info = child(signature, f"{DS}KeyInfo")
     if key_info is None or len(key_info) == 1:  # only X509Data (the rules require a certificate)
         return
     key_value = key_info.find(f"{DS}KeyValue")
@@ -163,8 +170,8 @@ def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signatu
 
 
 def _c14n_transforms(reference: etree._Element) -> list[tuple[str, list[str] | None]]:
-    return [(t.get("Algorithm"), _prefix_list(t)) for t in reference.iterfind(f"{DS}Transforms/{DS}Transform")
-            if t.get("Algorithm") in _C14N_URIS]
+    return [(t.get("Algorithm"), _prefix_list(t)) for transforms in reference.iterchildren(_TRANSFORMS)
+            for t in transforms.iterchildren(_TRANSFORM) if t.get("Algorithm") in _C14N_URIS]
 
 
 def _payload(root: etree._Element, c14n: list[tuple[str, list[str] | None]]) -> bytes | None:
@@ -175,12 +182,17 @@ def _payload(root: etree._Element, c14n: list[tuple[str, list[str] | None]]) -> 
 
 
 def _ascii_names(node: etree._Element) -> bool:
-    """No element or attribute name outside ASCII (signxml cannot re-serialise them)."""
+    """No element (prefix or local name) or attribute (local name) name outside ASCII
+    (signxml cannot re-serialise them)."""
     for e in node.iter(etree.Element):
-        if not (e.tag.rpartition("}")[2].isascii() and (e.prefix or "").isascii()):
+        tag = e.tag
+        if not tag.isascii() and not tag.rpartition("}")[2].isascii():
             return False
-        for name in e.attrib:
-            if not name.rpartition("}")[2].isascii():
+        prefix = e.prefix
+        if prefix is not None and not prefix.isascii():
+            return False
+        for name in e.keys():
+            if not name.isascii() and not name.rpartition("}")[2].isascii():
                 return False
     return True
 
@@ -189,8 +201,9 @@ def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPoli
     # 1. The content without the signature (enveloped transform: the rules above require it),
     #    canonicalised as the Reference says; a copy keeps the in-scope namespaces.
     root = copy.deepcopy(element)
-    drop(root.find(SIGNATURE_TAG))
-    declared = _c14n_transforms(signature.find(f"{DS}SignedInfo/{DS}Reference"))
+    drop(child(root, SIGNATURE_TAG))
+    signed_info = child(signature, _SIGNED_INFO)
+    declared = _c14n_transforms(child(signed_info, _REFERENCE))
     payload = _payload(root, declared)
     if payload is None or not payload.isascii():
         if not _ascii_names(root):
@@ -201,27 +214,26 @@ def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPoli
     schemas = _dsig_schema_list()
     if not any(schema.validate(signature) for schema in schemas):
         raise _Refused(errors.SIG_MALFORMED, str(schemas[-1].error_log.last_error)[:200])
-    signed_info = signature.find(f"{DS}SignedInfo")
-    c14n_method = signed_info.find(f"{DS}CanonicalizationMethod")
-    method = SignatureMethod(signed_info.find(f"{DS}SignatureMethod").get("Algorithm"))
-    raw_signature = b64decode(signature.find(f"{DS}SignatureValue").text)
+    c14n_method = child(signed_info, _CANONICALIZATION_METHOD)
+    method = _SIGNATURE_METHODS[child(signed_info, _SIGNATURE_METHOD).get("Algorithm")]
+    raw_signature = b64decode(child(signature, _SIGNATURE_VALUE).text)
     signed_info_c14n = _c14n(signed_info, c14n_method.get("Algorithm"), _prefix_list(c14n_method))
     key = leaf.public_key()
     _check_signature_value(key, method, raw_signature, signed_info_c14n)
     _check_key_values(signature, key, method)
     # 3. From here on, only what the signature covers: the canonical SignedInfo.
-    reference = etree.fromstring(signed_info_c14n, parser=_safe_parser()).find(f"{DS}Reference")
+    reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
     transforms = _c14n_transforms(reference)
     if transforms != declared:  # pragma: no cover - C14N keeps attribute values
         payload = _payload(root, transforms)
     if payload is None:
         raise _Refused(errors.SIG_MALFORMED, f"{len(transforms)} canonicalisations")
-    digest = DigestAlgorithm(reference.find(f"{DS}DigestMethod").get("Algorithm"))
+    digest = _DIGESTS[child(reference, _DIGEST_METHOD).get("Algorithm")]
     if digest not in policy.digest_algorithms:
         raise _Refused(errors.SIG_WEAK_ALGORITHM, digest.value)
     hasher = hashes.Hash(_hash_of(digest.name))
     hasher.update(payload)
-    if b64decode(reference.find(f"{DS}DigestValue").text) != hasher.finalize():
+    if b64decode(child(reference, _DIGEST_VALUE).text) != hasher.finalize():
         raise _Refused(errors.SIG_TAMPERED)
     try:
         return etree.fromstring(payload, parser=_safe_parser())
@@ -229,6 +241,18 @@ def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPoli
         return None
 
 
+_SIGNED_INFO = f"{DS}SignedInfo"
+_CANONICALIZATION_METHOD = f"{DS}CanonicalizationMethod"
+_SIGNATURE_METHOD = f"{DS}SignatureMethod"
+_SIGNATURE_VALUE = f"{DS}SignatureValue"
+_REFERENCE = f"{DS}Reference"
+_TRANSFORMS = f"{DS}Transforms"
+_TRANSFORM = f"{DS}Transform"
+_DIGEST_METHOD = f"{DS}DigestMethod"
+_DIGEST_VALUE = f"{DS}DigestValue"
+_INCLUSIVE_NAMESPACES = f"{{{EC_NS}}}InclusiveNamespaces"
 _C14N_URIS = frozenset(m.value for m in CanonicalizationMethod)
+_SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
+_DIGESTS = {d.value: d for d in DigestAlgorithm}
 
 
