@@ -8,9 +8,9 @@ signer's certificate (first ``X509Certificate``) chains to a CA of the trust sto
 at the signing time (attribute ``dateSignature``), is not revoked (CRL ``*.crl.pem`` of the
 trust store) and carries an RPPS. Callers read only ``VerifyResult.signed``.
 
-The trust store is loaded once into a :class:`TrustStore`; certificates parsed from
-signatures and chain checks are cached in it, so a lot signed by one professional builds
-and checks the chain once.
+The trust store is loaded once into a :class:`TrustStore`; it keeps one ``Signer`` per
+``KeyInfo`` met (certificates parsed, chain, validity bounds, CRL entries, usage and RPPS
+computed once), so a lot signed by one professional checks the chain once.
 
 This module is the entry point and keeps every public name of the signature package:
 the trust store is in ``signature_trust``, the policy and result in ``signature_policy``,

@@ -2,14 +2,15 @@
 accepts, canonicalisation by lxml, digests and signatures by ``cryptography``.
 
 The same steps as signxml's XMLVerifier.verify on the one profile the gateway accepts (the
-rules of ``signature.py`` have already refused everything else), without its repeated re-parsing:
-one copy of the element (serialised and parsed, as signxml does, so that the namespace
-context and the failure on what cannot be re-serialised are the same), the signature
-validated against the XML-DSig schema, SignedInfo canonicalised by lxml and its signature
-checked by `cryptography`, the Reference read from the canonical SignedInfo, the
-enveloped signature removed, the content canonicalised by lxml and digested by
-`cryptography`. The differential test (tests/unit/test_xmlcore_signature_differential.py)
-holds it to signxml's answer, code for code.
+rules of ``signature.py`` have already refused everything else), without its repeated
+re-parsing: one deep copy of the element (it keeps the in-scope namespaces, as signxml's
+re-serialisation does), the signature removed, the content canonicalised once by lxml; the
+signature validated against the XML-DSig schema, SignedInfo canonicalised once by lxml and
+its signature value checked by ``cryptography``; the Reference read from the canonical
+SignedInfo, the canonical content digested by ``cryptography`` and parsed into the signed
+result. Elements are reached by direct child navigation (no lxml ElementPath per FSE).
+The differential test (tests/unit/test_xmlcore_signature_differential.py) holds it to
+signxml's answer, code for code.
 """
 
 from __future__ import annotations
