@@ -42,13 +42,19 @@ def policy(pki):
     return VerifyPolicy(TrustStore.load(pki.trust_dir))
 
 
-def test_one_signer_per_key_info_and_one_chain(pki, policy, monkeypatch):
-    calls = []
+@pytest.fixture
+def chain_builds(monkeypatch) -> list[int]:
+    """One item per chain built by a trust store during the test."""
+    calls: list[int] = []
     real = TrustStore._build_chain
     monkeypatch.setattr(TrustStore, "_build_chain", lambda self, *a: calls.append(1) or real(self, *a))
+    return calls
+
+
+def test_one_signer_per_key_info_and_one_chain(pki, policy, chain_builds):
     for n in range(1, 4):
         assert answer(signed_fse(pki.medecin, n), policy) == "accepted"
-    assert calls == [1] and len(policy.trust_store._signers) == 1
+    assert chain_builds == [1] and len(policy.trust_store._signers) == 1
 
 
 def test_certificate_text_laid_out_differently_is_the_same_certificate(pki, policy):
@@ -62,24 +68,25 @@ def test_certificate_text_laid_out_differently_is_the_same_certificate(pki, poli
     assert len(signers) == 2 and signers[0].leaf == signers[1].leaf
 
 
+# (holder, check time, a signing time inside its validity, one outside, the code there);
+# days from now. "expired" expired yesterday; "not_yet_valid" is valid from next month.
+VALIDITY_CASES = {
+    "expired": ("expired", 0, -2, 0, "FSE-SIG-006"),
+    "not yet valid": ("not_yet_valid", 31, 31, -1, "FSE-SIG-007"),
+}
+
+
 @pytest.mark.parametrize("valid_first", [True, False])
-def test_expired_certificate_judged_at_each_signing_time(pki, policy, valid_first):
+@pytest.mark.parametrize("case", sorted(VALIDITY_CASES))
+def test_validity_judged_at_each_signing_time(pki, policy, case, valid_first):
+    holder_name, check_day, inside_day, outside_day, code = VALIDITY_CASES[case]
     now = datetime.now(UTC)
-    during = signed_fse(pki.expired, signing_time=now - timedelta(days=2))  # it expired yesterday
-    after = signed_fse(pki.expired, signing_time=now)
-    order = [(during, "accepted"), (after, "FSE-SIG-006")]
+    holder = getattr(pki, holder_name)
+    inside = signed_fse(holder, signing_time=now + timedelta(days=inside_day))
+    outside = signed_fse(holder, signing_time=now + timedelta(days=outside_day))
+    order = [(inside, "accepted"), (outside, code)]
     for element, expected in order if valid_first else order[::-1]:
-        assert answer(element, policy, now) == expected
-
-
-@pytest.mark.parametrize("valid_first", [True, False])
-def test_not_yet_valid_certificate_judged_at_each_signing_time(pki, policy, valid_first):
-    later = datetime.now(UTC) + timedelta(days=31)  # it is valid from next month
-    before = signed_fse(pki.not_yet_valid, signing_time=later - timedelta(days=32))
-    within = signed_fse(pki.not_yet_valid, signing_time=later)
-    order = [(within, "accepted"), (before, "FSE-SIG-007")]
-    for element, expected in order if valid_first else order[::-1]:
-        assert answer(element, policy, later) == expected
+        assert answer(element, policy, now + timedelta(days=check_day)) == expected
 
 
 @pytest.mark.parametrize("before_first", [True, False])
@@ -111,13 +118,10 @@ def test_policies_sharing_a_trust_store_keep_their_own_crl_rule(pki, tmp_path, s
         assert answer(element, which) == expected
 
 
-def test_unknown_ca_is_remembered_and_refused_each_time(pki, policy, monkeypatch):
-    calls = []
-    real = TrustStore._build_chain
-    monkeypatch.setattr(TrustStore, "_build_chain", lambda self, *a: calls.append(1) or real(self, *a))
+def test_unknown_ca_is_remembered_and_refused_each_time(pki, policy, chain_builds):
     for n in range(1, 3):
         assert answer(signed_fse(pki.rogue, n), policy) == "FSE-SIG-005"
-    assert calls == [1]
+    assert chain_builds == [1]
 
 
 def test_the_signer_cache_is_bounded(pki, policy, monkeypatch):
