@@ -46,6 +46,7 @@ RSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 HMAC_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
+HMAC_SHA1 = "http://www.w3.org/2000/09/xmldsig#hmac-sha1"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
 
@@ -192,9 +193,12 @@ def _split_text_with(node, factory):
     node.insert(0, extra)
 
 
-def _with_cdata(el):
-    node = el.find(f"{F}Totaux/{F}PartAMO")
+def _cdata(node):
     node.text = etree.CDATA(node.text)
+
+
+def _with_cdata(el):
+    _cdata(el.find(f"{F}Totaux/{F}PartAMO"))
 
 
 def _re_signed_inclusive(pki):
@@ -276,6 +280,38 @@ def _rename_content_prefix(pki):
                            .replace("<f:?", "<?").encode())
 
 
+def _certificate_before(first_holder):
+    """Another certificate placed before the signer's in X509Data (or after, with ``None``)."""
+    def fn(el):
+        data = sig(el).find(f"{DS}KeyInfo/{DS}X509Data")
+        extra = etree.Element(f"{DS}X509Certificate")
+        extra.text = b64encode(first_holder.public_bytes(serialization.Encoding.DER)).decode()
+        data.insert(0, extra)
+    return fn
+
+
+def _certificate_after(holder_cert):
+    def fn(el):
+        etree.SubElement(sig(el).find(f"{DS}KeyInfo/{DS}X509Data"), f"{DS}X509Certificate").text = b64encode(
+            holder_cert.public_bytes(serialization.Encoding.DER)).decode()
+    return fn
+
+
+def _signature_in_object(pki):
+    """A second signature hidden in a ds:Object of the first."""
+    def fn(el):
+        obj = etree.SubElement(sig(el), f"{DS}Object")
+        obj.append(sig(signed_fse(pki.medecin_ec)))
+    return edit(signed_fse(pki.medecin), fn)
+
+
+def _non_ascii_prefix_in_content(pki):
+    element = signed_fse(pki.medecin)
+    text = to_bytes(element).decode().replace("<FSE ", '<FSE xmlns:é="urn:x" ', 1)
+    text = text.replace("</Totaux>", "<é:Note>1</é:Note></Totaux>", 1)
+    return parse_untrusted(text.encode())
+
+
 CASES: dict[str, tuple[Callable, str]] = {
     # valid, of every accepted shape
     "valid RSA-2048": (lambda p: signed_fse(p.medecin), ACCEPTED),
@@ -342,6 +378,9 @@ CASES: dict[str, tuple[Callable, str]] = {
         sig(e))), "FSE-SIG-011"),
     "second signature": (lambda p: edit(signed_fse(p.medecin), lambda e: e.find(f"{F}Totaux").append(
         sig(signed_fse(p.medecin_ec)))), "FSE-SIG-002"),
+    "second signature in a ds:Object of the first": (_signature_in_object, "FSE-SIG-002"),
+    "Id of the FSE in another namespace": (lambda p: edit(signed_fse(p.medecin), lambda e: (
+        e.set("{urn:x}Id", e.get("Id")), e.attrib.pop("Id"))), "FSE-SIG-012"),
     "second signature after the first": (lambda p: edit(signed_fse(p.medecin), lambda e: e.append(
         sig(signed_fse(p.medecin)))), "FSE-SIG-002"),
     "no signature": (lambda p: fresh(p), "FSE-SIG-001"),
@@ -357,12 +396,18 @@ CASES: dict[str, tuple[Callable, str]] = {
         signed_info(e).find(f"{DS}Reference/{DS}DigestValue"), lambda: etree.Comment(" x "))), ACCEPTED),
     "comment inside SignedInfo": (lambda p: edit(signed_fse(p.medecin), lambda e: signed_info(e).insert(
         0, etree.Comment(" x "))), ACCEPTED),
+    "comment inside the certificate": (lambda p: edit(signed_fse(p.medecin), lambda e: _split_text_with(
+        sig(e).find(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate"), lambda: etree.Comment(" x "))),
+        "FSE-SIG-018"),
+    "CDATA certificate": (lambda p: edit(signed_fse(p.medecin), lambda e: _cdata(
+        sig(e).find(f"{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate"))), ACCEPTED),
     "comments kept by the C14N method": (lambda p: manual(fresh(p), p.medecin, si_c14n=EXC_COMMENTS),
                                          "FSE-SIG-019"),
     "comments kept by the transform": (lambda p: manual(fresh(p), p.medecin, transforms=(
         (ENVELOPED, None), (EXC_COMMENTS, None))), "FSE-SIG-019"),
     # algorithms
     "HMAC": (lambda p: manual(fresh(p), p.medecin, method=HMAC_SHA256, key=b"secret"), "FSE-SIG-010"),
+    "HMAC-SHA1": (lambda p: manual(fresh(p), p.medecin, method=HMAC_SHA1, key=b"secret"), "FSE-SIG-010"),
     "RSA-SHA1": (lambda p: manual(fresh(p), p.medecin, method=RSA_SHA1, hash_cls=hashes.SHA1), "FSE-SIG-009"),
     "SHA-1 digest": (lambda p: manual(fresh(p), p.medecin, digest_uri=SHA1, digest_name="sha1"), "FSE-SIG-009"),
     "unknown signature method": (lambda p: manual(fresh(p), p.medecin, method="urn:x"), "FSE-SIG-009"),
@@ -372,6 +417,12 @@ CASES: dict[str, tuple[Callable, str]] = {
     "revoked certificate": (lambda p: signed_fse(p.revoked), "FSE-SIG-008"),
     "another professional's certificate, my key": (lambda p: manual(fresh(p), p.medecin, cert=p.other.cert),
                                                    "FSE-SIG-004"),
+    "foreign certificate before the signer's": (lambda p: edit(signed_fse(p.medecin), _certificate_before(
+        p.other.cert)), "FSE-SIG-004"),
+    "foreign CA's certificate before the signer's": (lambda p: edit(signed_fse(p.medecin), _certificate_before(
+        p.rogue.cert)), "FSE-SIG-005"),
+    "unrelated certificate after the signer's": (lambda p: edit(signed_fse(p.medecin), _certificate_after(
+        p.other.cert)), ACCEPTED),
     "matching RSA KeyValue": (lambda p: manual(fresh(p), p.medecin, key_info=[
         rsa_key_value(p.medecin.cert.public_key())]), ACCEPTED),
     "other RSA KeyValue": (lambda p: manual(fresh(p), p.medecin, key_info=[
@@ -405,6 +456,11 @@ CASES: dict[str, tuple[Callable, str]] = {
         etree.Element(f"{DS}Extra"))), "FSE-SIG-019"),
     "non-ASCII element name in the signature": (lambda p: edit(signed_fse(p.medecin), lambda e: setattr(
         signed_info(e).find(f"{DS}Reference/{DS}DigestMethod"), "tag", f"{DS}DigéstMethod")), "FSE-SIG-019"),
+    "non-ASCII attribute name in the signature": (lambda p: edit(signed_fse(p.medecin), lambda e: signed_info(
+        e).find(f"{DS}Reference").set("Marqué", "1")), "FSE-SIG-019"),
+    "non-ASCII attribute name in the content": (lambda p: edit(signed_fse(p.medecin), lambda e: e.find(
+        f"{F}Totaux").set("marqué", "1")), "FSE-SIG-019"),
+    "non-ASCII prefix in the content": (_non_ascii_prefix_in_content, "FSE-SIG-019"),
     "non-ASCII element name in the content": (lambda p: edit(signed_fse(p.medecin), lambda e: etree.SubElement(
         e.find(f"{F}Totaux"), f"{F}Remarqué")), "FSE-SIG-019"),
 }

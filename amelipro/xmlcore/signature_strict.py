@@ -1,0 +1,259 @@
+"""The strict-profile verifier: digest and signature value of the one profile the gateway
+accepts, canonicalisation by lxml, digests and signatures by ``cryptography``.
+
+The same steps as signxml's XMLVerifier.verify on the one profile the gateway accepts (the
+rules of ``signature.py`` have already refused everything else), without its repeated
+re-parsing: one deep copy of the element (it keeps the in-scope namespaces, as signxml's
+re-serialisation does), the signature removed, the content canonicalised once by lxml; the
+signature validated against the XML-DSig schema, SignedInfo canonicalised once by lxml and
+its signature value checked by ``cryptography``; the Reference read from the canonical
+SignedInfo, the canonical content digested by ``cryptography`` and parsed into the signed
+result. Elements are reached by direct child navigation (no lxml ElementPath per FSE).
+The differential test (tests/unit/test_xmlcore_signature_differential.py) holds it to
+signxml's answer, code for code.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from base64 import b64decode
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
+from lxml import etree
+from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+
+from amelipro.xmlcore import errors
+from amelipro.xmlcore.safe import _parser as _safe_parser
+from amelipro.xmlcore.signature_policy import (
+    DS,
+    DSIG11_NS,
+    EC_NS,
+    EXCLUSIVE_C14N_PREFIX,
+    SIGNATURE_TAG,
+    VerifyPolicy,
+    child,
+    drop,
+)
+
+_dsig_schemas: list[etree.XMLSchema] | None = None
+_dsig_lock = threading.Lock()
+
+
+def _dsig_schema_list() -> list[etree.XMLSchema]:
+    """The XML-DSig schemas signxml validates a signature against (its data files, loaded once)."""
+    global _dsig_schemas
+    if _dsig_schemas is None:
+        with _dsig_lock:
+            if _dsig_schemas is None:
+                from signxml.processor import XMLSignatureProcessor
+
+                _dsig_schemas = list(XMLSignatureProcessor.schemas())
+    return _dsig_schemas
+
+
+class _Refused(Exception):
+    def __init__(self, code: errors.ErrorCode, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def _c14n(node: etree._Element, algorithm: str, prefixes: list[str] | None) -> bytes:
+    return etree.tostring(
+        node, method="c14n", exclusive=algorithm.startswith(EXCLUSIVE_C14N_PREFIX),
+        with_comments=algorithm.endswith("#WithComments"), inclusive_ns_prefixes=prefixes,
+    )
+
+
+def _prefix_list(node: etree._Element) -> list[str] | None:
+    for inclusive in node.iterchildren(_INCLUSIVE_NAMESPACES):
+        prefixes = inclusive.get("PrefixList")
+        if prefixes is not None:
+            return prefixes.split(" ")
+    return None
+
+
+_HASHES = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
+
+
+def _hash_of(name: str) -> hashes.HashAlgorithm:
+    return _HASHES[name[-6:]]
+
+
+def _check_signature_value(key: Any, method: SignatureMethod, raw: bytes, data: bytes) -> None:
+    """Raises ``CryptoInvalidSignature`` (a bad signature) or ``_Refused`` (malformed)."""
+    algorithm = _hash_of(method.name)
+    if method.name.startswith("ECDSA_"):
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise _Refused(errors.SIG_MALFORMED, "clé du certificat incompatible avec l'algorithme")
+        size = (key.key_size + 7) // 8
+        if len(raw) != 2 * size:
+            raise CryptoInvalidSignature(f"{len(raw)} octets, {2 * size} attendus")
+        der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
+        key.verify(der, data, ec.ECDSA(algorithm))
+    else:
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise _Refused(errors.SIG_MALFORMED, "clé du certificat incompatible avec l'algorithme")
+        key.verify(raw, data, asym_padding.PKCS1v15(), algorithm)
+
+
+def _b64_int(parent: etree._Element, path: str) -> int:
+    found = parent.find(path)
+    if found is None:
+        raise _Refused(errors.SIG_MALFORMED, f"{path} absent")
+    return int.from_bytes(b64decode(found.text), "big")
+
+
+def _check_key_values(signature: etree._Element, key: Any, method: SignatureMethod) -> None:
+    """A ``KeyValue`` or ``DEREncodedKeyValue`` beside the certificate must be its key."""
+    key_info = child(signature, f"{DS}KeyInfo")
+    if key_info is None or len(key_info) == 1:  # only X509Data (the rules require a certificate)
+        return
+    key_value = key_info.find(f"{DS}KeyValue")
+    if key_value is not None:
+        if method.name.startswith("ECDSA_") and isinstance(key, ec.EllipticCurvePublicKey):
+            d11 = f"{{{DSIG11_NS}}}"
+            ec_value = key_value.find(f"{d11}ECKeyValue")
+            if ec_value is None or ec_value.find(f"{d11}NamedCurve") is None:
+                raise _Refused(errors.SIG_MALFORMED, "ECKeyValue incomplet")
+            data = b64decode(ec_value.find(f"{d11}PublicKey").text)[1:]
+            curve = _CURVES.get(ec_value.find(f"{d11}NamedCurve").get("URI") or "")
+            numbers = key.public_numbers()
+            same = curve is not None and curve.name == numbers.curve.name and \
+                int.from_bytes(data[:len(data) // 2], "big") == numbers.x and \
+                int.from_bytes(data[len(data) // 2:], "big") == numbers.y
+        elif method.name.startswith("RSA_") and isinstance(key, rsa.RSAPublicKey):
+            rsa_value = key_value.find(f"{DS}RSAKeyValue")
+            if rsa_value is None:
+                raise _Refused(errors.SIG_MALFORMED, "RSAKeyValue absent")
+            numbers = key.public_numbers()
+            same = _b64_int(rsa_value, f"{DS}Modulus") == numbers.n and \
+                _b64_int(rsa_value, f"{DS}Exponent") == numbers.e
+        else:
+            same = False
+        if not same:
+            raise _Refused(errors.SIG_MALFORMED, "KeyValue différente du certificat")
+    der_value = key_info.find(f"{{{DSIG11_NS}}}DEREncodedKeyValue")
+    if der_value is not None:
+        if load_der_public_key(b64decode(der_value.text)).public_bytes(
+                Encoding.DER, PublicFormat.SubjectPublicKeyInfo) != key.public_bytes(
+                Encoding.DER, PublicFormat.SubjectPublicKeyInfo):
+            raise _Refused(errors.SIG_MALFORMED, "DEREncodedKeyValue différente du certificat")
+
+
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "urn:oid:1.2.840.10045.3.1.7": ec.SECP256R1(),
+    "urn:oid:1.3.132.0.34": ec.SECP384R1(),
+    "urn:oid:1.3.132.0.35": ec.SECP521R1(),
+}
+
+
+def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signature) -> etree._Element | None:
+    """The digest and signature of ``element`` (rules already checked); the signed content."""
+    line = signature.sourceline
+    try:
+        return _strict_steps(element, signature, leaf, policy)
+    except _Refused as exc:
+        raise errors.SignatureError(exc.code, exc.detail, line=line) from exc
+    except CryptoInvalidSignature as exc:
+        raise errors.SignatureError(errors.SIG_INVALID, line=line) from exc
+    except (etree.LxmlError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # a signature the XML-DSig schema refuses, bad base64, an unusable prefix list
+        raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
+
+
+def _c14n_transforms(reference: etree._Element) -> list[tuple[str, list[str] | None]]:
+    return [(t.get("Algorithm"), _prefix_list(t)) for transforms in reference.iterchildren(_TRANSFORMS)
+            for t in transforms.iterchildren(_TRANSFORM) if t.get("Algorithm") in _C14N_URIS]
+
+
+def _payload(root: etree._Element, c14n: list[tuple[str, list[str] | None]]) -> bytes | None:
+    if len(c14n) > 1:
+        return None  # refused once the signature is checked (signxml fails there too)
+    algorithm, prefixes = c14n[0] if c14n else (CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value, None)
+    return _c14n(root, algorithm, prefixes)
+
+
+def _ascii_names(node: etree._Element) -> bool:
+    """No element (prefix or local name) or attribute (local name) name outside ASCII
+    (signxml cannot re-serialise them)."""
+    for e in node.iter(etree.Element):
+        tag = e.tag
+        if not tag.isascii() and not tag.rpartition("}")[2].isascii():
+            return False
+        prefix = e.prefix
+        if prefix is not None and not prefix.isascii():
+            return False
+        for name in e.keys():
+            if not name.isascii() and not name.rpartition("}")[2].isascii():
+                return False
+    return True
+
+
+def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy) -> etree._Element | None:
+    # 1. The content without the signature (enveloped transform: the rules above require it),
+    #    canonicalised as the Reference says; a copy keeps the in-scope namespaces.
+    root = copy.deepcopy(element)
+    drop(child(root, SIGNATURE_TAG))
+    signed_info = child(signature, _SIGNED_INFO)
+    declared = _c14n_transforms(child(signed_info, _REFERENCE))
+    payload = _payload(root, declared)
+    if payload is None or not payload.isascii():
+        if not _ascii_names(root):
+            raise _Refused(errors.SIG_MALFORMED, "nom d'élément ou d'attribut non ASCII")
+    if not _ascii_names(signature):
+        raise _Refused(errors.SIG_MALFORMED, "nom d'élément ou d'attribut non ASCII")
+    # 2. The signature: XML-DSig schema, then SignedInfo canonicalised and its value checked.
+    schemas = _dsig_schema_list()
+    if not any(schema.validate(signature) for schema in schemas):
+        raise _Refused(errors.SIG_MALFORMED, str(schemas[-1].error_log.last_error)[:200])
+    c14n_method = child(signed_info, _CANONICALIZATION_METHOD)
+    method = _SIGNATURE_METHODS[child(signed_info, _SIGNATURE_METHOD).get("Algorithm")]
+    raw_signature = b64decode(child(signature, _SIGNATURE_VALUE).text)
+    signed_info_c14n = _c14n(signed_info, c14n_method.get("Algorithm"), _prefix_list(c14n_method))
+    key = leaf.public_key()
+    _check_signature_value(key, method, raw_signature, signed_info_c14n)
+    _check_key_values(signature, key, method)
+    # 3. From here on, only what the signature covers: the canonical SignedInfo.
+    reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
+    transforms = _c14n_transforms(reference)
+    if transforms != declared:  # pragma: no cover - C14N keeps attribute values
+        payload = _payload(root, transforms)
+    if payload is None:
+        raise _Refused(errors.SIG_MALFORMED, f"{len(transforms)} canonicalisations")
+    digest = _DIGESTS[child(reference, _DIGEST_METHOD).get("Algorithm")]
+    if digest not in policy.digest_algorithms:
+        raise _Refused(errors.SIG_WEAK_ALGORITHM, digest.value)
+    hasher = hashes.Hash(_hash_of(digest.name))
+    hasher.update(payload)
+    if b64decode(child(reference, _DIGEST_VALUE).text) != hasher.finalize():
+        raise _Refused(errors.SIG_TAMPERED)
+    try:
+        return etree.fromstring(payload, parser=_safe_parser())
+    except etree.XMLSyntaxError:
+        return None
+
+
+_SIGNED_INFO = f"{DS}SignedInfo"
+_CANONICALIZATION_METHOD = f"{DS}CanonicalizationMethod"
+_SIGNATURE_METHOD = f"{DS}SignatureMethod"
+_SIGNATURE_VALUE = f"{DS}SignatureValue"
+_REFERENCE = f"{DS}Reference"
+_TRANSFORMS = f"{DS}Transforms"
+_TRANSFORM = f"{DS}Transform"
+_DIGEST_METHOD = f"{DS}DigestMethod"
+_DIGEST_VALUE = f"{DS}DigestValue"
+_INCLUSIVE_NAMESPACES = f"{{{EC_NS}}}InclusiveNamespaces"
+_C14N_URIS = frozenset(m.value for m in CanonicalizationMethod)
+_SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
+_DIGESTS = {d.value: d for d in DigestAlgorithm}
+
+
