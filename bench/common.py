@@ -27,6 +27,10 @@ PG_ADMIN_URL = os.environ.get(
     os.environ.get("AMELIPRO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
 )
 LOGIN = "medecin.demo"
+#: Patients added to the demo caisse file (12 people): a practice's patients, so that the demo
+#: lots are not 1,000 FSE for 5 patients (histories of hundreds of FSE each, care dated years
+#: back and refused) but about one or two FSE per patient and day, of the last five days.
+PATIENTS = 2000
 #: Environment variable (or ``python -m bench --quick``): every benchmark in a small mode.
 QUICK_ENV = "AMELIPRO_BENCH_QUICK"
 
@@ -127,7 +131,7 @@ def _prepare(url: str, base: Path) -> str:
     from amelipro import create_app
     from amelipro.auth.models import Professional
     from amelipro.auth.services import create_token
-    from amelipro.beneficiaries.services import seed_demo
+    from amelipro.beneficiaries.services import import_beneficiaries, seed_demo
     from amelipro.demo import demo_pki_holders, seed_demo_accounts
     from amelipro.migrate import upgrade
     from amelipro.reference.importers import DEMO_DIR
@@ -142,6 +146,7 @@ def _prepare(url: str, base: Path) -> str:
         session.commit()
         import_reference(session, ImportConfig(source=DEMO_DIR, effective=date(2026, 7, 1), actor="bench"))
         seed_demo(session, date.today())
+        import_beneficiaries(session, bench_patients(PATIENTS), actor="bench")
         init_demo(base / "pki", base / "pki" / "trust", demo_pki_holders())
         pro = session.scalar(select(Professional).where(Professional.login == LOGIN))
         token = create_token(session, pro, "bench").secret
@@ -150,8 +155,26 @@ def _prepare(url: str, base: Path) -> str:
     return token
 
 
+def bench_patients(count: int) -> list:
+    """``count`` people with valid NIR keys and rights open since 2020, no cover, no EHPAD."""
+    from stdnum.fr import nir
+
+    from amelipro.beneficiaries.domain import PatientRights, Period
+
+    people = []
+    for i in range(count):
+        sex, year, month = 1 + i % 2, 1940 + i % 80, 1 + i % 12
+        body = f"{sex}{year % 100:02d}{month:02d}75{100 + i // 1000:03d}{i % 1000:03d}"
+        people.append(PatientRights(
+            nir=body + nir.calc_check_digits(body), rank=1, birth_date=date(year, month, 1 + i % 28),
+            last_name=f"BANC{i}", first_name="Patient", regime="01", caisse="751", centre="0001",
+            rights=(Period(date(2020, 1, 1)),)))
+    return people
+
+
 def signed_lots(where: Site, sizes: list[int], first_seed: int = 0, prefix: str = "BENCH") -> list[bytes]:
-    """One signed demo lot of ``LOGIN`` per size (seeds ``first_seed``, ``first_seed + 1``...)."""
+    """One signed demo lot of ``LOGIN`` per size, their sheets drawn together (seed
+    ``first_seed``) so that no care of one lot is billed again by another."""
     from sqlalchemy import select
 
     from amelipro.auth.models import Professional
@@ -162,11 +185,10 @@ def signed_lots(where: Site, sizes: list[int], first_seed: int = 0, prefix: str 
     with app.app_context():
         session = app.extensions["amelipro.sessionmaker"]()
         pro = session.scalar(select(Professional).where(Professional.login == LOGIN))
-        lots = [
-            demo.write_lot(demo.build_sheets(session, pro, n, 0.0, today=date.today(), seed=seed).sheets,
-                           pro, key, cert, lot_number=f"{prefix}-{seed}")
-            for seed, n in enumerate(sizes, start=first_seed)
-        ]
+        sheets = demo.build_sheets(session, pro, sum(sizes), 0.0, today=date.today(), seed=first_seed).sheets
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        lots = [demo.write_lot(sheets[start:start + n], pro, key, cert, lot_number=f"{prefix}-{first_seed}-{i}")
+                for i, (start, n) in enumerate(zip(starts, sizes, strict=True))]
         session.close()
     app.extensions["amelipro.engine"].dispose()
     return lots
