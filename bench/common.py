@@ -60,27 +60,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def pg_database() -> str:
-    """A new, empty database on the PostgreSQL server; its URL."""
+def _pg_admin(statement: str) -> None:
     from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amelipro_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(statement))
     admin.dispose()
+
+
+def pg_database() -> str:
+    """A new, empty database on the PostgreSQL server; its URL."""
+    from sqlalchemy.engine import make_url
+
+    name = f"amelipro_bench_{uuid.uuid4().hex[:8]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_pg(url: str) -> None:
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
+    _pg_admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @dataclass(frozen=True)
