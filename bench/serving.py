@@ -140,9 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     for o in outcomes:
         print(_row(o))
     fit = [o for o in outcomes if o.compatible]
-    best = max(fit, key=lambda o: (round(o.concurrent, -2), o.sequential), default=None)
-    print(f"meilleure configuration compatible : {best.label if best else 'aucune'} ; "
+    best = max(fit, key=lambda o: (o.concurrent, o.sequential), default=None)
+    default = next((o for o in outcomes if (o.workers, o.threads) == (DEFAULT_WORKERS, DEFAULT_THREADS)), None)
+    versus = (f" ({best.concurrent / default.concurrent - 1:+.0%} sur le défaut à {args.clients} clients)"
+              if best and default and default.concurrent else "")
+    print(f"meilleure configuration compatible : {best.label if best else 'aucune'}{versus} ; "
           f"défaut d'amelipro.serving : {DEFAULT_WORKERS} × {DEFAULT_THREADS} ; {common.load_average()}")
+    print("(les configurations sont mesurées l'une après l'autre : sur une machine chargée par d'autres, "
+          "un écart de quelques dizaines de % peut n'être que la charge)")
 
 
 if __name__ == "__main__":
