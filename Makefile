@@ -54,8 +54,10 @@ test-sqlite: install chromium
 test-postgresql: install chromium
 	AMELIPRO_REQUIRE_BROWSER=1 AMELIPRO_CHROMIUM=$(CHROMIUM) AMELIPRO_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider
 
+# Every benchmark in one run (several minutes; QUICK=1: each in its small mode; BENCH="submit
+# serving": those modules only, bench/serving.py included).
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(QUICK),--quick) $(BENCH)
 
 lint: install
 	$(BIN)/ruff check amelipro tests bench

@@ -10,6 +10,16 @@ still answer (``bench/slowclients.py`` measures it), and the worker's heartbeat 
 main loop, so a long honest upload (20 MB at 1 Mbit/s: about 3 minutes) is never killed.
 Request bodies are read whole by ``amelipro.uploads`` before any processing.
 
+How many, measured on the 2-core machine by ``bench/serving.py`` (docs/benchmarks.md,
+2026-11-30): the pool of each worker must outnumber the slow connections that worker may
+hold, since one worker may accept them all (2 workers × 8 threads left half the probes
+waiting up to 15 s under 50 slow connections); 1, 2 and 3 workers of 64 threads answered
+the slow clients alike and served 1,000-FSE lots at the same rate within that run's noise
+(the machine was loaded by other work). Two workers are kept: each has its own interpreter
+lock, so two lots use the two cores at once; concurrent lots are spread over two processes,
+so a worker's peak memory stays lower (232 MB against 338 MB for one worker with four
+1,000-FSE lots at once); and a worker that dies leaves the other serving.
+
 Exposed to the Internet, put a buffering reverse proxy in front as well (docs/operations.md).
 """
 

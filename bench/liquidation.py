@@ -16,15 +16,14 @@ import multiprocessing as mp
 import os
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-PG_ADMIN_URL = os.environ.get("AMELIPRO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from bench.common import drop_pg, pg_database, quick
+
 PROFESSIONALS = 50
 LIQ_DAY = date(2026, 6, 1)
 
@@ -125,25 +124,10 @@ def _run(url: str, count: int, batch_size: int, workers: int) -> dict:
             "track": track_seconds}
 
 
-def _pg_database() -> str:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"amelipro_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_pg(url: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=int(os.environ.get("BENCH_LIQUIDATION_COUNT", 100_000)))
+    count = int(os.environ.get("BENCH_LIQUIDATION_COUNT", 20_000 if quick() else 100_000))
+    parser.add_argument("--count", type=int, default=count)
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgresql", action="store_true")
@@ -155,11 +139,11 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(("SQLite", 1, _run(url, args.count, args.batch_size, 1)))
     if not args.skip_postgresql:
         for workers in (1, 2):
-            url = _pg_database()
+            url = pg_database()
             try:
                 rows.append(("PostgreSQL", workers, _run(url, args.count, args.batch_size, workers)))
             finally:
-                _drop_pg(url)
+                drop_pg(url)
     print(f"Liquidation de {args.count:,} FSE acceptées (lots de {args.batch_size} ; "
           f"{PROFESSIONALS} professionnels ; {os.cpu_count()} cœurs)")
     print(f"{'base':<12} {'workers':>7} {'secondes':>9} {'FSE/s':>8} {'retours':>8} {'doublons':>8}  répartition")

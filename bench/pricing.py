@@ -13,19 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
+
+from bench.common import percentile, quick, site
 
 TARGET_MS = 20.0
-LOGIN = "medecin.demo"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))
-    return ordered[k]
 
 
 def sheet(today: date) -> dict:
@@ -41,35 +34,11 @@ def sheet(today: date) -> dict:
 
 
 def run(requests: int) -> dict[str, float]:
-    from sqlalchemy import select
-
-    from amelipro import create_app
-    from amelipro.auth.models import Professional
-    from amelipro.auth.services import create_token
-    from amelipro.beneficiaries.services import seed_demo
-    from amelipro.demo import seed_demo_accounts
-    from amelipro.migrate import upgrade
-    from amelipro.reference.importers import DEMO_DIR
-    from amelipro.reference.services import ImportConfig, import_reference
-
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        url = f"sqlite:///{base / 'bench.sqlite3'}"
-        upgrade(url)
-        app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(base), "SECRET_KEY": "bench",
-                          "PKI_DIR": str(base / "pki"), "TRUST_STORE_DIR": str(base / "pki" / "trust")})
-        with app.app_context():
-            session = app.extensions["amelipro.sessionmaker"]()
-            seed_demo_accounts(session)
-            session.commit()
-            import_reference(session, ImportConfig(source=DEMO_DIR, effective=date(2026, 7, 1), actor="bench"))
-            seed_demo(session, date.today())
-            pro = session.scalar(select(Professional).where(Professional.login == LOGIN))
-            token = create_token(session, pro, "bench").secret
-            session.close()
+    with site("sqlite") as where:
+        app = where.app()
         client = app.test_client()
         body = sheet(date.today())
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {where.token}"}
         first = client.post("/api/v1/fse/price", json=body, headers=headers)
         data = first.get_json()
         if first.status_code != 200 or not data["ok"] or len(data["lines"]) != 10:
@@ -84,13 +53,13 @@ def run(requests: int) -> dict[str, float]:
             cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200
         app.extensions["amelipro.engine"].dispose()
-    return {"p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95), "p99": _percentile(times, 0.99),
-            "cpu_p50": _percentile(cpu, 0.5), "cpu_p95": _percentile(cpu, 0.95), "load": os.getloadavg()[0]}
+    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95), "p99": percentile(times, 0.99),
+            "cpu_p50": percentile(cpu, 0.5), "cpu_p95": percentile(cpu, 0.95), "load": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.pricing")
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=100 if quick() else 300)
     args = parser.parse_args(argv or [])
     figures = run(args.requests)
     verdict = "OK" if figures["p95"] <= TARGET_MS else "AU-DESSUS DE LA CIBLE"

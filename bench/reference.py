@@ -11,13 +11,14 @@ Run: ``.venv/bin/python -m bench.reference`` (or ``make bench``).
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
+
+from bench.common import drop_pg, percentile, pg_database
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -34,12 +35,6 @@ QUERIES = [
     "radiographie abdomen", "accouchement", "exerese lesion", "consultation", "consultation generaliste",
     "vph lld", "perfusion domicile", "glycemie", "incontinence", "comprime secable", "gelule",
 ]
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, round(q * (len(values) - 1))))
-    return values[k]
 
 
 def _import(url: str) -> tuple[dict[str, float], float, sessionmaker]:
@@ -99,8 +94,8 @@ def _bench_db(label: str, url: str) -> list[tuple[str, str]]:
             (f"{label}: réimport identique (tout)", f"{again:.2f} s")]
     fast = _latencies(maker, search)
     naive = _latencies(maker, naive_search)
-    p50, p95 = _pct(fast, .5), _pct(fast, .95)
-    n50, n95 = _pct(naive, .5), _pct(naive, .95)
+    p50, p95 = percentile(fast, .5), percentile(fast, .95)
+    n50, n95 = percentile(naive, .5), percentile(naive, .95)
     rows += [
         (f"{label}: recherche p50 / p95", f"{p50 * 1e3:.3f} ms / {p95 * 1e3:.3f} ms ({len(QUERIES)} requêtes × 5)"),
         (f"{label}: LIKE naïf p50 / p95", f"{n50 * 1e3:.3f} ms / {n95 * 1e3:.3f} ms"),
@@ -129,22 +124,7 @@ def _bench_http(url: str) -> list[tuple[str, str]]:
             assert response.status_code == 200
     app.extensions["amelipro.engine"].dispose()
     return [("SQLite: HTTP /api/v1/reference/search p50 / p95",
-             f"{_pct(out, .5) * 1e3:.2f} ms / {_pct(out, .95) * 1e3:.2f} ms")]
-
-
-def _pg_url() -> str | None:
-    from sqlalchemy import create_engine, text
-
-    admin = os.environ.get("AMELIPRO_BENCH_PG_URL") or os.environ.get(
-        "AMELIPRO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        engine = create_engine(admin)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception:  # noqa: BLE001 - no server: the PostgreSQL half is skipped
-        return None
-    return admin
+             f"{percentile(out, .5) * 1e3:.2f} ms / {percentile(out, .95) * 1e3:.2f} ms")]
 
 
 def main() -> None:
@@ -156,25 +136,15 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         rows += _bench_db("SQLite", url)
         rows += _bench_http(url)
-    admin = _pg_url()
-    if admin:
-        import uuid
-
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        name = f"amelipro_bench_{uuid.uuid4().hex[:8]}"
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            rows += _bench_db("PostgreSQL", make_url(admin).set(database=name).render_as_string(hide_password=False))
-        finally:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            engine.dispose()
-    else:
+    try:
+        url = pg_database()
+    except Exception:  # noqa: BLE001 - no server: the PostgreSQL half is skipped
         rows.append(("PostgreSQL", "ignoré : serveur injoignable"))
+    else:
+        try:
+            rows += _bench_db("PostgreSQL", url)
+        finally:
+            drop_pg(url)
     width = max(len(r[0]) for r in rows)
     print(f"{'mesure':<{width}}  valeur")
     print(f"{'-' * width}  {'-' * 30}")

@@ -12,6 +12,8 @@ a gateway worker (SIGKILL) and terminates the database connections of busy reque
 Then the accepted FSE, with pairs of FSE built to collide (same care, two invoice numbers),
 are liquidated by two worker processes at once.
 
+``AMELIPRO_BENCH_QUICK=1``: 12 lots of 50 FSE.
+
 Prints: FSE sent / stored / duplicated / lost / double-paid (all zero but sent and stored),
 and what happened on the way. Bounded: about two minutes on a 2-core machine.
 """
@@ -23,19 +25,16 @@ import hashlib
 import multiprocessing as mp
 import os
 import random
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
-from bench.submit import _drop_pg, _free_port, _pg_database, _prepare, _stop
+from bench.common import Server, quick, serve, signed_lots, site
 
 #: Settings of the gateway for the storm: a claim left by the killed worker is taken over
 #: after 8 s (instead of the time derived from the largest lot), Retry-After 1 s.
@@ -100,14 +99,7 @@ def _client(port: int, token: str, lots: list[tuple[int, bytes]], storm: Storm, 
             storm.count("réponse rejouée (même clé)")
 
 
-def _worker_pids(master: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _chaos(master: int, url: str, storm: Storm, done: threading.Event, total: int) -> None:
+def _chaos(server: Server, url: str, storm: Storm, done: threading.Event, total: int) -> None:
     """Kill a gateway worker once a quarter of the lots are in, then cut the database
     connections of busy requests, three times."""
     from sqlalchemy import create_engine, text
@@ -118,7 +110,7 @@ def _chaos(master: int, url: str, storm: Storm, done: threading.Event, total: in
 
     while not done.is_set() and progress() < 0.25:
         time.sleep(0.2)
-    workers = _worker_pids(master)
+    workers = server.worker_pids()
     if workers and not done.is_set():
         os.kill(workers[0], signal.SIGKILL)
         storm.count("worker de la passerelle tué (SIGKILL)")
@@ -238,43 +230,34 @@ def _race(url: str) -> tuple[list[int], int]:
 
 
 def run(n_lots: int, n_fse: int, clients: int, seed: int) -> None:
-    from bench.slowclients import serve
-
-    base = Path(tempfile.mkdtemp(prefix="amelipro-bench-resilience-"))
-    url = _pg_database()
-    proc = None
     started = time.monotonic()
-    try:
-        built, token = _prepare(url, base, n_fse, n_lots)
-        lots = list(enumerate(built[1:], start=1))
+    with site("postgresql") as where:
+        url = where.url
+        lots = list(enumerate(signed_lots(where, [n_fse] * n_lots, first_seed=1), start=1))
         prepared = time.monotonic() - started
-        port = _free_port()
-        proc = serve(url, base, port, GATEWAY_SETTINGS)
-        storm, done = Storm(), threading.Event()
-        chaos = threading.Thread(target=_chaos, args=(proc.pid, url, storm, done, len(lots)), daemon=True)
-        shares = [lots[i::clients] for i in range(clients)]
-        threads = [threading.Thread(target=_client, args=(port, token, share, storm, seed + i), daemon=True)
-                   for i, share in enumerate(shares)]
-        storm_started = time.monotonic()
-        chaos.start()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(600)
-        done.set()
-        chaos.join(30)
-        storm_seconds = time.monotonic() - storm_started
-        _stop(proc)
-        proc = None
+        server = serve(where, GATEWAY_SETTINGS)
+        try:
+            storm, done = Storm(), threading.Event()
+            chaos = threading.Thread(target=_chaos, args=(server, url, storm, done, len(lots)), daemon=True)
+            shares = [lots[i::clients] for i in range(clients)]
+            threads = [threading.Thread(target=_client, args=(server.port, where.token, share, storm, seed + i),
+                                        daemon=True)
+                       for i, share in enumerate(shares)]
+            storm_started = time.monotonic()
+            chaos.start()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(600)
+            done.set()
+            chaos.join(30)
+            storm_seconds = time.monotonic() - storm_started
+        finally:
+            server.stop()
         figures = _audit(url, lots, n_fse, storm)
         race_started = time.monotonic()
         claimed, double_paid = _race(url)
         race_seconds = time.monotonic() - race_started
-    finally:
-        if proc is not None:
-            _stop(proc)
-        _drop_pg(url)
-        shutil.rmtree(base, ignore_errors=True)
     print(f"{len(lots)} lots de {n_fse} FSE, {clients} clients, gunicorn gthread ; préparation "
           f"{prepared:.0f} s, tempête {storm_seconds:.0f} s, liquidation {race_seconds:.0f} s")
     print(f"{'envoyées':>9} {'stockées':>9} {'dupliquées':>11} {'perdues':>8} {'payées 2 fois':>14}")
@@ -290,8 +273,8 @@ def run(n_lots: int, n_fse: int, clients: int, seed: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lots", type=int, default=40)
-    parser.add_argument("--fse", type=int, default=100)
+    parser.add_argument("--lots", type=int, default=12 if quick() else 40)
+    parser.add_argument("--fse", type=int, default=50 if quick() else 100)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv if argv is not None else [])

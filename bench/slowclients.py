@@ -9,26 +9,21 @@ honest client uploads a ``--big-mb`` MB lot at ``--rate-mbit`` Mbit/s. Prints th
 latencies (target: every answer within 1 s) and the big lot's outcome (target: 201).
 Size limits for this run: ``MAX_CONTENT_LENGTH`` and ``XML_MAX_BYTES`` = big lot + 4 MB.
 SQLite, in a temporary directory; the server and every connection are stopped at the end.
+``AMELIPRO_BENCH_QUICK=1``: 15 s and a 2 MB lot.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import shutil
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
 
-from bench.submit import LOGIN, _config, _free_port, _percentile, _prepare, _stop
+from bench import common
 
 TARGET_SECONDS = 1.0
 
@@ -38,54 +33,28 @@ class Probes:
     health: list[float] = field(default_factory=list)
     lots: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)  # one item per slow connection opened
+    upload: dict = field(default_factory=dict)  # the big lot: status, accepted, sent_seconds, seconds
+
+    @property
+    def all_within(self) -> bool:
+        return bool(self.health) and bool(self.lots) and not self.failures
+
+    @property
+    def big_ok(self) -> bool:
+        return self.upload.get("status") == 201
 
 
-def _big_lot(url: str, base: Path, megabytes: float, per_fse: float) -> tuple[bytes, int]:
-    from sqlalchemy import select
-
-    from amelipro import create_app
-    from amelipro.auth.models import Professional
-    from amelipro.fse import demo
-
-    count = math.ceil(megabytes * 1_000_000 / per_fse * 1.06)  # per_fse includes the lot's header
-    app = create_app(_config(url, base))
-    with app.app_context():
-        session = app.extensions["amelipro.sessionmaker"]()
-        pro = session.scalar(select(Professional).where(Professional.login == LOGIN))
-        sheets = demo.build_sheets(session, pro, count, 0.0, today=date.today(), seed=4242).sheets
-        body = demo.write_lot(sheets, pro, base / "pki" / LOGIN / "key.pem", base / "pki" / LOGIN / "cert.pem",
-                              lot_number="BENCH-BIG")
-        session.close()
-    app.extensions["amelipro.engine"].dispose()
-    return body, count
+def big_lot(where: common.Site, megabytes: float, small: bytes, small_count: int) -> tuple[bytes, int]:
+    """A signed lot of about ``megabytes`` MB (its FSE count from the size of ``small``)."""
+    count = math.ceil(megabytes * 1_000_000 / (len(small) / small_count) * 1.06)
+    return common.signed_lots(where, [count], first_seed=4242, prefix="BENCH-BIG")[0], count
 
 
-def serve(url: str, base: Path, port: int, settings: dict[str, str]) -> subprocess.Popen:
-    """``amelipro serve``'s stack on ``port`` with these ``AMELIPRO_*`` settings; waits for
-    /healthz (also used by bench/resilience.py)."""
-    import requests
-
-    from amelipro.serving import gunicorn_command
-
-    env = dict(os.environ)
-    env.update({
-        "AMELIPRO_DATABASE_URL": url, "AMELIPRO_SECRET_KEY": "bench",
-        "AMELIPRO_PKI_DIR": str(base / "pki"), "AMELIPRO_TRUST_STORE_DIR": str(base / "pki" / "trust"),
-        **{f"AMELIPRO_{name}": value for name, value in settings.items()},
-    })
-    log = open(base / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(gunicorn_command("127.0.0.1", port, access_log=False, log_level="warning"),
-                            env=env, cwd=str(base), start_new_session=True, stdout=log, stderr=log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    _stop(proc)
-    raise RuntimeError(f"gunicorn did not start: {(base / 'gunicorn.log').read_text()[-2000:]}")
+def big_lot_settings(big: bytes) -> dict[str, str]:
+    """``MAX_CONTENT_LENGTH`` and ``XML_MAX_BYTES`` for this run: the big lot + 4 MB."""
+    limit = len(big) + 4 * 1024 * 1024
+    return {"MAX_CONTENT_LENGTH": str(limit), "XML_MAX_BYTES": str(limit)}
 
 
 def _crawler(port: int, index: int, stop: threading.Event, opened: list[int]) -> None:
@@ -112,10 +81,9 @@ def _crawler(port: int, index: int, stop: threading.Event, opened: list[int]) ->
         sock.close()
 
 
-def _prober(port: int, token: str, lots: list[bytes], stop: threading.Event, probes: Probes) -> None:
+def _prober(server: common.Server, where: common.Site, lots: list[bytes], stop: threading.Event, probes: Probes) -> None:
     import requests
 
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     n = 0
     with requests.Session() as http:
         while not stop.is_set():
@@ -124,11 +92,11 @@ def _prober(port: int, token: str, lots: list[bytes], stop: threading.Event, pro
                 started = time.perf_counter()
                 try:
                     if kind == "health":
-                        response = http.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+                        response = http.get(f"{server.url}/healthz", timeout=30)
                         ok = response.status_code == 200
                     else:
-                        response = http.post(f"http://127.0.0.1:{port}/api/v1/lots", data=lots[n % len(lots)],
-                                             headers={**headers, "Idempotency-Key": f"slow-{n}"}, timeout=30)
+                        response = http.post(f"{server.url}/api/v1/lots", data=lots[n % len(lots)],
+                                             headers=common.api_headers(where, f"slow-{n}"), timeout=30)
                         ok = response.status_code == 201
                 except requests.RequestException as exc:
                     ok, response = False, exc
@@ -169,42 +137,44 @@ def _upload(port: int, token: str, body: bytes, rate_bytes: float, result: dict)
     result["seconds"] = time.monotonic() - started
 
 
-def run(slow: int, duration: float, big_mb: float, rate_mbit: float) -> None:
-    base = Path(tempfile.mkdtemp(prefix="amelipro-bench-slow-"))
-    url = f"sqlite:///{base / 'amelipro.sqlite3'}"
-    proc = None
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
+def check(server: common.Server, where: common.Site, small: list[bytes], big: bytes, slow: int, duration: float,
+          rate_mbit: float) -> Probes:
+    """For ``duration`` seconds, ``slow`` crawling connections while /healthz and a small lot
+    are probed every second and ``big`` is uploaded at ``rate_mbit``; waits for the big lot's
+    answer (also used by bench/serving.py)."""
+    probes, stop = Probes(), threading.Event()
+    crawlers = [threading.Thread(target=_crawler, args=(server.port, i, stop, probes.opened), daemon=True)
+                for i in range(slow)]
     try:
-        small, token = _prepare(url, base, 5, 10)
-        per_fse = len(small[1]) / 5
-        big, big_count = _big_lot(url, base, big_mb, per_fse)
-        limit = len(big) + 4 * 1024 * 1024
-        port = _free_port()
-        proc = serve(url, base, port, {"MAX_CONTENT_LENGTH": str(limit), "XML_MAX_BYTES": str(limit)})
-        probes, opened, upload = Probes(), [], {}
-        threads = [threading.Thread(target=_crawler, args=(port, i, stop, opened), daemon=True)
-                   for i in range(slow)]
-        for t in threads:
+        for t in crawlers:
             t.start()
         time.sleep(2.0)  # every slow connection open and crawling before the probes start
-        prober = threading.Thread(target=_prober, args=(port, token, small[1:], stop, probes), daemon=True)
-        uploader = threading.Thread(target=_upload, args=(port, token, big, rate_mbit * 125_000, upload),
-                                    daemon=True)
+        prober = threading.Thread(target=_prober, args=(server, where, small, stop, probes), daemon=True)
+        uploader = threading.Thread(target=_upload, args=(server.port, where.token, big, rate_mbit * 125_000,
+                                                          probes.upload), daemon=True)
         prober.start()
         uploader.start()
         time.sleep(duration)
         stop.set()
         prober.join(60)
-        for t in threads:
+        for t in crawlers:
             t.join(10)
-        uploader.join(big_mb * 8 / rate_mbit * 2 + 300)
-        _print(slow, len(opened), duration, probes, big, big_count, rate_mbit, upload)
+        uploader.join(len(big) * 8 / (rate_mbit * 1e6) * 2 + 300)
     finally:
         stop.set()
-        if proc is not None:
-            _stop(proc)
-        shutil.rmtree(base, ignore_errors=True)
+    return probes
+
+
+def run(slow: int, duration: float, big_mb: float, rate_mbit: float) -> None:
+    with common.site("sqlite") as where:
+        small = common.signed_lots(where, [5] * 11)
+        big, big_count = big_lot(where, big_mb, small[0], 5)
+        server = common.serve(where, big_lot_settings(big))
+        try:
+            probes = check(server, where, small[1:], big, slow, duration, rate_mbit)
+        finally:
+            server.stop()
+    _print(slow, duration, probes, big, big_count, rate_mbit)
 
 
 def _line(name: str, values: list[float]) -> str:
@@ -212,13 +182,15 @@ def _line(name: str, values: list[float]) -> str:
         return f"{name:<22} aucune mesure"
     within = sum(1 for v in values if v <= TARGET_SECONDS)
     return (f"{name:<22} {len(values):>6} {statistics.median(values) * 1000:>8.0f} "
-            f"{_percentile(values, 0.99) * 1000:>8.0f} {max(values) * 1000:>8.0f} {within / len(values):>9.0%}")
+            f"{common.percentile(values, 0.99) * 1000:>8.0f} {max(values) * 1000:>8.0f} {within / len(values):>9.0%}")
 
 
-def _print(slow: int, opened: int, duration: float, probes: Probes, big: bytes, big_count: int,
-           rate_mbit: float, upload: dict) -> None:
-    print(f"{opened}/{slow} connexions lentes pendant {duration:.0f} s ; gunicorn gthread "
-          "(2 workers × 64 threads, amelipro serve)")
+def _print(slow: int, duration: float, probes: Probes, big: bytes, big_count: int, rate_mbit: float) -> None:
+    from amelipro.serving import DEFAULT_THREADS, DEFAULT_WORKERS
+
+    upload = probes.upload
+    print(f"{len(probes.opened)}/{slow} connexions lentes pendant {duration:.0f} s ; gunicorn gthread "
+          f"({DEFAULT_WORKERS} workers × {DEFAULT_THREADS} threads, amelipro serve) ; {common.load_average()}")
     print(f"{'sonde':<22} {'appels':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'≤ 1 s':>9}")
     print(_line("/healthz", probes.health))
     print(_line("lot de 5 FSE (201)", probes.lots))
@@ -232,8 +204,8 @@ def _print(slow: int, opened: int, duration: float, probes: Probes, big: bytes, 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slow", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--big-mb", type=float, default=20.0)
+    parser.add_argument("--duration", type=float, default=15.0 if common.quick() else 60.0)
+    parser.add_argument("--big-mb", type=float, default=2.0 if common.quick() else 20.0)
     parser.add_argument("--rate-mbit", type=float, default=1.0)
     args = parser.parse_args(argv if argv is not None else [])
     run(args.slow, args.duration, args.big_mb, args.rate_mbit)

@@ -93,3 +93,16 @@ def test_slow_clients_do_not_stop_healthz(served_by_gunicorn):
         stop.set()
         for sock in slow:
             sock.close()
+
+
+#: Slow connections the serving stack must outlast (hardening issue; bench/slowclients.py).
+SLOW_CONNECTIONS_REQUIRED = 50
+
+
+def test_default_pool_outnumbers_the_slow_connections_one_worker_may_hold():
+    """A slow client holds a thread of the worker that accepted it, and one worker may accept
+    all of them: with 2 workers × 8 threads, 50 slow connections left half the probes waiting
+    up to 15 s (bench/serving.py, 2026-11-30). Each worker's pool must outnumber them."""
+    command = gunicorn_command("127.0.0.1", 5000)
+    assert command[command.index("--worker-class") + 1] == "gthread"
+    assert int(command[command.index("--threads") + 1]) > SLOW_CONNECTIONS_REQUIRED
