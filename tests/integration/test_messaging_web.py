@@ -18,7 +18,7 @@ from amelipro.audit import AuditEvent
 from amelipro.auth.models import Professional
 from amelipro.errors import AmeliproError
 from amelipro.fse.models import StoredFse
-from amelipro.messaging import services
+from amelipro.messaging import queries, services
 from amelipro.messaging.models import Attachment, Message, OutboxMessage, Thread
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.models import Adjustment, Payment, PaymentTransition
@@ -388,7 +388,7 @@ def test_two_agents_deciding_at_once_grant_only_once(app, client, db_session, pa
     with app.test_request_context(), tp_session() as first, tp_session() as second:
         agent_1 = first.get(Professional, payment_case.agent.id)
         agent_2 = second.get(Professional, payment_case.agent.id)
-        services.get_thread(second, agent_2, thread_id, as_agent=True)  # read while still open
+        queries.get_thread(second, agent_2, thread_id, as_agent=True)  # read while still open
         services.close(first, agent_1, thread_id, services.Decision("accordee", "21,00"))
         with pytest.raises(AmeliproError) as exc:
             services.close(second, agent_2, thread_id, services.Decision("accordee", "21,00"))
