@@ -11,7 +11,7 @@ from zxcvbn import zxcvbn
 
 from amelipro import audit, mail
 from amelipro.account import errors
-from amelipro.account.models import AccountProfile, AccountStatus, LinkPurpose
+from amelipro.account.models import AccountLink, AccountProfile, AccountStatus, LinkPurpose
 from amelipro.account.profiles import (
     AccountPolicy,
     Url,
@@ -67,22 +67,27 @@ def change_password(session: Session, pro: Professional, old: str, new: str, kee
         audit.record(session, "password.change_failed", **actor(pro))
         session.commit()
         raise AmeliproError(errors.WRONG_PASSWORD)
+    return _replace_password(session, pro, new, keep_token, "password.changed", url)
+
+
+def _replace_password(session: Session, pro: Professional, new: str, keep_token: str | None,
+                      event: str, url: Url, link: AccountLink | None = None) -> int:
+    """Check the new password, use the link, store the hash, revoke the other login sessions;
+    audited as ``event``; commits, then tells the account's address."""
     email = email_of(session, pro)
     _check_password(new, _inputs(pro, email))
-    revoked = _set_password(session, pro, new, keep_token)
-    audit.record(session, "password.changed", **actor(pro), sessions_revoked=revoked)
+    if link is not None:
+        link.used_at = utcnow()
+    pro.password_hash = auth.hash_password(new)
+    profile_for_write(session, pro).password_changed_at = utcnow()
+    auth.clear_failures(session, pro.login)
+    revoked = auth.revoke_sessions(session, pro, keep_token)
+    audit.record(session, event, **actor(pro), sessions_revoked=revoked)
     session.commit()
     if email:
         mail.send("password_changed", email, "Votre mot de passe amelipro a changé", pro=pro,
                   reset_url=url("account.forgot_password"))
     return revoked
-
-
-def _set_password(session: Session, pro: Professional, new: str, keep_token: str | None) -> int:
-    pro.password_hash = auth.hash_password(new)
-    profile_for_write(session, pro).password_changed_at = utcnow()
-    auth.clear_failures(session, pro.login)
-    return auth.revoke_sessions(session, pro, keep_token)
 
 
 def request_password_reset(session: Session, identifier: str, url: Url) -> None:
@@ -112,14 +117,6 @@ def request_password_reset(session: Session, identifier: str, url: Url) -> None:
 def reset_password(session: Session, secret: str, new: str, url: Url) -> Professional:
     link = check_link(session, secret, LinkPurpose.RESET_PASSWORD)
     pro = session.get(Professional, link.professional_id)
-    email = email_of(session, pro)
-    _check_password(new, _inputs(pro, email))
-    link.used_at = utcnow()
-    revoked = _set_password(session, pro, new, None)
-    audit.record(session, "password.reset", **actor(pro), sessions_revoked=revoked)
-    session.commit()
-    if email:
-        mail.send("password_changed", email, "Votre mot de passe amelipro a changé", pro=pro,
-                  reset_url=url("account.forgot_password"))
+    _replace_password(session, pro, new, None, "password.reset", url, link)
     return pro
 

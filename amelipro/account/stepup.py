@@ -73,10 +73,6 @@ def confirm_step_up(password: str, code: str) -> None:
     grant_step_up(until, with_totp=enrolled)
 
 
-def clear_step_up() -> None:
-    session.pop(KEY, None)
-
-
 def step_up_required(view=None, *, totp: bool = True):
     def decorate(view):
         @wraps(view)

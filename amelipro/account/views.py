@@ -110,14 +110,22 @@ def _link_page(template: str, purpose, token: str, **context):
     try:
         profiles.check_link(get_session(), token, purpose)
     except AmeliproError as exc:
-        return render_template("account/link_error.html", error=exc), exc.status
+        return _link_error(exc)
     return render_template(template, token=token, **context)
+
+
+def _link_error(exc: AmeliproError):
+    return render_template("account/link_error.html", error=exc), exc.status
+
+
+def _confirm_page(purpose, token: str, title: str, button: str):
+    return _link_page("account/confirm.html", purpose, token, form=EmptyForm(), title=title, button=button)
 
 
 @bp.get("/compte/confirmer/<token>")
 def confirm_email(token: str):
-    return _link_page("account/confirm.html", LinkPurpose.CONFIRM_EMAIL, token, form=EmptyForm(),
-                      title="Confirmer votre adresse e-mail", button="Confirmer mon adresse")
+    return _confirm_page(LinkPurpose.CONFIRM_EMAIL, token, "Confirmer votre adresse e-mail",
+                         "Confirmer mon adresse")
 
 
 @bp.post("/compte/confirmer/<token>")
@@ -125,7 +133,7 @@ def confirm_email_post(token: str):
     try:
         pro = registration.confirm_email(get_session(), token, external_url)
     except AmeliproError as exc:
-        return render_template("account/link_error.html", error=exc), exc.status
+        return _link_error(exc)
     flash("Adresse e-mail confirmée." + ("" if pro.active else
           " Votre compte sera ouvert après la vérification de vos identifiants par un opérateur."),
           "success")
@@ -245,7 +253,7 @@ def reset_password(token: str):
             passwords.reset_password(get_session(), token, form.new_password.data, external_url)
         except AmeliproError as exc:
             if exc.error in (errors.LINK_INVALID, errors.LINK_EXPIRED):
-                return render_template("account/link_error.html", error=exc), exc.status
+                return _link_error(exc)
             error, status = exc.detail or exc.error.message, exc.status
         else:
             flash("Mot de passe changé : connectez-vous avec le nouveau.", "success")
@@ -282,8 +290,8 @@ def details():
 
 @bp.get("/compte/email/<token>")
 def confirm_email_change(token: str):
-    return _link_page("account/confirm.html", LinkPurpose.CHANGE_EMAIL, token, form=EmptyForm(),
-                      title="Confirmer votre nouvelle adresse e-mail", button="Confirmer la nouvelle adresse")
+    return _confirm_page(LinkPurpose.CHANGE_EMAIL, token, "Confirmer votre nouvelle adresse e-mail",
+                         "Confirmer la nouvelle adresse")
 
 
 @bp.post("/compte/email/<token>")
@@ -291,7 +299,7 @@ def confirm_email_change_post(token: str):
     try:
         practice_details.confirm_email_change(get_session(), token)
     except AmeliproError as exc:
-        return render_template("account/link_error.html", error=exc), exc.status
+        return _link_error(exc)
     flash("Nouvelle adresse e-mail confirmée.", "success")
     return redirect(url_for("account.overview") if current_user.is_authenticated else url_for("auth.login"))
 

@@ -284,6 +284,7 @@ def test_search_and_paging_over_own_threads(client, db_session, payment_case):
         _new(client, objet=f"Question {i:02d}", message="texte ordinaire" if i != 7 else "mot rarissime 100%")
     page = client.get("/messagerie/").get_data(as_text=True)
     assert "22 conversation(s)" in page and "Page 1 sur 2" in page
+    assert 'href="/messagerie/?page=2">Page suivante' in page
     assert "Question 21" in page and "Question 00" not in page
     assert "Question 00" in client.get("/messagerie/?page=2").get_data(as_text=True)
     found = client.get("/messagerie/?q=rarissime").get_data(as_text=True)
