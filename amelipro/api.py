@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from amelipro.account import services as account
+from amelipro.account import practice_details as account
 from amelipro.auth import errors as auth_errors
 from amelipro.auth import services as auth_services
 from amelipro.auth.models import Professional

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -111,16 +110,17 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from amelipro.auth import commands as auth_commands
+    from amelipro.beneficiaries import commands as beneficiaries_commands
+    from amelipro.fse import commands as fse_commands
+    from amelipro.messaging import commands as messaging_commands
+    from amelipro.reference import commands as reference_commands
+    from amelipro.thirdparty import commands as thirdparty_commands
+
     for command in (db_group, demo_group, pki_group, token_group, serve):
         app.cli.add_command(command)
-    for name in ("reference", "fse", "thirdparty", "beneficiaries", "auth", "messaging"):
-        module_name = f"amelipro.{name}.commands"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    for module in (reference_commands, fse_commands, thirdparty_commands, beneficiaries_commands,
+                   auth_commands, messaging_commands):
         module.register(app)
 
 

@@ -1,7 +1,7 @@
 """Account storage: profile (e-mail, sign-up and lock state, second factor), single-use e-mail
 links, recovery codes, practice details (one row per version) and bank accounts (RIB).
 
-Nothing here commits: ``amelipro.account.services`` does.
+Nothing here commits: the use cases (``amelipro.account.profiles`` lists them) do.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class BankAccountStatus(enum.StrEnum):
 
 class BankAccount(Base):
     """A RIB. The one in force on a day is the latest not cancelled whose ``effective_on``
-    is on or before that day (``services.account_in_force``): a change applies by itself
+    is on or before that day (``banking.account_in_force``): a change applies by itself
     when its cooling-off ends, with no job to run."""
 
     __tablename__ = "account_bank"

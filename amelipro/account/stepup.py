@@ -1,5 +1,5 @@
 """Step-up for sensitive actions, on the web side: a password + second-factor confirmation
-(``services.verify_step_up``, page « Confirmer votre identité ») stays valid
+(``second_factor.verify_step_up``, page « Confirmer votre identité ») stays valid
 ``AMELIPRO_STEP_UP_MINUTES`` for the login session that made it.
 
 Put it on any view that must be confirmed (bank account change; online signing)::
@@ -24,7 +24,7 @@ from functools import wraps
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
-from amelipro.account import errors, services
+from amelipro.account import errors, profiles, second_factor
 from amelipro.auth.views import login_policy
 from amelipro.db import get_session, utcnow
 from amelipro.errors import AmeliproError
@@ -53,35 +53,31 @@ def has_step_up(totp: bool = True) -> bool:
         return False
 
 
-def account_policy() -> services.AccountPolicy:
+def account_policy() -> profiles.AccountPolicy:
     cfg = current_app.config
-    return services.AccountPolicy(login=login_policy(),
+    return profiles.AccountPolicy(login=login_policy(),
                                   cooling_off_days=cfg["BANK_COOLING_OFF_DAYS"],
                                   step_up_minutes=cfg["STEP_UP_MINUTES"])
 
 
 def totp_enrolled() -> bool:
-    return services.totp_enabled(get_session(), current_user)
+    return profiles.totp_enabled(get_session(), current_user)
 
 
 def confirm_step_up(password: str, code: str) -> None:
     """Check the password (and the second factor when enrolled) typed on a page that asks for
     them inline (online signing), then grant the step-up as the « Confirmer » page does."""
     enrolled = totp_enrolled()
-    until = services.verify_step_up(get_session(), current_user, password, code,
+    until = second_factor.verify_step_up(get_session(), current_user, password, code,
                                     request.remote_addr or "", account_policy())
     grant_step_up(until, with_totp=enrolled)
-
-
-def clear_step_up() -> None:
-    session.pop(KEY, None)
 
 
 def step_up_required(view=None, *, totp: bool = True):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if totp and not services.totp_enabled(get_session(), current_user):
+            if totp and not profiles.totp_enabled(get_session(), current_user):
                 if request.method == "GET":
                     flash(f"{errors.TOTP_REQUIRED.message} {errors.TOTP_REQUIRED.hint}", "info")
                     return redirect(url_for("account.totp"))

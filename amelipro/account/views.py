@@ -17,12 +17,33 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
 from amelipro import clock
-from amelipro.account import errors, services
+from amelipro.account import (
+    bank_changes,
+    banking,
+    errors,
+    operators,
+    passwords,
+    practice_details,
+    profiles,
+    registration,
+    second_factor,
+)
+from amelipro.account.forms import (
+    BankForm,
+    ChangePasswordForm,
+    CodeForm,
+    DetailsForm,
+    EmptyForm,
+    ForgotForm,
+    ReasonForm,
+    ResetForm,
+    SignUpForm,
+    StepUpForm,
+    form_error,
+)
+from amelipro.account.models import LinkPurpose
 from amelipro.account.stepup import account_policy, grant_step_up, step_up_required
 from amelipro.auth import practice
 from amelipro.auth import services as auth_services
@@ -52,72 +73,6 @@ def addr() -> str:
     return request.remote_addr or ""
 
 
-# --- forms -----------------------------------------------------------------------------------
-
-class SignUpForm(FlaskForm):
-    login = StringField("Identifiant", validators=[DataRequired(), Length(max=64)])
-    email = EmailField("Adresse e-mail", validators=[DataRequired(), Length(max=254)])
-    first_name = StringField("Prénom", validators=[DataRequired(), Length(max=100)])
-    last_name = StringField("Nom", validators=[DataRequired(), Length(max=100)])
-    profession = StringField("Profession", validators=[DataRequired(), Length(max=40)])
-    rpps = StringField("Numéro RPPS (11 chiffres)", validators=[DataRequired(), Length(max=11)])
-    am_number = StringField("Numéro AM (9 caractères)", validators=[DataRequired(), Length(max=9)])
-    finess = StringField("FINESS (pharmacies)", validators=[Optional(), Length(max=9)])
-    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=200)])
-
-
-class EmptyForm(FlaskForm):
-    """Only its CSRF token (confirmations, cancellations)."""
-
-
-class CodeForm(FlaskForm):
-    code = StringField("Code de vérification", validators=[DataRequired(), Length(max=20)])
-
-
-class ChangePasswordForm(FlaskForm):
-    old_password = PasswordField("Mot de passe actuel", validators=[DataRequired(), Length(max=200)])
-    new_password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(max=200)])
-
-
-class ForgotForm(FlaskForm):
-    identifier = StringField("Identifiant ou adresse e-mail", validators=[DataRequired(), Length(max=254)])
-
-
-class ResetForm(FlaskForm):
-    new_password = PasswordField("Nouveau mot de passe", validators=[DataRequired(), Length(max=200)])
-
-
-class StepUpForm(FlaskForm):
-    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=200)])
-    code = StringField("Code de vérification", validators=[Optional(), Length(max=20)])
-
-
-class DetailsForm(FlaskForm):
-    practice_name = StringField("Nom du cabinet", validators=[Length(max=200)])
-    address = StringField("Adresse", validators=[Length(max=300)])
-    postcode = StringField("Code postal", validators=[Length(max=5)])
-    city = StringField("Ville", validators=[Length(max=100)])
-    phone = StringField("Téléphone", validators=[Length(max=20)])
-    email = EmailField("Adresse e-mail", validators=[Length(max=254)])
-
-
-class BankForm(FlaskForm):
-    holder = StringField("Titulaire du compte", validators=[DataRequired(), Length(max=70)])
-    iban = StringField("IBAN", validators=[DataRequired(), Length(max=50)])
-    bic = StringField("BIC", validators=[DataRequired(), Length(max=11)])
-
-
-class ReasonForm(FlaskForm):
-    reason = TextAreaField("Motif", validators=[DataRequired(), Length(max=500)])
-
-
-def _form_error(form: FlaskForm) -> str:
-    """The form's problems in French (WTForms' own messages are English)."""
-    return "; ".join(
-        f"{form[name].label.text.lower()} : {'trop long' if form[name].data else 'obligatoire'}"
-        for name in form.errors if name != "csrf_token")
-
-
 # --- sign-up and e-mail confirmation ---------------------------------------------------------
 
 @bp.route("/compte/creer", methods=["GET", "POST"])
@@ -127,7 +82,7 @@ def signup():
     status = 200
     if form.validate_on_submit():
         try:
-            services.sign_up(get_session(), services.SignUp(
+            registration.sign_up(get_session(), registration.SignUp(
                 login=form.login.data, password=form.password.data, email=form.email.data,
                 first_name=form.first_name.data, last_name=form.last_name.data,
                 profession=form.profession.data, rpps=form.rpps.data,
@@ -137,7 +92,7 @@ def signup():
         else:
             return redirect(url_for("account.signup_sent"))
     elif request.method == "POST":
-        problems, status = [_form_error(form) or "Formulaire incomplet."], 400
+        problems, status = [form_error(form) or "Formulaire incomplet."], 400
     return render_template("account/signup.html", form=form, problems=problems,
                            professions=PROFESSION_LABELS), status
 
@@ -153,24 +108,32 @@ def signup_sent():
 def _link_page(template: str, purpose, token: str, **context):
     """GET of an e-mail link: the page and its button, or the clear error (nothing changed)."""
     try:
-        services.check_link(get_session(), token, purpose)
+        profiles.check_link(get_session(), token, purpose)
     except AmeliproError as exc:
-        return render_template("account/link_error.html", error=exc), exc.status
+        return _link_error(exc)
     return render_template(template, token=token, **context)
+
+
+def _link_error(exc: AmeliproError):
+    return render_template("account/link_error.html", error=exc), exc.status
+
+
+def _confirm_page(purpose, token: str, title: str, button: str):
+    return _link_page("account/confirm.html", purpose, token, form=EmptyForm(), title=title, button=button)
 
 
 @bp.get("/compte/confirmer/<token>")
 def confirm_email(token: str):
-    return _link_page("account/confirm.html", services.LinkPurpose.CONFIRM_EMAIL, token, form=EmptyForm(),
-                      title="Confirmer votre adresse e-mail", button="Confirmer mon adresse")
+    return _confirm_page(LinkPurpose.CONFIRM_EMAIL, token, "Confirmer votre adresse e-mail",
+                         "Confirmer mon adresse")
 
 
 @bp.post("/compte/confirmer/<token>")
 def confirm_email_post(token: str):
     try:
-        pro = services.confirm_email(get_session(), token, external_url)
+        pro = registration.confirm_email(get_session(), token, external_url)
     except AmeliproError as exc:
-        return render_template("account/link_error.html", error=exc), exc.status
+        return _link_error(exc)
     flash("Adresse e-mail confirmée." + ("" if pro.active else
           " Votre compte sera ouvert après la vérification de vos identifiants par un opérateur."),
           "success")
@@ -204,7 +167,7 @@ def login_code():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            kind = services.verify_second_factor(get_session(), pro, form.code.data, addr(), policy())
+            kind = second_factor.verify_second_factor(get_session(), pro, form.code.data, addr(), policy())
         except AmeliproError as exc:
             error, status = exc.error.message, exc.status
         else:
@@ -231,11 +194,11 @@ def overview():
     db = get_session()
     today = clock.paris_today()
     return render_template(
-        "account/overview.html", profile=services.profile_of(db, current_user.id),
-        details=services.current_details(db, current_user.id),
-        in_force=services.account_in_force(db, current_user.id, today),
-        pending=services.pending_bank_changes(db, current_user.id, today),
-        recovery_left=services.remaining_recovery_codes(db, current_user),
+        "account/overview.html", profile=profiles.profile_of(db, current_user.id),
+        details=practice_details.current_details(db, current_user.id),
+        in_force=banking.account_in_force(db, current_user.id, today),
+        pending=banking.pending_bank_changes(db, current_user.id, today),
+        recovery_left=second_factor.remaining_recovery_codes(db, current_user),
         periods=practice.practice_history(db, current_user.id).periods,
     )
 
@@ -247,7 +210,7 @@ def change_password():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            revoked = services.change_password(
+            revoked = passwords.change_password(
                 get_session(), current_user, form.old_password.data, form.new_password.data,
                 current_user.session_token, addr(), policy(), external_url)
         except AmeliproError as exc:
@@ -265,7 +228,7 @@ def change_password():
 def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
-        services.request_password_reset(get_session(), form.identifier.data, external_url)
+        passwords.request_password_reset(get_session(), form.identifier.data, external_url)
         return redirect(url_for("account.forgot_sent"))
     status = 400 if request.method == "POST" else 200
     return render_template("account/forgot.html", form=form), status
@@ -281,16 +244,16 @@ def forgot_sent():
 @bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     if request.method == "GET":
-        return _link_page("account/reset.html", services.LinkPurpose.RESET_PASSWORD, token,
+        return _link_page("account/reset.html", LinkPurpose.RESET_PASSWORD, token,
                           form=ResetForm(), error=None)
     form = ResetForm()
     error, status = None, 400
     if form.validate_on_submit():
         try:
-            services.reset_password(get_session(), token, form.new_password.data, external_url)
+            passwords.reset_password(get_session(), token, form.new_password.data, external_url)
         except AmeliproError as exc:
             if exc.error in (errors.LINK_INVALID, errors.LINK_EXPIRED):
-                return render_template("account/link_error.html", error=exc), exc.status
+                return _link_error(exc)
             error, status = exc.detail or exc.error.message, exc.status
         else:
             flash("Mot de passe changé : connectez-vous avec le nouveau.", "success")
@@ -304,14 +267,14 @@ def reset_password(token: str):
 @login_required
 def details():
     db = get_session()
-    current = services.current_details(db, current_user.id)
-    email = services.email_of(db, current_user)
-    form = DetailsForm(data={n: getattr(current, n, "") for n in services.DETAIL_LIMITS} | {"email": email})
+    current = practice_details.current_details(db, current_user.id)
+    email = profiles.email_of(db, current_user)
+    form = DetailsForm(data={n: getattr(current, n, "") for n in practice_details.DETAIL_LIMITS} | {"email": email})
     problems, status = [], 200
     if form.validate_on_submit():
-        data = services.DetailsInput(**{n: form[n].data or "" for n in (*services.DETAIL_LIMITS, "email")})
+        data = practice_details.DetailsInput(**{n: form[n].data or "" for n in (*practice_details.DETAIL_LIMITS, "email")})
         try:
-            sent = services.update_details(db, current_user, data, external_url)
+            sent = practice_details.update_details(db, current_user, data, external_url)
         except AmeliproError as exc:
             problems, status = exc.extra.get("problems") or [exc.error.message], exc.status
         else:
@@ -320,23 +283,23 @@ def details():
                 "remplacera l'ancienne quand vous l'aurez suivi." if sent else ""), "success")
             return redirect(url_for("account.details"))
     elif request.method == "POST":
-        problems, status = [_form_error(form)], 400
+        problems, status = [form_error(form)], 400
     return render_template("account/details.html", form=form, problems=problems, email=email,
-                           history=services.details_history(db, current_user.id)), status
+                           history=practice_details.details_history(db, current_user.id)), status
 
 
 @bp.get("/compte/email/<token>")
 def confirm_email_change(token: str):
-    return _link_page("account/confirm.html", services.LinkPurpose.CHANGE_EMAIL, token, form=EmptyForm(),
-                      title="Confirmer votre nouvelle adresse e-mail", button="Confirmer la nouvelle adresse")
+    return _confirm_page(LinkPurpose.CHANGE_EMAIL, token, "Confirmer votre nouvelle adresse e-mail",
+                         "Confirmer la nouvelle adresse")
 
 
 @bp.post("/compte/email/<token>")
 def confirm_email_change_post(token: str):
     try:
-        services.confirm_email_change(get_session(), token)
+        practice_details.confirm_email_change(get_session(), token)
     except AmeliproError as exc:
-        return render_template("account/link_error.html", error=exc), exc.status
+        return _link_error(exc)
     flash("Nouvelle adresse e-mail confirmée.", "success")
     return redirect(url_for("account.overview") if current_user.is_authenticated else url_for("auth.login"))
 
@@ -347,18 +310,18 @@ def confirm_email_change_post(token: str):
 @login_required
 def totp():
     db = get_session()
-    if services.totp_enabled(db, current_user):
+    if profiles.totp_enabled(db, current_user):
         return render_template("account/totp.html", enabled=True,
-                               recovery_left=services.remaining_recovery_codes(db, current_user))
+                               recovery_left=second_factor.remaining_recovery_codes(db, current_user))
     secret = session.get(ENROL_KEY)
     if not secret:
-        secret = services.new_totp_secret()
+        secret = second_factor.new_totp_secret()
         session[ENROL_KEY] = secret
     form = CodeForm()
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            codes = services.enrol_totp(db, current_user, secret, form.code.data)
+            codes = second_factor.enrol_totp(db, current_user, secret, form.code.data)
         except AmeliproError as exc:
             error, status = exc.error.message, exc.status
         else:
@@ -367,9 +330,9 @@ def totp():
             return redirect(url_for("account.recovery_codes"))
     elif request.method == "POST":
         error, status = "Saisissez le code.", 400
-    uri = services.provisioning_uri(current_user, secret)
+    uri = second_factor.provisioning_uri(current_user, secret)
     return render_template("account/totp.html", enabled=False, form=form, error=error, secret=secret,
-                           qr=services.qr_svg(uri)), status
+                           qr=second_factor.qr_svg(uri)), status
 
 
 @bp.get("/compte/double-authentification/codes")
@@ -386,11 +349,11 @@ def recovery_codes():
 def step_up():
     form = StepUpForm()
     target = safe_next(request.args.get("next", "")) or url_for("account.overview")
-    enrolled = services.totp_enabled(get_session(), current_user)
+    enrolled = profiles.totp_enabled(get_session(), current_user)
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            until = services.verify_step_up(get_session(), current_user, form.password.data,
+            until = second_factor.verify_step_up(get_session(), current_user, form.password.data,
                                             form.code.data or "", addr(), policy())
         except AmeliproError as exc:
             error, status = exc.error.message, exc.status
@@ -410,10 +373,10 @@ def bank():
     db = get_session()
     today = clock.paris_today()
     return render_template(
-        "account/bank.html", in_force=services.account_in_force(db, current_user.id, today),
-        pending=services.pending_bank_changes(db, current_user.id, today),
-        history=services.bank_history(db, current_user.id), today=today,
-        enrolled=services.totp_enabled(db, current_user), cancel_form=EmptyForm(),
+        "account/bank.html", in_force=banking.account_in_force(db, current_user.id, today),
+        pending=banking.pending_bank_changes(db, current_user.id, today),
+        history=banking.bank_history(db, current_user.id), today=today,
+        enrolled=profiles.totp_enabled(db, current_user), cancel_form=EmptyForm(),
         cooling_off=current_app.config["BANK_COOLING_OFF_DAYS"],
     )
 
@@ -426,8 +389,8 @@ def bank_change():
     problems, status = [], 200
     if form.validate_on_submit():
         try:
-            account = services.request_bank_change(
-                get_session(), current_user, services.BankInput(form.holder.data, form.iban.data, form.bic.data),
+            account = bank_changes.request_bank_change(
+                get_session(), current_user, banking.BankInput(form.holder.data, form.iban.data, form.bic.data),
                 clock.paris_today(), policy(), external_url)
         except AmeliproError as exc:
             problems, status = exc.extra.get("problems") or [exc.error.message], exc.status
@@ -436,7 +399,7 @@ def bank_change():
                   f"à partir du {account.effective_on:%d/%m/%Y}. Vous pouvez annuler d'ici là.", "success")
             return redirect(url_for("account.bank"))
     elif request.method == "POST":
-        problems, status = [_form_error(form)], 400
+        problems, status = [form_error(form)], 400
     return render_template("account/bank_change.html", form=form, problems=problems,
                            cooling_off=current_app.config["BANK_COOLING_OFF_DAYS"]), status
 
@@ -444,7 +407,7 @@ def bank_change():
 @bp.post("/compte/banque/<int:account_id>/annuler")
 @login_required
 def bank_cancel(account_id: int):
-    account = services.cancel_bank_change(get_session(), current_user, account_id,
+    account = bank_changes.cancel_bank_change(get_session(), current_user, account_id,
                                           clock.paris_today(), external_url)
     flash(f"Changement vers le compte {account.masked} annulé.", "success")
     return redirect(url_for("account.bank"))
@@ -460,7 +423,7 @@ def _operator() -> Professional:
 
 def _operator_ready():
     """Operators administer accounts only with their own second factor enrolled."""
-    if current_app.config["OPERATOR_TOTP_REQUIRED"] and not services.totp_enabled(get_session(), current_user):
+    if current_app.config["OPERATOR_TOTP_REQUIRED"] and not profiles.totp_enabled(get_session(), current_user):
         flash("Activez d'abord votre double authentification : elle est obligatoire pour "
               "administrer les comptes.", "info")
         return redirect(url_for("account.totp"))
@@ -475,9 +438,9 @@ def operator_accounts():
     if gate:
         return gate
     status = request.args.get("filtre", "")
-    rows = services.list_accounts(get_session(), status)
+    rows = operators.list_accounts(get_session(), status)
     return render_template("account/operator_accounts.html", rows=rows, status=status,
-                           filters=services.ACCOUNT_FILTERS)
+                           filters=operators.ACCOUNT_FILTERS)
 
 
 @bp.get("/operateur/comptes/<int:pro_id>")
@@ -488,13 +451,13 @@ def operator_account(pro_id: int):
     if gate:
         return gate
     db = get_session()
-    row = services.get_account(db, pro_id)
+    row = operators.get_account(db, pro_id)
     today = clock.paris_today()
     return render_template("account/operator_account.html", row=row, form=EmptyForm(),
                            reason_form=ReasonForm(),
-                           details=services.current_details(db, pro_id),
-                           in_force=services.account_in_force(db, pro_id, today),
-                           pending=services.pending_bank_changes(db, pro_id, today))
+                           details=practice_details.current_details(db, pro_id),
+                           in_force=banking.account_in_force(db, pro_id, today),
+                           pending=banking.pending_bank_changes(db, pro_id, today))
 
 
 @bp.post("/operateur/comptes/<int:pro_id>/<action>")
@@ -507,19 +470,19 @@ def operator_action(pro_id: int, action: str):
     db = get_session()
     reason = (request.form.get("reason") or "")[:1000]
     if action == "approuver":
-        services.approve(db, operator, pro_id, external_url)
+        operators.approve(db, operator, pro_id, external_url)
         message = "Compte approuvé."
     elif action == "refuser":
-        services.refuse(db, operator, pro_id, reason)
+        operators.refuse(db, operator, pro_id, reason)
         message = "Demande refusée ; le motif a été envoyé par e-mail."
     elif action == "verrouiller":
-        services.lock(db, operator, pro_id, reason)
+        operators.lock(db, operator, pro_id, reason)
         message = "Compte verrouillé : ses sessions et ses jetons d'API ne fonctionnent plus."
     elif action == "deverrouiller":
-        services.unlock(db, operator, pro_id)
+        operators.unlock(db, operator, pro_id)
         message = "Compte déverrouillé."
     elif action == "reinitialiser-2fa":
-        services.reset_second_factor(db, operator, pro_id, reason)
+        operators.reset_second_factor(db, operator, pro_id, reason)
         message = "Double authentification réinitialisée."
     else:
         abort(404)

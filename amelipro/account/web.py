@@ -16,15 +16,15 @@ def register(app: Flask) -> None:
 
 def _operator_panel(session, user):
     from amelipro import clock
-    from amelipro.account import services
+    from amelipro.account import bank_changes, operators, profiles
     from amelipro.account.models import AccountStatus
 
     if not user.is_operator:
         return None
-    pending = services.count_accounts(session, AccountStatus.PENDING)
-    locked = services.count_accounts(session, AccountStatus.LOCKED)
-    unpaid = services.professionals_without_account(session, clock.paris_today())
-    own_totp = services.totp_enabled(session, user)
+    pending = operators.count_accounts(session, AccountStatus.PENDING)
+    locked = operators.count_accounts(session, AccountStatus.LOCKED)
+    unpaid = bank_changes.professionals_without_account(session, clock.paris_today())
+    own_totp = profiles.totp_enabled(session, user)
     return home.Panel(
         title="Comptes des professionnels",
         endpoint="account.operator_accounts",

@@ -206,11 +206,6 @@ def open_session(session: Session, pro: Professional, addr: str, policy: LoginPo
     return LoginResult(pro, token)
 
 
-def log_in(session: Session, login: str, password: str, addr: str, policy: LoginPolicy) -> LoginResult:
-    """Check credentials (throttled) and open a server-side login session."""
-    return open_session(session, check_credentials(session, login, password, addr, policy), addr, policy)
-
-
 def verify_password(pro: Professional, password: str) -> bool:
     return _verify_password(pro.password_hash, password)
 

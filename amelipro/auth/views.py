@@ -24,7 +24,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from amelipro.account import services as account_services
+from amelipro.account import second_factor
 from amelipro.auth import practice, services
 from amelipro.auth.models import Professional
 from amelipro.clock import paris_today
@@ -126,7 +126,7 @@ def login():
             error, status = exc.error.message, exc.status
         else:
             target = safe_next(request.args.get("next", "")) or url_for("main.home")
-            if account_services.needs_second_factor(get_session(), pro):
+            if second_factor.needs_second_factor(get_session(), pro):
                 # Password right, second factor to give: nothing logged in until the code.
                 session.clear()
                 session[MFA_KEY] = {"pro": pro.id, "at": datetime.now(UTC).isoformat(), "next": target}

@@ -14,7 +14,7 @@ from amelipro.api import api_professional, require_token
 from amelipro.db import get_session
 from amelipro.errors import BAD_REQUEST, AmeliproError, positive_int_arg
 from amelipro.extensions import csrf
-from amelipro.messaging import errors, services
+from amelipro.messaging import complaints, errors, queries, services
 from amelipro.messaging.views import attachment_response, uploaded_files
 from amelipro.thirdparty.api import today
 
@@ -88,7 +88,7 @@ def _link(data: dict, name: str) -> int | None:
 @require_token
 def threads():
     q = (request.args.get("q") or "")[:100]
-    page = services.list_threads(get_session(), api_professional(), today(), q=q,
+    page = queries.list_threads(get_session(), api_professional(), today(), q=q,
                                  page=positive_int_arg(request.args, "page", 1))
     return jsonify({"threads": [thread_json(r.thread, r.unread) for r in page.rows],
                     "total": page.total, "page": page.page, "pages": page.pages})
@@ -100,7 +100,7 @@ def create_thread():
     session = get_session()
     pro = api_professional()
     data = _fields()
-    links = services.Links(_link(data, "lot_id"), _link(data, "fse_id"), _link(data, "payment_id"),
+    links = complaints.Links(_link(data, "lot_id"), _link(data, "fse_id"), _link(data, "payment_id"),
                            _link(data, "virement_id"))
     try:
         thread = services.create_thread(session, pro, services.NewThread(
@@ -109,7 +109,7 @@ def create_thread():
     except AmeliproError:
         session.rollback()
         raise
-    found = services.get_thread(session, pro, thread.id)
+    found = queries.get_thread(session, pro, thread.id)
     response = jsonify(thread_json(found, 0, full=True))
     response.status_code = 201
     response.headers["Location"] = url_for("messaging_api.thread", thread_id=thread.id)
@@ -119,7 +119,7 @@ def create_thread():
 @bp.get("/threads/<int:thread_id>")
 @require_token
 def thread(thread_id: int):
-    found = services.get_thread(get_session(), api_professional(), thread_id)
+    found = queries.get_thread(get_session(), api_professional(), thread_id)
     unread = sum(1 for m in found.messages if m.side.value == "caisse" and m.read_at is None)
     return jsonify(thread_json(found, unread, full=True))
 
@@ -135,7 +135,7 @@ def reply(thread_id: int):
     except AmeliproError:
         session.rollback()
         raise
-    found = next(m for m in services.get_thread(session, pro, thread_id).messages if m.id == message.id)
+    found = next(m for m in queries.get_thread(session, pro, thread_id).messages if m.id == message.id)
     response = jsonify(message_json(found))
     response.status_code = 201
     return response
@@ -151,4 +151,4 @@ def mark_read(thread_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 @require_token
 def attachment(attachment_id: int):
-    return attachment_response(services.get_attachment(get_session(), api_professional(), attachment_id))
+    return attachment_response(queries.get_attachment(get_session(), api_professional(), attachment_id))

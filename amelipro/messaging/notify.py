@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amelipro import mail
-from amelipro.account.services import email_of
+from amelipro.account.profiles import email_of
 from amelipro.auth.models import Professional
 from amelipro.db import utcnow
 from amelipro.messaging.models import OutboxMessage

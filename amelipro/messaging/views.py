@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
-from amelipro.messaging import errors, services
+from amelipro.messaging import complaints, errors, queries, services
 from amelipro.messaging.domain import (
     FREE_CATEGORIES,
     MAX_ATTACHMENT_BYTES,
@@ -73,27 +73,27 @@ def attachment_response(attachment):
 @login_required
 def threads():
     q = (request.args.get("q") or "")[:100]
-    result = services.list_threads(get_session(), current_user, today(), q=q,
+    result = queries.list_threads(get_session(), current_user, today(), q=q,
                                    page=positive_int_arg(request.args, "page", 1))
     return render_template("messaging/threads.html", result=result, q=q)
 
 
-def _draft() -> services.Draft:
+def _draft() -> complaints.Draft:
     session, pro, day = get_session(), current_user, today()
     payment_id, fse_id = _int_arg("paiement"), _int_arg("fse")
     month = request.values.get("penalites")
     if month:
-        return services.penalty_claim_draft(session, pro, tp_services.parse_month(month, day), day)
+        return complaints.penalty_claim_draft(session, pro, tp_services.parse_month(month, day), day)
     if payment_id is not None:
-        return services.payment_complaint_draft(session, pro, payment_id, day)
+        return complaints.payment_complaint_draft(session, pro, payment_id, day)
     if fse_id is not None:
-        return services.fse_complaint_draft(session, pro, fse_id, day)
-    links = services.check_links(session, pro, services.Links(lot_id=_int_arg("lot"),
+        return complaints.fse_complaint_draft(session, pro, fse_id, day)
+    links = complaints.check_links(session, pro, complaints.Links(lot_id=_int_arg("lot"),
                                                               virement_id=_int_arg("virement")))
     category = request.values.get("categorie") or Category.QUESTION.value
     if category not in {c.value for c in FREE_CATEGORIES}:
         category = Category.QUESTION.value
-    return services.Draft("", Category(category), "", links)
+    return complaints.Draft("", Category(category), "", links)
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
@@ -121,7 +121,7 @@ def new():
 
 def _render_thread(thread_id: int, errors=None, status: int = 200, values=None):
     session = get_session()
-    thread = services.get_thread(session, current_user, thread_id)
+    thread = queries.get_thread(session, current_user, thread_id)
     adjustment = None
     if thread.adjustment_id:
         adjustment = session.get(Adjustment, thread.adjustment_id)
@@ -161,7 +161,7 @@ def mark_read(thread_id: int):
 @bp.get("/pieces/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    return attachment_response(services.get_attachment(get_session(), current_user, attachment_id))
+    return attachment_response(queries.get_attachment(get_session(), current_user, attachment_id))
 
 
 # --- caisse agents -------------------------------------------------------------------------------
@@ -170,22 +170,22 @@ def attachment(attachment_id: int):
 @caisse_bp.before_request
 @login_required
 def _agents_only():
-    services.require_agent(current_user)
+    queries.require_agent(current_user)
 
 
 @caisse_bp.get("/")
 def inbox():
     session = get_session()
-    f = services.InboxFilter.from_args(request.args)
-    result = services.inbox(session, current_user, f, today(), page=positive_int_arg(request.args, "page", 1))
+    f = queries.InboxFilter.from_args(request.args)
+    result = queries.inbox(session, current_user, f, today(), page=positive_int_arg(request.args, "page", 1))
     return render_template("messaging/inbox.html", result=result, f=f, boxes=list(Box),
-                           counts=services.box_counts(session, current_user), categories=list(Category))
+                           counts=queries.box_counts(session, current_user), categories=list(Category))
 
 
 def _render_agent_thread(thread_id: int, errors=None, status: int = 200, values=None):
     session = get_session()
-    thread = services.get_thread(session, current_user, thread_id, as_agent=True)
-    linked = services.linked_view(session, thread, today())
+    thread = queries.get_thread(session, current_user, thread_id, as_agent=True)
+    linked = queries.linked_view(session, thread, today())
     return render_template("messaging/agent_thread.html", thread=thread, linked=linked, form=CsrfForm(),
                            errors=errors, values=values, outcomes=list(Outcome),
                            max_files=MAX_ATTACHMENTS), status
@@ -234,5 +234,5 @@ def agent_mark_read(thread_id: int):
 
 @caisse_bp.get("/pieces/<int:attachment_id>")
 def agent_attachment(attachment_id: int):
-    return attachment_response(services.get_attachment(get_session(), current_user, attachment_id,
+    return attachment_response(queries.get_attachment(get_session(), current_user, attachment_id,
                                                        as_agent=True))

@@ -22,7 +22,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _unread():
         def messaging_unread() -> int:
-            from amelipro.messaging.services import unread_count
+            from amelipro.messaging.queries import unread_count
 
             if not current_user.is_authenticated:
                 return 0
@@ -32,13 +32,13 @@ def register(app: Flask) -> None:
 
 
 def _home_panel(session, pro):
-    from amelipro.messaging import services
+    from amelipro.messaging import queries
     from amelipro.messaging.domain import ThreadStatus
 
     if not pro.rpps:
         return None
-    unread = services.unread_count(session, pro)
-    counts = services.own_counts(session, pro)
+    unread = queries.unread_count(session, pro)
+    counts = queries.own_counts(session, pro)
     waiting = counts[ThreadStatus.OPEN]
     return home.Panel(
         title="Messagerie avec la caisse",
@@ -52,12 +52,12 @@ def _home_panel(session, pro):
 
 
 def _agent_panel(session, user):
-    from amelipro.messaging import services
+    from amelipro.messaging import queries
     from amelipro.messaging.domain import Box
 
     if not user.is_caisse_agent:
         return None
-    counts = services.box_counts(session, user)
+    counts = queries.box_counts(session, user)
     return home.Panel(
         title="Caisse : demandes des professionnels",
         endpoint="caisse.inbox",

@@ -36,7 +36,7 @@ def next_code(secret: str, offset: int = 1) -> str:
 @pytest.fixture
 def operator(app, live_server):
     """The demo operator, with a second factor enrolled (needed to administer accounts)."""
-    from amelipro.account.services import enrol_totp
+    from amelipro.account.second_factor import enrol_totp
 
     session = app.extensions["amelipro.sessionmaker"]()
     op = session.scalar(select(Professional).where(Professional.login == "operateur.demo"))

@@ -166,6 +166,17 @@ def _tab_to(page, element_id: str, limit: int = 80) -> None:
     raise AssertionError(f"#{element_id} never reached with Tab")
 
 
+def _tab_to_button(page, label: str, limit: int) -> None:
+    def focused() -> str:
+        return page.evaluate("() => document.activeElement.textContent")
+
+    for _ in range(limit):
+        if focused() == label:
+            return
+        page.keyboard.press("Tab")
+    assert focused() == label, f"« {label} » never reached with Tab"
+
+
 def test_keyboard_only(page, ready, login):
     login(page, "medecin.demo")
     page.goto(f"{ready}/facturation/feuille")
@@ -178,10 +189,7 @@ def test_keyboard_only(page, ready, login):
     expect(page.get_by_test_id("total-amo")).to_have_text("21,00\u00a0€")
     # add a line with the keyboard: the new line's code field gets the focus
     _tab_to(page, "lines-1-care_date")
-    for _ in range(20):
-        if page.evaluate("() => document.activeElement.textContent") == "Ajouter une ligne":
-            break
-        page.keyboard.press("Tab")
+    _tab_to_button(page, "Ajouter une ligne", 20)
     page.keyboard.press("Enter")
     expect(page.locator("#lines-2-code")).to_be_focused()
     page.keyboard.type("DEQP003")
@@ -189,10 +197,7 @@ def test_keyboard_only(page, ready, login):
     page.keyboard.press("ArrowDown")  # NGAP → CCAM in the type list
     expect(page.get_by_label("Ligne 2 : type")).to_have_value("ccam")
     expect(page.get_by_test_id("line-2-amounts")).to_contain_text("14,77")
-    for _ in range(60):
-        if page.evaluate("() => document.activeElement.textContent") == "Enregistrer le brouillon":
-            break
-        page.keyboard.press("Tab")
+    _tab_to_button(page, "Enregistrer le brouillon", 60)
     page.keyboard.press("Enter")
     expect(page.get_by_text("Brouillon enregistré.")).to_be_visible()
     expect(page.get_by_label("Ligne 2 : code")).to_have_value("DEQP003")

@@ -60,7 +60,7 @@ def operator(make_professional, app):
     secret = pyotp.random_base32()
     with app.app_context():
         session = app.extensions["amelipro.sessionmaker"]()
-        from amelipro.account.services import enrol_totp
+        from amelipro.account.second_factor import enrol_totp
 
         enrol_totp(session, session.get(Professional, op.id), secret, pyotp.TOTP(secret).now())
         session.close()

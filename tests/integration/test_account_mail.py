@@ -12,15 +12,20 @@ from amelipro.account.models import AccountProfile, AccountStatus
 from tests.conftest import csrf_from
 
 
-def test_without_smtp_messages_are_eml_files_and_links_are_logged(app, client, db_session,
-                                                                  make_professional, caplog):
-    pro = make_professional("sans.smtp")
-    db_session.add(AccountProfile(professional_id=pro.id, email="sans.smtp@exemple.fr",
+def _ask_reset(client, db_session, make_professional, login: str, identifier: str):
+    """An active account with an address asks for a password reset (an e-mail is sent)."""
+    pro = make_professional(login)
+    db_session.add(AccountProfile(professional_id=pro.id, email=f"{login}@exemple.fr",
                                   status=AccountStatus.ACTIVE, totp_last_step=0))
     db_session.commit()
     token = csrf_from(client.get("/mot-de-passe-oublie").get_data(as_text=True))
+    return client.post("/mot-de-passe-oublie", data={"identifier": identifier, "csrf_token": token})
+
+
+def test_without_smtp_messages_are_eml_files_and_links_are_logged(app, client, db_session,
+                                                                  make_professional, caplog):
     with caplog.at_level(logging.WARNING, logger="amelipro.mail"):
-        client.post("/mot-de-passe-oublie", data={"identifier": "sans.smtp", "csrf_token": token})
+        _ask_reset(client, db_session, make_professional, "sans.smtp", "sans.smtp")
     files = sorted((Path(app.instance_path) / "mail").glob("*.eml"))
     assert len(files) == 1
     message = message_from_bytes(files[0].read_bytes(), policy=email_policy.default)
@@ -35,12 +40,7 @@ def test_without_smtp_messages_are_eml_files_and_links_are_logged(app, client, d
 
 def test_base_url_makes_the_links(app, client, db_session, make_professional):
     app.config["BASE_URL"] = "https://amelipro.exemple.fr/"
-    pro = make_professional("base.url")
-    db_session.add(AccountProfile(professional_id=pro.id, email="base.url@exemple.fr",
-                                  status=AccountStatus.ACTIVE, totp_last_step=0))
-    db_session.commit()
-    token = csrf_from(client.get("/mot-de-passe-oublie").get_data(as_text=True))
-    client.post("/mot-de-passe-oublie", data={"identifier": "base.url@exemple.fr", "csrf_token": token})
+    _ask_reset(client, db_session, make_professional, "base.url", "base.url@exemple.fr")
     (eml,) = (Path(app.instance_path) / "mail").glob("*.eml")
     assert "https://amelipro.exemple.fr/mot-de-passe/" in eml.read_text()
 
@@ -52,13 +52,8 @@ def test_an_unreachable_smtp_server_keeps_the_message(app, client, db_session, m
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    pro = make_professional("smtp.hs")
-    db_session.add(AccountProfile(professional_id=pro.id, email="smtp.hs@exemple.fr",
-                                  status=AccountStatus.ACTIVE, totp_last_step=0))
-    db_session.commit()
-    token = csrf_from(client.get("/mot-de-passe-oublie").get_data(as_text=True))
     with caplog.at_level(logging.WARNING, logger="amelipro.mail"):
-        response = client.post("/mot-de-passe-oublie", data={"identifier": "smtp.hs", "csrf_token": token})
+        response = _ask_reset(client, db_session, make_professional, "smtp.hs", "smtp.hs")
     assert response.status_code == 302
     assert len(list((Path(app.instance_path) / "mail").glob("*.eml"))) == 1
     assert "SMTP unavailable" in caplog.text

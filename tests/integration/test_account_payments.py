@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from amelipro.account.banking import BankInput, register_bank_account
 from amelipro.account.models import BankAccount
-from amelipro.account.services import BankInput, register_bank_account
 from amelipro.auth.models import Professional
 from amelipro.thirdparty.liquidation import (
     LiquidationConfig,

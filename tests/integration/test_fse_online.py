@@ -491,7 +491,7 @@ def test_signing_asks_for_the_second_factor_once_enrolled(client, auth, online_e
     does not sign; the password and a current TOTP code do (the same step-up as a bank change)."""
     import pyotp
 
-    from amelipro.account import services as account_services
+    from amelipro.account import second_factor as account_services
     from amelipro.auth.models import Professional
 
     _login(auth, online_env.env.doctor)  # logged in before enrolling (then a login asks for a code)

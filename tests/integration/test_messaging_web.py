@@ -18,7 +18,7 @@ from amelipro.audit import AuditEvent
 from amelipro.auth.models import Professional
 from amelipro.errors import AmeliproError
 from amelipro.fse.models import StoredFse
-from amelipro.messaging import services
+from amelipro.messaging import queries, services
 from amelipro.messaging.models import Attachment, Message, OutboxMessage, Thread
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.models import Adjustment, Payment, PaymentTransition
@@ -284,6 +284,7 @@ def test_search_and_paging_over_own_threads(client, db_session, payment_case):
         _new(client, objet=f"Question {i:02d}", message="texte ordinaire" if i != 7 else "mot rarissime 100%")
     page = client.get("/messagerie/").get_data(as_text=True)
     assert "22 conversation(s)" in page and "Page 1 sur 2" in page
+    assert 'href="/messagerie/?page=2">Page suivante' in page
     assert "Question 21" in page and "Question 00" not in page
     assert "Question 00" in client.get("/messagerie/?page=2").get_data(as_text=True)
     found = client.get("/messagerie/?q=rarissime").get_data(as_text=True)
@@ -388,7 +389,7 @@ def test_two_agents_deciding_at_once_grant_only_once(app, client, db_session, pa
     with app.test_request_context(), tp_session() as first, tp_session() as second:
         agent_1 = first.get(Professional, payment_case.agent.id)
         agent_2 = second.get(Professional, payment_case.agent.id)
-        services.get_thread(second, agent_2, thread_id, as_agent=True)  # read while still open
+        queries.get_thread(second, agent_2, thread_id, as_agent=True)  # read while still open
         services.close(first, agent_1, thread_id, services.Decision("accordee", "21,00"))
         with pytest.raises(AmeliproError) as exc:
             services.close(second, agent_2, thread_id, services.Decision("accordee", "21,00"))

@@ -6,14 +6,10 @@ from __future__ import annotations
 import pyotp
 import pytest
 
+from amelipro.account.banking import BankInput, check_bank_account
 from amelipro.account.models import mask_iban
-from amelipro.account.services import (
-    BankInput,
-    _match_step,
-    check_bank_account,
-    password_problems,
-    qr_svg,
-)
+from amelipro.account.passwords import password_problems
+from amelipro.account.second_factor import _match_step, qr_svg
 from amelipro.errors import AmeliproError
 from amelipro.thirdparty.reconciliation import credited_elsewhere
 
