@@ -221,27 +221,19 @@ def build_arl(gw: Gateway, report) -> bytes:
 
 # --- checking ------------------------------------------------------------------------------
 
-class _MemoLookup:
-    """The reference lookup memoized for one lot (the same codes recur from FSE to FSE)."""
+def lot_lookup(session, sheets) -> Any:
+    """The lot's reference lookup: every code on the sheets' lines loaded in one query per
+    table, then one cache for the lot (``reference/lookup.py``)."""
+    from amelipro.fse.domain import LineKind
+    from amelipro.reference.lookup import LotReferenceLookup
 
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.memo: dict[tuple[str, str, Any], Any] = {}
-
-    def _get(self, kind: str, code: str, at):
-        key = (kind, code, at)
-        if key not in self.memo:
-            self.memo[key] = getattr(self.inner, kind)(code, at)
-        return self.memo[key]
-
-    def medicine(self, cip13, at):
-        return self._get("medicine", cip13, at)
-
-    def lpp(self, code, at):
-        return self._get("lpp", code, at)
-
-    def act(self, code, at):
-        return self._get("act", code, at)
+    codes: dict[str, set[str]] = {"acts": set(), "medicines": set(), "lpp": set()}
+    table = {LineKind.NGAP: "acts", LineKind.CCAM: "acts", LineKind.MEDICINE: "medicines",
+             LineKind.DEVICE: "lpp"}
+    for sheet in sheets:
+        for line in sheet.lines if sheet is not None else ():
+            codes[table[line.kind]].add(line.code)
+    return LotReferenceLookup(session, **codes)
 
 
 @dataclass
@@ -261,11 +253,10 @@ class CheckContext:
 def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None,
                   practice=None) -> CheckContext:
     from amelipro.clock import paris_today
-    from amelipro.reference.queries import SqlReferenceLookup
 
     return CheckContext(
         session=session,
-        lookup=_MemoLookup(SqlReferenceLookup(session)),
+        lookup=lot_lookup(session, sheets),
         today=paris_today(),
         config=gw.rule_config,
         rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
