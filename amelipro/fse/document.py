@@ -120,20 +120,28 @@ def field_path(sheet: CareSheet, field: str, line_number: int | None = None) -> 
     return f"/FSE/Lignes/{step}" + (f"/{rel}" if rel else "")
 
 
-def _find_path(root: etree._Element, path: str) -> etree._Element | None:
-    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`."""
+def walk(root: etree._Element, path: str) -> tuple[etree._Element, bool]:
+    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`, as far as
+    it goes: (the deepest element reached, whether the whole path was found). The one walker
+    from a path to an element (and so to its line)."""
     steps = path.strip("/").split("/")
     if not steps or steps[0] != "FSE":
-        return None
+        return root, False
     node = root
     for step in steps[1:]:
         name, _, index = step.partition("[")
         found = node.findall(f"{F}{name}")
         k = int(index.rstrip("]")) - 1 if index else 0
-        if k >= len(found):
-            return None
+        if not 0 <= k < len(found):
+            return node, False
         node = found[k]
-    return node
+    return node, True
+
+
+def _find_path(root: etree._Element, path: str) -> etree._Element | None:
+    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`, or None."""
+    node, complete = walk(root, path)
+    return node if complete else None
 
 
 # --- XML -> CareSheet ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The submission pipeline's steps, wired to the XML core, the FSE mapping, the rules and the
 pricing: read and verify a lot, check and price each care sheet, build the signed ARL.
 
-Keys, certificates and the trust store are loaded once per application and cached in
+The :class:`Pipeline` is built once when the app is created; keys, certificates and the
+trust store are loaded once per application, on the first lot, and cached in
 ``app.extensions["amelipro.fse.gateway"]`` (never per document).
 """
 
@@ -20,6 +21,8 @@ from amelipro.xmlcore.signature import signed_document
 
 ARL_CONTENT_TYPE = "application/xml; charset=utf-8"
 EXTENSION_KEY = "amelipro.fse.gateway"
+PIPELINE_KEY = "amelipro.fse.pipeline"
+RECORDED_HOOKS = "amelipro.fse.on_recorded"
 
 
 class LotRefusedError(Exception):
@@ -80,25 +83,51 @@ class Gateway:
     rule_config: Any = None
 
 
-def gateway() -> Gateway:
-    """The app's gateway, loaded on first use and kept in ``app.extensions``.
+class Pipeline:
+    """What the submission path needs, built once when the app is created (``fse/web.py``)
+    and passed to the stages: the gateway (verification policy with its trust store, schema
+    registry, parse limits, rules configuration, ARL key), loaded on the first lot and kept
+    in ``app.extensions``, and the hooks called when a lot is recorded.
 
     Without an ARL signing key the gateway refuses to work (503, FSE-LOT-009) and is not
     kept, so that ``amelipro pki init-demo`` takes effect without a restart.
     """
-    app = current_app._get_current_object()
-    found = app.extensions.get(EXTENSION_KEY)
-    if found is None:
-        found = load_gateway(app.config)
-        if found.arl_key is None or found.arl_cert is None:
-            from amelipro.errors import AmeliproError
-            from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
 
-            raise AmeliproError(GATEWAY_KEYS_MISSING)
-        app.extensions[EXTENSION_KEY] = found
-    else:
-        _refresh_trust_store(found, app.config)
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def gateway(self) -> Gateway:
+        extensions = self.app.extensions
+        found = extensions.get(EXTENSION_KEY)
+        if found is None:
+            found = load_gateway(self.app.config)
+            if found.arl_key is None or found.arl_cert is None:
+                from amelipro.errors import AmeliproError
+                from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
+
+                raise AmeliproError(GATEWAY_KEYS_MISSING)
+            extensions[EXTENSION_KEY] = found
+        else:
+            _refresh_trust_store(found, self.app.config)
+        return found
+
+    @property
+    def recorded_hooks(self) -> tuple:
+        return tuple(self.app.extensions.get(RECORDED_HOOKS, ()))
+
+
+def pipeline(app=None) -> Pipeline:
+    """The app's submission pipeline (built by ``fse/web.register`` at app creation)."""
+    app = app if app is not None else current_app._get_current_object()
+    found = app.extensions.get(PIPELINE_KEY)
+    if found is None:  # an app built without the fse blueprints (a few unit tests)
+        found = app.extensions[PIPELINE_KEY] = Pipeline(app)
     return found
+
+
+def gateway() -> Gateway:
+    """The app's gateway (see :class:`Pipeline`)."""
+    return pipeline().gateway()
 
 
 def _refresh_trust_store(gw: Gateway, config) -> None:
@@ -297,17 +326,12 @@ def _source_line(doc, path: str) -> int | None:
     Only a line number is read from the received tree: the path was resolved on the verified
     content, and the signed element is the received element minus its signature.
     """
+    from amelipro.fse.document import walk
+
     node = doc.verified.source if doc.verified is not None else None
     if node is None:
         return doc.line
-    for step in path.strip("/").split("/")[1:]:
-        name, _, index = step.partition("[")
-        found = node.findall(f"{{urn:amelipro:fse:1}}{name}")
-        k = int(index.rstrip("]")) - 1 if index else 0
-        if not 0 <= k < len(found):
-            return node.sourceline
-        node = found[k]
-    return node.sourceline
+    return walk(node, path)[0].sourceline  # the deepest element found when the path stops short
 
 
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -35,7 +35,7 @@ from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 
 PAGE_SIZE = 50
-RECORDED_HOOKS = "amelipro.fse.on_recorded"
+RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
 
 
@@ -260,12 +260,11 @@ def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
 
 
 def _check_lot(
-    session: Session, pro: Professional, body: bytes,
+    session: Session, pro: Professional, body: bytes, gw: intake.Gateway,
 ) -> tuple[str, list[CheckedFse], intake.CheckContext]:
-    """Read, verify and check a lot; raises ``LotRefusedError`` for a negative ARL."""
+    """Stages read, verify, check and price; raises ``LotRefusedError`` for a negative ARL."""
     if not pro.rpps:
         raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
-    gw = intake.gateway()
     reading = intake.read_lot(gw, body, pro.rpps)
     # Priced and checked as the profession the gateway knows for this professional.
     profession = pro.profession.value if pro.profession else None
@@ -370,28 +369,28 @@ class _GcPause:
 
 def validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
     """Dry run: the same checks and report as ``submit_lot``; nothing is stored."""
-    intake.gateway()
+    gw = intake.gateway()
     with _GcPause():
-        return _validate_lot(session, pro, body)
+        return _validate_lot(session, pro, body, gw)
 
 
-def _validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
+def _validate_lot(session: Session, pro: Professional, body: bytes, gw: intake.Gateway) -> SubmitResult:
     received = utcnow()
     try:
-        lot_number, checked, context = _check_lot(session, pro, body)
+        lot_number, checked, context = _check_lot(session, pro, body, gw)
         decisions = _decide(session, pro, checked)
         _charge(session, pro, decisions, context)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), dry_run=True,
                            body_sha256=raw_hash(body))
-        return SubmitResult(exc.http_status, intake.build_arl(intake.gateway(), report), report)
+        return SubmitResult(exc.http_status, intake.build_arl(gw, report), report)
     finally:
         session.rollback()
     report = LotReport(
         True, received, lot_number, None, _lot_status(decisions),
         fses=_reports(decisions, [None] * len(decisions)), dry_run=True, body_sha256=raw_hash(body),
     )
-    return SubmitResult(200, intake.build_arl(intake.gateway(), report), report)
+    return SubmitResult(200, intake.build_arl(gw, report), report)
 
 
 def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
@@ -415,20 +414,24 @@ def submit_lot(
     negative ARL (4xx). Otherwise the lot and every FSE (accepted, rejected, already received)
     are recorded together, with the idempotency answer when a key was given.
     """
-    intake.gateway()  # no keys: 503 before any work
+    pipe = intake.pipeline()
+    gw = pipe.gateway()  # no keys: 503 before any work
     with _GcPause():
-        return _submit_lot(session, pro, body, source, claim)
+        return _submit_lot(session, pro, body, source, claim, gw, pipe.recorded_hooks)
 
 
 def _submit_lot(
     session: Session, pro: Professional, body: bytes, source: str, claim: idempotency.Claim | None,
+    gw: intake.Gateway, hooks: Sequence[Callable[..., Any]],
 ) -> SubmitResult:
+    """The stages in order: read and verify, check and price (``_check_lot``); then, in the
+    recording transaction, charge, record and acknowledge (``_record``)."""
     received = utcnow()
     try:
-        lot_number, checked, context = _check_lot(session, pro, body)
+        lot_number, checked, context = _check_lot(session, pro, body, gw)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
-        arl = intake.build_arl(intake.gateway(), report)
+        arl = intake.build_arl(gw, report)
         audit.record(session, "lot.refused", actor_id=pro.id, actor_login=pro.login,
                      status=exc.http_status, codes=[e.get("code") for e in exc.errors][:20],
                      body_sha256=raw_hash(body))
@@ -440,7 +443,8 @@ def _submit_lot(
     for attempt in range(3):
         try:
             _take_write_lock(session)
-            return _record(session, pro, body, received, lot_number, checked, context, source, claim)
+            return _record(session, pro, body, received, lot_number, checked, context, source, claim,
+                           gw, hooks)
         except IntegrityError:
             # A concurrent lot took one of these invoice numbers: decide again against it.
             session.rollback()
@@ -461,7 +465,7 @@ def _take_write_lock(session: Session) -> None:
 def _record(
     session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
     checked: Sequence[CheckedFse], context: intake.CheckContext, source: str,
-    claim: idempotency.Claim | None,
+    claim: idempotency.Claim | None, gw: intake.Gateway, hooks: Sequence[Callable[..., Any]],
 ) -> SubmitResult:
     # Lots for the same patients wait for each other here (PostgreSQL advisory locks; SQLite:
     # the write lock), so that the duplicate care and the charge caps read a current history.
@@ -492,11 +496,11 @@ def _record(
                 .values(duplicate_of_id=ids[decision.duplicate_of_position - 1])
             )
     accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
-    for hook in current_app.extensions.get(RECORDED_HOOKS, ()):
+    for hook in hooks:
         hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
     report = LotReport(True, received, lot_number, lot.id, status, fses=_reports(decisions, ids),
                        body_sha256=lot.body_sha256)
-    arl = intake.build_arl(intake.gateway(), report)
+    arl = intake.build_arl(gw, report)
     lot.arl_xml = arl.decode()
     audit.record(
         session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
