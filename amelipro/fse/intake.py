@@ -392,28 +392,3 @@ def recharge(ctx: CheckContext, sheet: CareSheet, computed: Computed, prior) -> 
         ctx.profession, prior=prior, config=ctx.config.billing or default_billing_config(),
     )
     return computed_of(pricing)
-
-
-def lines_view(sheet: CareSheet, computed: Computed | None) -> list[dict[str, Any]]:
-    """Lines as sent next to the gateway's computation, for the FSE page and JSON."""
-    by_number = {c["number"]: c for c in (computed.lines if computed else ())}
-    out = []
-    for line in sheet.lines:
-        sent = line.amounts
-        out.append({
-            "number": line.number,
-            "kind": line.kind.value,
-            "code": line.code,
-            "care_date": line.care_date.isoformat(),
-            "quantity": line.quantity,
-            "coefficient": f"{line.coefficient:f}",
-            "care_time": line.care_time.strftime("%H:%M") if line.care_time else None,
-            "second_act": line.second_act,
-            "label": by_number.get(line.number, {}).get("label", ""),
-            "sent": None if sent is None else {
-                "charged": f"{sent.charged:.2f}", "base": f"{sent.base:.2f}", "rate": sent.rate,
-                "amo": f"{sent.amo:.2f}",
-            },
-            "computed": by_number.get(line.number),
-        })
-    return out

@@ -11,7 +11,6 @@ functions here commit.
 from __future__ import annotations
 
 import gc
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from amelipro.auth.practice import practice_history
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import errors as rule_errors
-from amelipro.fse import history, idempotency, intake, lot_errors, rules
+from amelipro.fse import history, idempotency, intake, lot_errors, rules, stored
 from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet
 from amelipro.fse.identity import canonical_content, content_hash, raw_hash
@@ -406,7 +405,12 @@ def _record(
     )
     session.add(lot)
     session.flush()
-    rows = [_row(lot.id, pro.id, d, received) for d in decisions]
+    rows = [stored.fse_row(
+        lot_id=lot.id, professional_id=pro.id, position=d.checked.position, element_id=d.checked.element_id,
+        status=d.status, content_hash=d.checked.content_hash, duplicate_of_id=d.duplicate_of_id,
+        corrects_id=d.corrects_id, errors=d.errors, signed_xml=d.checked.signed_xml, created_at=received,
+        sheet=d.checked.sheet, computed=d.checked.computed,
+    ) for d in decisions]
     ids = _insert_fses(session, rows)
     for decision, fse_id in zip(decisions, ids, strict=True):
         if decision.duplicate_of_position is not None:
@@ -464,49 +468,6 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     except psycopg.IntegrityError as exc:  # a concurrent lot took an invoice number
         raise IntegrityError("COPY fse", None, exc) from exc
     return ids
-
-
-def _money(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
-
-
-def _row(lot_id: int, pro_id: int, decision: _Decision, now: datetime) -> dict[str, Any]:
-    item = decision.checked
-    sheet = item.sheet
-    computed = item.computed
-    row: dict[str, Any] = {
-        "lot_id": lot_id, "professional_id": pro_id, "position": item.position,
-        "element_id": item.element_id[:64], "status": decision.status, "content_hash": item.content_hash,
-        "duplicate_of_id": decision.duplicate_of_id, "corrects_id": decision.corrects_id,
-        "errors_json": json.dumps(decision.errors, ensure_ascii=False, default=str),
-        "signed_xml": item.signed_xml, "created_at": now,
-        "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
-        "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
-        "exemption": "", "tiers_payant_amo": False, "tiers_payant_amc": False,
-        "charged_sent": None, "base_sent": None, "amo_sent": None,
-        "charged_computed": None, "base_computed": None, "amo_computed": None, "patient_charges": None,
-        "participation": None, "franchise": None,
-        "lines_json": "[]",
-    }
-    if sheet is not None:
-        row.update(
-            invoice_number=sheet.invoice_number[:32], invoice_date=sheet.invoice_date,
-            first_care_date=sheet.first_care_date, last_care_date=sheet.last_care_date,
-            patient_nir=sheet.patient.nir[:15], patient_birth_date=sheet.patient.birth_date,
-            patient_rank=sheet.patient.rank, nature=sheet.nature.value, pathway=sheet.pathway,
-            exemption=sheet.exemption.value, tiers_payant_amo=sheet.tiers_payant_amo,
-            tiers_payant_amc=sheet.tiers_payant_amc,
-            charged_sent=_money(sheet.totals.charged), base_sent=_money(sheet.totals.base),
-            amo_sent=_money(sheet.totals.amo),
-            lines_json=json.dumps(intake.lines_view(sheet, computed), ensure_ascii=False, default=str),
-        )
-    if computed is not None:
-        row.update(
-            charged_computed=_money(computed.charged), base_computed=_money(computed.base),
-            amo_computed=_money(computed.amo), patient_charges=_money(computed.patient_charges),
-            participation=_money(computed.participation), franchise=_money(computed.franchise),
-        )
-    return row
 
 
 __all__ = [
