@@ -61,7 +61,10 @@ class ReadFse:
     signer_rpps: str | None
     sheet: CareSheet | None
     errors: tuple[dict[str, Any], ...] = ()
-    verified: Any = None  # its FseDocument, to locate rule errors in the received document
+    # The received FSE element, for the line numbers of errors found later (the signed copy
+    # and its verification result are not kept: a lot's memory is its tree and its sheets).
+    source: Any = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
         # again later (and nothing the sender added outside the signed content). Nothing is
         # ever read back from it: the stored fields come from the verified content.
         fses.append(ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified),
-                            doc.verified.rpps, doc.sheet, verified=doc))
+                            doc.verified.rpps, doc.sheet, source=doc.verified.source, line=doc.line))
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code
         status = 403 if all(e.get("code") == token_code for e in refusals) else 422
@@ -303,7 +306,8 @@ def load_rights(session, keys: set[tuple[str, int]]) -> dict[tuple[str, int], An
 
 def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
     """The XML path (in the lot) and received line of a rule's field ("lines[2].code")."""
-    doc = read.verified
+    from amelipro.fse.document import field_path as path_of
+
     field, number = field_path, None
     if field_path.startswith("lines[") and "]" in field_path:
         index, _, rest = field_path[6:].partition("]")
@@ -311,27 +315,27 @@ def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
             field, number = rest.lstrip("."), int(index)
     for candidate in (field, field.split(".")[0], ""):
         try:
-            path, _line = doc.locate(candidate, number) if number else doc.locate(candidate or "id")
+            path = path_of(read.sheet, candidate, number) if number else path_of(read.sheet, candidate or "id")
             break
         except (KeyError, IndexError):
             continue
     else:  # pragma: no cover - "id" always resolves
         path = "/FSE"
-    return _lot_path(read.position, path), _source_line(doc, path)
+    return _lot_path(read.position, path), _source_line(read, path)
 
 
-def _source_line(doc, path: str) -> int | None:
+def _source_line(read: ReadFse, path: str) -> int | None:
     """Line in the received document of the element at ``path`` ("/FSE/Lignes/ActeNGAP[2]/Code").
 
     Only a line number is read from the received tree: the path was resolved on the verified
-    content, and the signed element is the received element minus its signature.
+    content (the care sheet), and the signed element is the received element minus its
+    signature.
     """
     from amelipro.fse.document import walk
 
-    node = doc.verified.source if doc.verified is not None else None
-    if node is None:
-        return doc.line
-    return walk(node, path)[0].sourceline  # the deepest element found when the path stops short
+    if read.source is None:
+        return read.line
+    return walk(read.source, path)[0].sourceline  # the deepest element found when the path stops short
 
 
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:
