@@ -412,12 +412,12 @@ def _record(
         sheet=d.checked.sheet, computed=d.checked.computed,
     ) for d in decisions]
     ids = _insert_fses(session, rows)
-    for decision, fse_id in zip(decisions, ids, strict=True):
-        if decision.duplicate_of_position is not None:
-            session.execute(
-                update(StoredFse).where(StoredFse.id == fse_id)
-                .values(duplicate_of_id=ids[decision.duplicate_of_position - 1])
-            )
+    in_lot_duplicates = [  # an identical FSE earlier in the lot: its id is known only now
+        {"id": fse_id, "duplicate_of_id": ids[decision.duplicate_of_position - 1]}
+        for decision, fse_id in zip(decisions, ids, strict=True) if decision.duplicate_of_position is not None
+    ]
+    if in_lot_duplicates:
+        session.execute(update(StoredFse), in_lot_duplicates)  # one executemany by primary key
     accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
     for hook in hooks:
         hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
