@@ -42,6 +42,7 @@ from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_NS, LOT_TAG, SchemaReg
 from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
 
 F = f"{{{FSE_NS}}}"
+_F_LEN = len(F)
 L = f"{{{LOT_NS}}}"
 
 LINE_TAGS: dict[LineKind, str] = {
@@ -155,8 +156,9 @@ class _Fields:
     def __init__(self, element: etree._Element) -> None:
         children: dict[str, etree._Element] = {}
         for child in element:
-            if isinstance(child.tag, str) and child.tag.startswith(F):
-                children.setdefault(child.tag[len(F):], child)
+            tag = child.tag  # lxml builds a new string at each access: read it once
+            if isinstance(tag, str) and tag.startswith(F):
+                children.setdefault(tag[_F_LEN:], child)
         self.children = children
 
     def node(self, name: str) -> _Fields | None:
