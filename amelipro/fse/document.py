@@ -42,6 +42,7 @@ from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_NS, LOT_TAG, SchemaReg
 from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
 
 F = f"{{{FSE_NS}}}"
+_F_LEN = len(F)
 L = f"{{{LOT_NS}}}"
 
 LINE_TAGS: dict[LineKind, str] = {
@@ -120,20 +121,28 @@ def field_path(sheet: CareSheet, field: str, line_number: int | None = None) -> 
     return f"/FSE/Lignes/{step}" + (f"/{rel}" if rel else "")
 
 
-def _find_path(root: etree._Element, path: str) -> etree._Element | None:
-    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`."""
+def walk(root: etree._Element, path: str) -> tuple[etree._Element, bool]:
+    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`, as far as
+    it goes: (the deepest element reached, whether the whole path was found). The one walker
+    from a path to an element (and so to its line)."""
     steps = path.strip("/").split("/")
     if not steps or steps[0] != "FSE":
-        return None
+        return root, False
     node = root
     for step in steps[1:]:
         name, _, index = step.partition("[")
         found = node.findall(f"{F}{name}")
         k = int(index.rstrip("]")) - 1 if index else 0
-        if k >= len(found):
-            return None
+        if not 0 <= k < len(found):
+            return node, False
         node = found[k]
-    return node
+    return node, True
+
+
+def _find_path(root: etree._Element, path: str) -> etree._Element | None:
+    """The element of ``root`` (an FSE) at a path produced by :func:`field_path`, or None."""
+    node, complete = walk(root, path)
+    return node if complete else None
 
 
 # --- XML -> CareSheet ----------------------------------------------------------------------
@@ -147,8 +156,9 @@ class _Fields:
     def __init__(self, element: etree._Element) -> None:
         children: dict[str, etree._Element] = {}
         for child in element:
-            if isinstance(child.tag, str) and child.tag.startswith(F):
-                children.setdefault(child.tag[len(F):], child)
+            tag = child.tag  # lxml builds a new string at each access: read it once
+            if isinstance(tag, str) and tag.startswith(F):
+                children.setdefault(tag[_F_LEN:], child)
         self.children = children
 
     def node(self, name: str) -> _Fields | None:

@@ -19,7 +19,6 @@ FSE of a patient in a lot sees the first one's charges.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -28,6 +27,7 @@ from decimal import Decimal
 from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from amelipro.fse import stored
 from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, LineKind
 from amelipro.fse.models import FseStatus, StoredFse
@@ -95,16 +95,6 @@ def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _stored_lines(text: str) -> Iterator[tuple[date, str, Decimal, Decimal]]:
-    """(care date, kind, participation, franchise) of each line of a stored FSE."""
-    for raw in json.loads(text or "[]"):
-        computed = raw.get("computed") or {}
-        participation = Decimal(str(computed.get("participation") or "0"))
-        franchise = Decimal(str(computed.get("franchise") or "0"))
-        if participation or franchise:
-            yield date.fromisoformat(raw["care_date"]), raw.get("kind", ""), participation, franchise
-
-
 def load_year_charges(
     session: Session, keys: Iterable[tuple[str, int, int]], ledger: ChargeLedger | None = None,
 ) -> ChargeLedger:
@@ -147,7 +137,7 @@ def load_year_charges(
             for nir, rank, lines_json in rows:
                 if (nir, rank) not in spanning:
                     continue
-                for day, _kind, participation, franchise in _stored_lines(lines_json):
+                for day, _kind, participation, franchise in stored.charged_lines(lines_json):
                     if (nir, rank, day.year) in wanted:
                         ledger.add_year(nir, rank, day.year, participation, franchise)
     return ledger
@@ -180,7 +170,7 @@ def load_day_charges(
             )
         )
         for nir, rank, lines_json in rows:
-            for day, kind, participation, franchise in _stored_lines(lines_json):
+            for day, kind, participation, franchise in stored.charged_lines(lines_json):
                 if (nir, rank, day) in wanted:
                     ledger.add_day(nir, rank, day, participation, franchise if kind in _ACTS else ZERO)
     return ledger
@@ -218,7 +208,7 @@ def load_billed_care(
             if (nir, rank) not in patients:
                 continue
             billed = found.setdefault((nir, rank), {})
-            for raw in json.loads(lines_json or "[]"):
+            for raw in stored.read_lines(lines_json):
                 if raw.get("second_act") or raw.get("code") in majorations:
                     continue
                 day = date.fromisoformat(raw["care_date"])

@@ -1,7 +1,8 @@
 """The submission pipeline's steps, wired to the XML core, the FSE mapping, the rules and the
 pricing: read and verify a lot, check and price each care sheet, build the signed ARL.
 
-Keys, certificates and the trust store are loaded once per application and cached in
+The :class:`Pipeline` is built once when the app is created; keys, certificates and the
+trust store are loaded once per application, on the first lot, and cached in
 ``app.extensions["amelipro.fse.gateway"]`` (never per document).
 """
 
@@ -20,6 +21,8 @@ from amelipro.xmlcore.signature import signed_document
 
 ARL_CONTENT_TYPE = "application/xml; charset=utf-8"
 EXTENSION_KEY = "amelipro.fse.gateway"
+PIPELINE_KEY = "amelipro.fse.pipeline"
+RECORDED_HOOKS = "amelipro.fse.on_recorded"
 
 
 class LotRefusedError(Exception):
@@ -58,7 +61,10 @@ class ReadFse:
     signer_rpps: str | None
     sheet: CareSheet | None
     errors: tuple[dict[str, Any], ...] = ()
-    verified: Any = None  # its FseDocument, to locate rule errors in the received document
+    # The received FSE element, for the line numbers of errors found later (the signed copy
+    # and its verification result are not kept: a lot's memory is its tree and its sheets).
+    source: Any = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,25 +86,51 @@ class Gateway:
     rule_config: Any = None
 
 
-def gateway() -> Gateway:
-    """The app's gateway, loaded on first use and kept in ``app.extensions``.
+class Pipeline:
+    """What the submission path needs, built once when the app is created (``fse/web.py``)
+    and passed to the stages: the gateway (verification policy with its trust store, schema
+    registry, parse limits, rules configuration, ARL key), loaded on the first lot and kept
+    in ``app.extensions``, and the hooks called when a lot is recorded.
 
     Without an ARL signing key the gateway refuses to work (503, FSE-LOT-009) and is not
     kept, so that ``amelipro pki init-demo`` takes effect without a restart.
     """
-    app = current_app._get_current_object()
-    found = app.extensions.get(EXTENSION_KEY)
-    if found is None:
-        found = load_gateway(app.config)
-        if found.arl_key is None or found.arl_cert is None:
-            from amelipro.errors import AmeliproError
-            from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
 
-            raise AmeliproError(GATEWAY_KEYS_MISSING)
-        app.extensions[EXTENSION_KEY] = found
-    else:
-        _refresh_trust_store(found, app.config)
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def gateway(self) -> Gateway:
+        extensions = self.app.extensions
+        found = extensions.get(EXTENSION_KEY)
+        if found is None:
+            found = load_gateway(self.app.config)
+            if found.arl_key is None or found.arl_cert is None:
+                from amelipro.errors import AmeliproError
+                from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
+
+                raise AmeliproError(GATEWAY_KEYS_MISSING)
+            extensions[EXTENSION_KEY] = found
+        else:
+            _refresh_trust_store(found, self.app.config)
+        return found
+
+    @property
+    def recorded_hooks(self) -> tuple:
+        return tuple(self.app.extensions.get(RECORDED_HOOKS, ()))
+
+
+def pipeline(app=None) -> Pipeline:
+    """The app's submission pipeline (built by ``fse/web.register`` at app creation)."""
+    app = app if app is not None else current_app._get_current_object()
+    found = app.extensions.get(PIPELINE_KEY)
+    if found is None:  # an app built without the fse blueprints (a few unit tests)
+        found = app.extensions[PIPELINE_KEY] = Pipeline(app)
     return found
+
+
+def gateway() -> Gateway:
+    """The app's gateway (see :class:`Pipeline`)."""
+    return pipeline().gateway()
 
 
 def _refresh_trust_store(gw: Gateway, config) -> None:
@@ -172,7 +204,7 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
         # again later (and nothing the sender added outside the signed content). Nothing is
         # ever read back from it: the stored fields come from the verified content.
         fses.append(ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified),
-                            doc.verified.rpps, doc.sheet, verified=doc))
+                            doc.verified.rpps, doc.sheet, source=doc.verified.source, line=doc.line))
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code
         status = 403 if all(e.get("code") == token_code for e in refusals) else 422
@@ -221,27 +253,19 @@ def build_arl(gw: Gateway, report) -> bytes:
 
 # --- checking ------------------------------------------------------------------------------
 
-class _MemoLookup:
-    """The reference lookup memoized for one lot (the same codes recur from FSE to FSE)."""
+def lot_lookup(session, sheets) -> Any:
+    """The lot's reference lookup: every code on the sheets' lines loaded in one query per
+    table, then one cache for the lot (``reference/lookup.py``)."""
+    from amelipro.fse.domain import LineKind
+    from amelipro.reference.lookup import LotReferenceLookup
 
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.memo: dict[tuple[str, str, Any], Any] = {}
-
-    def _get(self, kind: str, code: str, at):
-        key = (kind, code, at)
-        if key not in self.memo:
-            self.memo[key] = getattr(self.inner, kind)(code, at)
-        return self.memo[key]
-
-    def medicine(self, cip13, at):
-        return self._get("medicine", cip13, at)
-
-    def lpp(self, code, at):
-        return self._get("lpp", code, at)
-
-    def act(self, code, at):
-        return self._get("act", code, at)
+    codes: dict[str, set[str]] = {"acts": set(), "medicines": set(), "lpp": set()}
+    table = {LineKind.NGAP: "acts", LineKind.CCAM: "acts", LineKind.MEDICINE: "medicines",
+             LineKind.DEVICE: "lpp"}
+    for sheet in sheets:
+        for line in sheet.lines if sheet is not None else ():
+            codes[table[line.kind]].add(line.code)
+    return LotReferenceLookup(session, **codes)
 
 
 @dataclass
@@ -261,11 +285,10 @@ class CheckContext:
 def check_context(session, sheets: list[CareSheet], gw: Gateway, profession: str | None = None,
                   practice=None) -> CheckContext:
     from amelipro.clock import paris_today
-    from amelipro.reference.queries import SqlReferenceLookup
 
     return CheckContext(
         session=session,
-        lookup=_MemoLookup(SqlReferenceLookup(session)),
+        lookup=lot_lookup(session, sheets),
         today=paris_today(),
         config=gw.rule_config,
         rights=load_rights(session, {(s.patient.nir, s.patient.rank) for s in sheets}),
@@ -283,7 +306,8 @@ def load_rights(session, keys: set[tuple[str, int]]) -> dict[tuple[str, int], An
 
 def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
     """The XML path (in the lot) and received line of a rule's field ("lines[2].code")."""
-    doc = read.verified
+    from amelipro.fse.document import field_path as path_of
+
     field, number = field_path, None
     if field_path.startswith("lines[") and "]" in field_path:
         index, _, rest = field_path[6:].partition("]")
@@ -291,32 +315,27 @@ def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
             field, number = rest.lstrip("."), int(index)
     for candidate in (field, field.split(".")[0], ""):
         try:
-            path, _line = doc.locate(candidate, number) if number else doc.locate(candidate or "id")
+            path = path_of(read.sheet, candidate, number) if number else path_of(read.sheet, candidate or "id")
             break
         except (KeyError, IndexError):
             continue
     else:  # pragma: no cover - "id" always resolves
         path = "/FSE"
-    return _lot_path(read.position, path), _source_line(doc, path)
+    return _lot_path(read.position, path), _source_line(read, path)
 
 
-def _source_line(doc, path: str) -> int | None:
+def _source_line(read: ReadFse, path: str) -> int | None:
     """Line in the received document of the element at ``path`` ("/FSE/Lignes/ActeNGAP[2]/Code").
 
     Only a line number is read from the received tree: the path was resolved on the verified
-    content, and the signed element is the received element minus its signature.
+    content (the care sheet), and the signed element is the received element minus its
+    signature.
     """
-    node = doc.verified.source if doc.verified is not None else None
-    if node is None:
-        return doc.line
-    for step in path.strip("/").split("/")[1:]:
-        name, _, index = step.partition("[")
-        found = node.findall(f"{{urn:amelipro:fse:1}}{name}")
-        k = int(index.rstrip("]")) - 1 if index else 0
-        if not 0 <= k < len(found):
-            return node.sourceline
-        node = found[k]
-    return node.sourceline
+    from amelipro.fse.document import walk
+
+    if read.source is None:
+        return read.line
+    return walk(read.source, path)[0].sourceline  # the deepest element found when the path stops short
 
 
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:
@@ -377,28 +396,3 @@ def recharge(ctx: CheckContext, sheet: CareSheet, computed: Computed, prior) -> 
         ctx.profession, prior=prior, config=ctx.config.billing or default_billing_config(),
     )
     return computed_of(pricing)
-
-
-def lines_view(sheet: CareSheet, computed: Computed | None) -> list[dict[str, Any]]:
-    """Lines as sent next to the gateway's computation, for the FSE page and JSON."""
-    by_number = {c["number"]: c for c in (computed.lines if computed else ())}
-    out = []
-    for line in sheet.lines:
-        sent = line.amounts
-        out.append({
-            "number": line.number,
-            "kind": line.kind.value,
-            "code": line.code,
-            "care_date": line.care_date.isoformat(),
-            "quantity": line.quantity,
-            "coefficient": f"{line.coefficient:f}",
-            "care_time": line.care_time.strftime("%H:%M") if line.care_time else None,
-            "second_act": line.second_act,
-            "label": by_number.get(line.number, {}).get("label", ""),
-            "sent": None if sent is None else {
-                "charged": f"{sent.charged:.2f}", "base": f"{sent.base:.2f}", "rate": sent.rate,
-                "amo": f"{sent.amo:.2f}",
-            },
-            "computed": by_number.get(line.number),
-        })
-    return out

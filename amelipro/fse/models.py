@@ -10,7 +10,6 @@ Tables: ``fse_lot``, ``fse``, ``fse_idempotency_key`` (the tiers-payant package 
 from __future__ import annotations
 
 import enum
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -153,11 +152,15 @@ class StoredFse(Base):
 
     @property
     def errors(self) -> list[dict[str, Any]]:
-        return json.loads(self.errors_json or "[]")
+        from amelipro.fse.stored import read_errors
+
+        return read_errors(self.errors_json)
 
     @property
     def lines(self) -> list[dict[str, Any]]:
-        return json.loads(self.lines_json or "[]")
+        from amelipro.fse.stored import read_lines
+
+        return read_lines(self.lines_json)
 
 
 class IdempotencyKey(Base):

@@ -54,8 +54,6 @@ from amelipro.fse.errors import AMOUNTS_MISSING, CARE_DATE_FUTURE
 from amelipro.fse.models import FseStatus, IdempotencyKey, StoredFse
 from amelipro.fse.online_models import Draft, DraftStatus
 from amelipro.fse.online_signing import SigningSettings, signer_for
-from amelipro.fse.rules import MemoLookup
-from amelipro.reference.queries import SqlReferenceLookup
 from amelipro.xmlcore.signature import sign_fse
 
 SOURCE = "en_ligne"  # Lot.source of a sheet entered online
@@ -416,7 +414,7 @@ def price_sheet(session: Session, pro: Professional, inp: SheetInput, *, today: 
             prescriber_rpps=prescriber or None, prescription_date=prescription_date,
         )
         ctx = intake.CheckContext(
-            session=session, lookup=MemoLookup(SqlReferenceLookup(session)), today=today,
+            session=session, lookup=intake.lot_lookup(session, [sheet]), today=today,
             config=rule_config, rights={(nir, rank): rights} if rights is not None else {},
             profession=profession, practice=practice_history(session, pro.id),
             billed_care=history.load_billed_care(session, pro.id, [sheet]),

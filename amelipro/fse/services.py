@@ -1,4 +1,7 @@
-"""Use cases of FSE submission: submit a lot, validate it (dry run), read lots and FSE.
+"""Use cases of FSE submission: submit a lot, validate it (dry run).
+
+The reports are in ``reports.py``, the content identity in ``identity.py``, the reading
+queries in ``queries.py`` (also importable from here, as before).
 
 ``submit_lot`` records a lot whole or not at all, in one transaction (one commit per lot,
 never per FSE). ``validate_lot`` runs the very same checks and stores nothing. Only the
@@ -8,19 +11,17 @@ functions here commit.
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from flask import Flask
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from amelipro import audit
 from amelipro.auth.models import Professional
@@ -28,118 +29,35 @@ from amelipro.auth.practice import practice_history
 from amelipro.db import utcnow
 from amelipro.errors import AmeliproError, ErrorCode
 from amelipro.fse import errors as rule_errors
-from amelipro.fse import history, idempotency, intake, lot_errors, rules
+from amelipro.fse import history, idempotency, intake, lot_errors, rules, stored
 from amelipro.fse.charges import default_billing_config
-from amelipro.fse.domain import CareSheet, Line
+from amelipro.fse.domain import CareSheet
+from amelipro.fse.identity import canonical_content, content_hash, raw_hash
 from amelipro.fse.intake import LotRefusedError
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
+from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by their old address
+    PAGE_SIZE,
+    Activity,
+    FseDetails,
+    FsePage,
+    FseSearch,
+    LotPage,
+    activity_since,
+    fse_details,
+    get_fse,
+    get_lot,
+    list_lots,
+    lot_fses,
+    lot_report,
+    prescription_of,
+    rejected_to_correct,
+    related_fses,
+    search_fses,
+)
+from amelipro.fse.reports import FseReport, LotReport, SubmitResult
 
-PAGE_SIZE = 50
-RECORDED_HOOKS = "amelipro.fse.on_recorded"
+RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
-
-
-# --- values ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class FseReport:
-    """What the gateway says of one FSE of a lot (stored or dry run)."""
-
-    position: int
-    element_id: str
-    invoice_number: str
-    status: FseStatus
-    errors: tuple[dict[str, Any], ...] = ()
-    fse_id: int | None = None
-    duplicate_of_id: int | None = None
-    corrects_id: int | None = None
-    amo_sent: Decimal | None = None
-    amo_computed: Decimal | None = None
-    participation: Decimal | None = None  # patient charges, after the caps given the history
-    franchise: Decimal | None = None
-    second_acts: tuple[int, ...] = ()  # lines flagged as a distinct second act of the day
-
-
-@dataclass(frozen=True)
-class LotReport:
-    """The ARL's content: the lot's outcome and every FSE's."""
-
-    positive: bool
-    received_at: datetime
-    lot_number: str = ""
-    lot_id: int | None = None
-    status: LotStatus | None = None
-    errors: tuple[dict[str, Any], ...] = ()  # lot-level errors (negative ARL)
-    fses: tuple[FseReport, ...] = ()
-    dry_run: bool = False
-    body_sha256: str = hashlib.sha256(b"").hexdigest()
-
-    @property
-    def accepted(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.ACCEPTED)
-
-    @property
-    def rejected(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.REJECTED)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.DUPLICATE)
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """The answer to a submission: HTTP status, the signed ARL, and the report."""
-
-    status: int
-    arl: bytes
-    report: LotReport
-
-
-# --- canonical content -------------------------------------------------------------------
-
-def _dec(value: Decimal | None) -> str:
-    return "" if value is None else f"{value.normalize():f}"
-
-
-def _day(value: date | None) -> str:
-    return "" if value is None else value.isoformat()
-
-
-def _line_key(line: Line) -> tuple:
-    a = line.amounts
-    amounts = ("",) if a is None else (_dec(a.charged), _dec(a.base), str(a.rate), _dec(a.amo))
-    key = (line.number, line.kind.value, _day(line.care_date), line.code, line.quantity,
-           _dec(line.coefficient), *amounts)
-    if line.care_time is not None or line.second_act:  # schema 2 only: v1 hashes unchanged
-        key += (line.care_time.isoformat() if line.care_time else "", line.second_act)
-    return key
-
-
-def canonical_content(sheet: CareSheet) -> tuple:
-    """Every field of the care sheet except its element Id, in a fixed order, numbers
-    normalized (30.00 == 30.0): two FSE with the same content have the same tuple, however
-    they were laid out, signed or identified."""
-    pro, pat, tot = sheet.professional, sheet.patient, sheet.totals
-    return (
-        "fse/1", sheet.invoice_number, _day(sheet.invoice_date),
-        (pro.rpps, pro.am_number, pro.specialty, pro.finess or ""),
-        (pat.nir, _day(pat.birth_date), pat.rank, pat.regime, pat.caisse, pat.centre),
-        sheet.nature.value, sheet.pathway, sheet.exemption.value,
-        sheet.tiers_payant_amo, sheet.tiers_payant_amc,
-        tuple(_line_key(line) for line in sheet.lines),
-        (_dec(tot.charged), _dec(tot.base), _dec(tot.amo)),
-        sheet.prescriber_rpps or "", _day(sheet.prescription_date),
-    )
-
-
-def content_hash(sheet: CareSheet) -> str:
-    """Hash of what the care sheet says, independent of XML layout, signature and Id."""
-    return hashlib.sha256(repr(canonical_content(sheet)).encode()).hexdigest()
-
-
-def raw_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # --- checking (shared by submit and dry run) ---------------------------------------------
@@ -260,12 +178,11 @@ def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
 
 
 def _check_lot(
-    session: Session, pro: Professional, body: bytes,
+    session: Session, pro: Professional, body: bytes, gw: intake.Gateway,
 ) -> tuple[str, list[CheckedFse], intake.CheckContext]:
-    """Read, verify and check a lot; raises ``LotRefusedError`` for a negative ARL."""
+    """Stages read, verify, check and price; raises ``LotRefusedError`` for a negative ARL."""
     if not pro.rpps:
         raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
-    gw = intake.gateway()
     reading = intake.read_lot(gw, body, pro.rpps)
     # Priced and checked as the profession the gateway knows for this professional.
     profession = pro.profession.value if pro.profession else None
@@ -370,28 +287,28 @@ class _GcPause:
 
 def validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
     """Dry run: the same checks and report as ``submit_lot``; nothing is stored."""
-    intake.gateway()
+    gw = intake.gateway()
     with _GcPause():
-        return _validate_lot(session, pro, body)
+        return _validate_lot(session, pro, body, gw)
 
 
-def _validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResult:
+def _validate_lot(session: Session, pro: Professional, body: bytes, gw: intake.Gateway) -> SubmitResult:
     received = utcnow()
     try:
-        lot_number, checked, context = _check_lot(session, pro, body)
+        lot_number, checked, context = _check_lot(session, pro, body, gw)
         decisions = _decide(session, pro, checked)
         _charge(session, pro, decisions, context)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), dry_run=True,
                            body_sha256=raw_hash(body))
-        return SubmitResult(exc.http_status, intake.build_arl(intake.gateway(), report), report)
+        return SubmitResult(exc.http_status, intake.build_arl(gw, report), report)
     finally:
         session.rollback()
     report = LotReport(
         True, received, lot_number, None, _lot_status(decisions),
         fses=_reports(decisions, [None] * len(decisions)), dry_run=True, body_sha256=raw_hash(body),
     )
-    return SubmitResult(200, intake.build_arl(intake.gateway(), report), report)
+    return SubmitResult(200, intake.build_arl(gw, report), report)
 
 
 def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
@@ -415,20 +332,24 @@ def submit_lot(
     negative ARL (4xx). Otherwise the lot and every FSE (accepted, rejected, already received)
     are recorded together, with the idempotency answer when a key was given.
     """
-    intake.gateway()  # no keys: 503 before any work
+    pipe = intake.pipeline()
+    gw = pipe.gateway()  # no keys: 503 before any work
     with _GcPause():
-        return _submit_lot(session, pro, body, source, claim)
+        return _submit_lot(session, pro, body, source, claim, gw, pipe.recorded_hooks)
 
 
 def _submit_lot(
     session: Session, pro: Professional, body: bytes, source: str, claim: idempotency.Claim | None,
+    gw: intake.Gateway, hooks: Sequence[Callable[..., Any]],
 ) -> SubmitResult:
+    """The stages in order: read and verify, check and price (``_check_lot``); then, in the
+    recording transaction, charge, record and acknowledge (``_record``)."""
     received = utcnow()
     try:
-        lot_number, checked, context = _check_lot(session, pro, body)
+        lot_number, checked, context = _check_lot(session, pro, body, gw)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
-        arl = intake.build_arl(intake.gateway(), report)
+        arl = intake.build_arl(gw, report)
         audit.record(session, "lot.refused", actor_id=pro.id, actor_login=pro.login,
                      status=exc.http_status, codes=[e.get("code") for e in exc.errors][:20],
                      body_sha256=raw_hash(body))
@@ -440,7 +361,8 @@ def _submit_lot(
     for attempt in range(3):
         try:
             _take_write_lock(session)
-            return _record(session, pro, body, received, lot_number, checked, context, source, claim)
+            return _record(session, pro, body, received, lot_number, checked, context, source, claim,
+                           gw, hooks)
         except IntegrityError:
             # A concurrent lot took one of these invoice numbers: decide again against it.
             session.rollback()
@@ -461,7 +383,7 @@ def _take_write_lock(session: Session) -> None:
 def _record(
     session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
     checked: Sequence[CheckedFse], context: intake.CheckContext, source: str,
-    claim: idempotency.Claim | None,
+    claim: idempotency.Claim | None, gw: intake.Gateway, hooks: Sequence[Callable[..., Any]],
 ) -> SubmitResult:
     # Lots for the same patients wait for each other here (PostgreSQL advisory locks; SQLite:
     # the write lock), so that the duplicate care and the charge caps read a current history.
@@ -483,20 +405,25 @@ def _record(
     )
     session.add(lot)
     session.flush()
-    rows = [_row(lot.id, pro.id, d, received) for d in decisions]
+    rows = [stored.fse_row(
+        lot_id=lot.id, professional_id=pro.id, position=d.checked.position, element_id=d.checked.element_id,
+        status=d.status, content_hash=d.checked.content_hash, duplicate_of_id=d.duplicate_of_id,
+        corrects_id=d.corrects_id, errors=d.errors, signed_xml=d.checked.signed_xml, created_at=received,
+        sheet=d.checked.sheet, computed=d.checked.computed,
+    ) for d in decisions]
     ids = _insert_fses(session, rows)
-    for decision, fse_id in zip(decisions, ids, strict=True):
-        if decision.duplicate_of_position is not None:
-            session.execute(
-                update(StoredFse).where(StoredFse.id == fse_id)
-                .values(duplicate_of_id=ids[decision.duplicate_of_position - 1])
-            )
+    in_lot_duplicates = [  # an identical FSE earlier in the lot: its id is known only now
+        {"id": fse_id, "duplicate_of_id": ids[decision.duplicate_of_position - 1]}
+        for decision, fse_id in zip(decisions, ids, strict=True) if decision.duplicate_of_position is not None
+    ]
+    if in_lot_duplicates:
+        session.execute(update(StoredFse), in_lot_duplicates)  # one executemany by primary key
     accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
-    for hook in current_app.extensions.get(RECORDED_HOOKS, ()):
+    for hook in hooks:
         hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
     report = LotReport(True, received, lot_number, lot.id, status, fses=_reports(decisions, ids),
                        body_sha256=lot.body_sha256)
-    arl = intake.build_arl(intake.gateway(), report)
+    arl = intake.build_arl(gw, report)
     lot.arl_xml = arl.decode()
     audit.record(
         session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
@@ -543,306 +470,8 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-def _money(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
-
-
-def _row(lot_id: int, pro_id: int, decision: _Decision, now: datetime) -> dict[str, Any]:
-    item = decision.checked
-    sheet = item.sheet
-    computed = item.computed
-    row: dict[str, Any] = {
-        "lot_id": lot_id, "professional_id": pro_id, "position": item.position,
-        "element_id": item.element_id[:64], "status": decision.status, "content_hash": item.content_hash,
-        "duplicate_of_id": decision.duplicate_of_id, "corrects_id": decision.corrects_id,
-        "errors_json": json.dumps(decision.errors, ensure_ascii=False, default=str),
-        "signed_xml": item.signed_xml, "created_at": now,
-        "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
-        "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
-        "exemption": "", "tiers_payant_amo": False, "tiers_payant_amc": False,
-        "charged_sent": None, "base_sent": None, "amo_sent": None,
-        "charged_computed": None, "base_computed": None, "amo_computed": None, "patient_charges": None,
-        "participation": None, "franchise": None,
-        "lines_json": "[]",
-    }
-    if sheet is not None:
-        row.update(
-            invoice_number=sheet.invoice_number[:32], invoice_date=sheet.invoice_date,
-            first_care_date=sheet.first_care_date, last_care_date=sheet.last_care_date,
-            patient_nir=sheet.patient.nir[:15], patient_birth_date=sheet.patient.birth_date,
-            patient_rank=sheet.patient.rank, nature=sheet.nature.value, pathway=sheet.pathway,
-            exemption=sheet.exemption.value, tiers_payant_amo=sheet.tiers_payant_amo,
-            tiers_payant_amc=sheet.tiers_payant_amc,
-            charged_sent=_money(sheet.totals.charged), base_sent=_money(sheet.totals.base),
-            amo_sent=_money(sheet.totals.amo),
-            lines_json=json.dumps(intake.lines_view(sheet, computed), ensure_ascii=False, default=str),
-        )
-    if computed is not None:
-        row.update(
-            charged_computed=_money(computed.charged), base_computed=_money(computed.base),
-            amo_computed=_money(computed.amo), patient_charges=_money(computed.patient_charges),
-            participation=_money(computed.participation), franchise=_money(computed.franchise),
-        )
-    return row
-
-
-# --- reading -----------------------------------------------------------------------------
-
-def get_lot(session: Session, pro: Professional, lot_id: int) -> Lot:
-    lot = session.scalar(select(Lot).where(Lot.id == lot_id, Lot.professional_id == pro.id))
-    if lot is None:
-        raise AmeliproError(lot_errors.LOT_NOT_FOUND)
-    return lot
-
-
-def lot_fses(session: Session, pro: Professional, lot: Lot, status: FseStatus | None = None) -> list[StoredFse]:
-    stmt = select(StoredFse).where(StoredFse.lot_id == lot.id, StoredFse.professional_id == pro.id)
-    if status is not None:
-        stmt = stmt.where(StoredFse.status == status)
-    return list(session.scalars(stmt.order_by(StoredFse.position)))
-
-
-def get_fse(session: Session, pro: Professional, fse_id: int) -> StoredFse:
-    fse = session.scalar(select(StoredFse).where(StoredFse.id == fse_id, StoredFse.professional_id == pro.id))
-    if fse is None:
-        raise AmeliproError(lot_errors.FSE_NOT_FOUND)
-    return fse
-
-
-def lot_report(session: Session, pro: Professional, lot: Lot) -> LotReport:
-    """A recorded lot's report, read back from what was stored (the page shown after the
-    upload's redirect: the same content as the ARL answered to the POST)."""
-    fses = tuple(
-        FseReport(
-            position=f.position, element_id=f.element_id, invoice_number=f.invoice_number,
-            status=f.status, errors=tuple(f.errors), fse_id=f.id, duplicate_of_id=f.duplicate_of_id,
-            corrects_id=f.corrects_id, amo_sent=f.amo_sent, amo_computed=f.amo_computed,
-            participation=f.participation, franchise=f.franchise,
-        )
-        for f in lot_fses(session, pro, lot)
-    )
-    return LotReport(True, lot.received_at, lot.lot_number, lot.id, lot.status, fses=fses,
-                     body_sha256=lot.body_sha256)
-
-
-@dataclass(frozen=True)
-class LotPage:
-    lots: tuple[Lot, ...]
-    page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-
-def list_lots(session: Session, pro: Professional, page: int = 1) -> LotPage:
-    page = max(1, page)
-    total = session.scalar(select(func.count()).select_from(Lot).where(Lot.professional_id == pro.id)) or 0
-    lots = session.scalars(
-        select(Lot).where(Lot.professional_id == pro.id).order_by(Lot.received_at.desc(), Lot.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    )
-    return LotPage(tuple(lots), page, total)
-
-
-@dataclass(frozen=True)
-class FseSearch:
-    """The Facturation search (GET): words (invoice or lot number, NIR, patient's name), care
-    dates (``du``/``au``, inclusive, on the FSE's care period) and state."""
-
-    words: str = ""
-    start: date | None = None
-    end: date | None = None
-    status: FseStatus | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.words or self.start or self.end or self.status)
-
-    @classmethod
-    def from_args(cls, args) -> FseSearch:
-        from amelipro.codes import INVALID_DATE
-
-        def day(name: str) -> date | None:
-            raw = (args.get(name) or "").strip()
-            if not raw:
-                return None
-            try:
-                return date.fromisoformat(raw)
-            except ValueError:
-                raise AmeliproError(INVALID_DATE, f"{name} = {raw[:20]}") from None
-
-        raw_status = (args.get("etat") or "").strip()
-        try:
-            status = FseStatus(raw_status) if raw_status else None
-        except ValueError:
-            status = None
-        return cls(" ".join((args.get("q") or "").split())[:100], day("du"), day("au"), status)
-
-
-@dataclass(frozen=True)
-class FsePage:
-    fses: tuple[StoredFse, ...]
-    names: dict[tuple[str, int], str]  # (NIR, rank) -> the patient's name, when known
-    page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-
-def _escape_like(text_: str) -> str:
-    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def search_fses(session: Session, pro: Professional, search: FseSearch, page: int = 1) -> FsePage:
-    """The professional's own FSE matching the search, newest first, 50 a page."""
-    from amelipro.beneficiaries.models import Beneficiary
-
-    page = max(1, page)
-    query = select(StoredFse).join(Lot, Lot.id == StoredFse.lot_id).where(StoredFse.professional_id == pro.id)
-    if search.words:
-        compact = search.words.replace(" ", "").upper()
-        like = f"%{_escape_like(search.words.lower())}%"
-        matches = [func.upper(StoredFse.invoice_number) == compact, func.lower(Lot.lot_number) == search.words.lower()]
-        if compact.isdigit() or (len(compact) == 15 and compact[5:7] in ("2A", "2B")):
-            matches.append(StoredFse.patient_nir.like(f"{_escape_like(compact)}%", escape="\\"))
-        if compact.isdigit() and len(compact) <= 9:
-            matches.append(Lot.id == int(compact))
-        people = select(Beneficiary.nir).where(or_(
-            func.lower(Beneficiary.last_name).like(like, escape="\\"),
-            func.lower(Beneficiary.first_name).like(like, escape="\\"),
-            func.lower(Beneficiary.first_name + " " + Beneficiary.last_name).like(like, escape="\\"),
-            func.lower(Beneficiary.last_name + " " + Beneficiary.first_name).like(like, escape="\\"),
-        ))
-        matches.append(StoredFse.patient_nir.in_(people))
-        query = query.where(or_(*matches))
-    if search.start:
-        query = query.where(StoredFse.last_care_date >= search.start)
-    if search.end:
-        query = query.where(StoredFse.first_care_date <= search.end)
-    if search.status:
-        query = query.where(StoredFse.status == search.status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    fses = tuple(session.scalars(
-        query.order_by(StoredFse.created_at.desc(), StoredFse.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ))
-    keys = {(f.patient_nir, f.patient_rank) for f in fses if f.patient_nir}
-    names: dict[tuple[str, int], str] = {}
-    if keys:
-        for person in session.scalars(select(Beneficiary).where(
-                Beneficiary.nir.in_({nir for nir, _ in keys}))):
-            if (person.nir, person.rank) in keys:
-                names[(person.nir, person.rank)] = " ".join(
-                    part for part in (person.first_name, person.last_name.upper()) if part)
-    return FsePage(fses, names, page, total)
-
-
-@dataclass(frozen=True)
-class FseDetails:
-    """What the FSE page adds to the stored row: the patient's name (beneficiaries file), the
-    prescription (read from the signed XML, not kept in columns) and its tiers-payant payment."""
-
-    patient_name: str
-    prescriber_rpps: str
-    prescription_date: date | None
-    payment_id: int | None
-
-
-def prescription_of(signed_xml: str) -> tuple[str, date | None]:
-    """Prescriber and prescription date of a stored FSE, from its signed XML (verified when
-    received) through the safe parser; empty when it cannot be read."""
-    from decimal import InvalidOperation
-
-    from amelipro.fse.document import care_sheet_from_xml
-    from amelipro.xmlcore.errors import UnsafeXmlError
-    from amelipro.xmlcore.safe import parse_untrusted
-
-    if not signed_xml:
-        return "", None
-    try:
-        sheet = care_sheet_from_xml(parse_untrusted(signed_xml.encode()))
-    except (UnsafeXmlError, ValueError, KeyError, InvalidOperation):
-        return "", None
-    return sheet.prescriber_rpps or "", sheet.prescription_date
-
-
-def fse_details(session: Session, pro: Professional, fse: StoredFse) -> FseDetails:
-    from amelipro.beneficiaries.models import Beneficiary
-    from amelipro.thirdparty.models import Payment
-
-    person = None
-    if fse.patient_nir:
-        person = session.scalar(select(Beneficiary).where(
-            Beneficiary.nir == fse.patient_nir, Beneficiary.rank == fse.patient_rank))
-    name = " ".join(part for part in (person.first_name, person.last_name.upper()) if part) if person else ""
-    payment_id = session.scalar(select(Payment.id).where(
-        Payment.fse_id == fse.id, Payment.professional_id == pro.id))
-    rpps, when = prescription_of(fse.signed_xml)
-    return FseDetails(name, rpps, when, payment_id)
-
-
-def related_fses(session: Session, pro: Professional, fse: StoredFse) -> list[StoredFse]:
-    """Other FSE of the same invoice number (original, duplicates, corrections)."""
-    if not fse.invoice_number:
-        return []
-    return list(session.scalars(
-        select(StoredFse).where(
-            StoredFse.professional_id == pro.id, StoredFse.invoice_number == fse.invoice_number,
-            StoredFse.id != fse.id,
-        ).order_by(StoredFse.id)
-    ))
-
-
-@dataclass(frozen=True)
-class Activity:
-    """A professional's sending activity since a moment (the home dashboard)."""
-
-    lots: int
-    accepted: int
-    rejected: int
-    duplicates: int
-    amo_accepted: Decimal
-    to_correct: int = 0  # rejected and not yet corrected by an accepted resubmission
-
-
-def activity_since(session: Session, pro: Professional | None, since: datetime) -> Activity:
-    """One professional's lots since ``since``; every professional's when ``pro`` is None
-    (the operators' view)."""
-    stmt = (select(func.count(Lot.id), func.coalesce(func.sum(Lot.accepted_count), 0),
-                   func.coalesce(func.sum(Lot.rejected_count), 0),
-                   func.coalesce(func.sum(Lot.duplicate_count), 0),
-                   func.coalesce(func.sum(Lot.amo_accepted), 0))
-            .where(Lot.received_at >= since))
-    if pro is not None:
-        stmt = stmt.where(Lot.professional_id == pro.id)
-    lots, accepted, rejected, duplicates, amo = session.execute(stmt).one()
-    return Activity(int(lots), int(accepted), int(rejected), int(duplicates),
-                    Decimal(amo).quantize(Decimal("0.01")),
-                    to_correct=rejected_to_correct(session, pro, since) if pro is not None else 0)
-
-
-def rejected_to_correct(session: Session, pro: Professional, since: datetime) -> int:
-    """FSE of ``pro`` rejected since ``since`` that still need a correction: not those whose
-    invoice was accepted since (a corrected resubmission, linked by ``corrects_id`` or under
-    the same invoice number, or an identical resend of an accepted one)."""
-    fixed = aliased(StoredFse)
-    corrected = select(fixed.id).where(
-        fixed.professional_id == pro.id, fixed.status == FseStatus.ACCEPTED,
-        or_(fixed.corrects_id == StoredFse.id,
-            and_(StoredFse.invoice_number != "", fixed.invoice_number == StoredFse.invoice_number)),
-    ).exists()
-    return session.scalar(
-        select(func.count(StoredFse.id)).join(Lot, Lot.id == StoredFse.lot_id)
-        .where(StoredFse.professional_id == pro.id, StoredFse.status == FseStatus.REJECTED,
-               Lot.received_at >= since, ~corrected)
-    ) or 0
-
-
 __all__ = [
-    "Activity", "activity_since", "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash", "validate_lot",
-    "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "lot_report", "related_fses",
+    "Activity", "activity_since", "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash",
+    "canonical_content", "validate_lot", "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "lot_report",
+    "related_fses",
 ]

@@ -11,8 +11,9 @@ from amelipro.db import utcnow
 
 
 def register(app: Flask) -> None:
-    from amelipro.fse import api, demo, online_commands, online_views, views
+    from amelipro.fse import api, demo, intake, online_commands, online_views, views
 
+    app.extensions[intake.PIPELINE_KEY] = intake.Pipeline(app)  # the submission path, built once
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(online_views.bp)  # « Nouvelle feuille de soins » (online billing)

@@ -114,6 +114,9 @@ def test_same_invoice_twice_in_one_lot(client, fse_env):
                                headers=_headers(fse_env)).data)
     assert [f.status.value for f in arl.fses] == ["acceptee", "doublon", "rejetee"]
     assert arl.fses[1].reference == arl.fses[0].reference
+    from amelipro.fse.models import StoredFse  # the stored duplicate points at the lot's original
+
+    assert _count(fse_env, StoredFse, StoredFse.duplicate_of_id == int(arl.fses[0].reference)) == 1
 
 
 def test_corrected_resubmission_links_the_rejected_original(client, fse_env):
@@ -464,3 +467,18 @@ def _stored_xml(env, fse_id: int) -> str:
         return session.get(StoredFse, fse_id).signed_xml
     finally:
         session.close()
+
+
+def test_pipeline_built_at_app_creation_and_gateway_taken_once_per_lot(client, fse_env, monkeypatch):
+    """The submission pipeline exists once the app is created (its keys not yet loaded: they
+    may come later); a lot takes its gateway once and passes it to every stage."""
+    from amelipro.fse import intake
+
+    pipe = fse_env.app.extensions[intake.PIPELINE_KEY]
+    assert isinstance(pipe, intake.Pipeline) and intake.pipeline(fse_env.app) is pipe
+    calls = []
+    real = intake.Pipeline.gateway
+    monkeypatch.setattr(intake.Pipeline, "gateway", lambda self: calls.append(1) or real(self))
+    body = fse_env.lot(fse_env.sheets(3, seed=41).sheets, number="L-PIPE")
+    assert client.post("/api/v1/lots", data=body, headers=_headers(fse_env)).status_code == 201
+    assert len(calls) == 1

@@ -1,0 +1,70 @@
+"""What the gateway answers for a lot: each FSE's outcome (``FseReport``), the lot's
+(``LotReport``, the ARL's content) and the answer to a submission (``SubmitResult``)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from amelipro.fse.models import FseStatus, LotStatus
+
+
+@dataclass(frozen=True)
+class FseReport:
+    """What the gateway says of one FSE of a lot (stored or dry run)."""
+
+    position: int
+    element_id: str
+    invoice_number: str
+    status: FseStatus
+    errors: tuple[dict[str, Any], ...] = ()
+    fse_id: int | None = None
+    duplicate_of_id: int | None = None
+    corrects_id: int | None = None
+    amo_sent: Decimal | None = None
+    amo_computed: Decimal | None = None
+    participation: Decimal | None = None  # patient charges, after the caps given the history
+    franchise: Decimal | None = None
+    second_acts: tuple[int, ...] = ()  # lines flagged as a distinct second act of the day
+
+
+@dataclass(frozen=True)
+class LotReport:
+    """The ARL's content: the lot's outcome and every FSE's."""
+
+    positive: bool
+    received_at: datetime
+    lot_number: str = ""
+    lot_id: int | None = None
+    status: LotStatus | None = None
+    errors: tuple[dict[str, Any], ...] = ()  # lot-level errors (negative ARL)
+    fses: tuple[FseReport, ...] = ()
+    dry_run: bool = False
+    body_sha256: str = hashlib.sha256(b"").hexdigest()
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for f in self.fses if f.status == FseStatus.ACCEPTED)
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for f in self.fses if f.status == FseStatus.REJECTED)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for f in self.fses if f.status == FseStatus.DUPLICATE)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The answer to a submission: HTTP status, the signed ARL, and the report."""
+
+    status: int
+    arl: bytes
+    report: LotReport
+
+
+__all__ = ["FseReport", "LotReport", "SubmitResult"]
