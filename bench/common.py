@@ -132,7 +132,8 @@ def _prepare(url: str, base: Path) -> str:
     from amelipro import create_app
     from amelipro.auth.models import Professional
     from amelipro.auth.services import create_token
-    from amelipro.beneficiaries.services import import_beneficiaries, seed_demo
+    from amelipro.beneficiaries.demo import seed_demo
+    from amelipro.beneficiaries.importing import import_beneficiaries
     from amelipro.demo import demo_pki_holders, seed_demo_accounts
     from amelipro.migrate import upgrade
     from amelipro.reference.importers import DEMO_DIR
