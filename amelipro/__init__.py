@@ -114,23 +114,23 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
-    for register in _optional_blueprints():
+    for register in _capability_blueprints():
         register(app)
     home.add_panel(app, security_panel)  # last: the operators' home ends with it
 
 
-def _optional_blueprints():
-    """Capability packages expose ``register(app)`` in their ``web`` module."""
-    import importlib
+def _capability_blueprints():
+    """Capability packages expose ``register(app)`` in their ``web`` module (in this order)."""
+    from amelipro.account import web as account
+    from amelipro.beneficiaries import web as beneficiaries
+    from amelipro.fse import web as fse
+    from amelipro.messaging import web as messaging
+    from amelipro.operations import web as operations
+    from amelipro.reference import web as reference
+    from amelipro.thirdparty import web as thirdparty
 
-    for name in ("reference", "fse", "thirdparty", "beneficiaries", "operations", "account", "messaging"):
-        try:
-            module = importlib.import_module(f"amelipro.{name}.web")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"amelipro.{name}.web":
-                raise
-            continue
-        yield module.register
+    return (reference.register, fse.register, thirdparty.register, beneficiaries.register,
+            operations.register, account.register, messaging.register)
 
 
 def configure_templates(app: Flask) -> None:
