@@ -5,48 +5,12 @@ Used by the ``env`` fixture of ``tests/integration/test_golden_lots.py`` only.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 # The gateway's "now" and "today" in every golden answer (a Friday; Paris is UTC+1 then).
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 FIXED_DAY = date(2026, 11, 27)
-
-
-def freeze_clock(monkeypatch) -> None:
-    """Pins ``amelipro.db.utcnow`` and ``amelipro.clock.paris_today`` where the code reads them.
-
-    amelipro has no clock switch of its own: the code calls these two functions (imported by
-    name in many modules) and the models use ``utcnow`` as a column default. Every binding of
-    them in the loaded ``amelipro`` modules is replaced, and so are the column defaults.
-    Certificate validity is still checked at the real time (the test PKI is generated for
-    today), which changes nothing in the answers as long as the certificates are valid.
-    """
-    import amelipro.clock
-    import amelipro.db
-    from amelipro.db import Base
-
-    real_now, real_today = amelipro.db.utcnow, amelipro.clock.paris_today
-
-    def fixed_now() -> datetime:
-        return FIXED_NOW
-
-    def fixed_today() -> date:
-        return FIXED_DAY
-
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == "amelipro" or name.startswith("amelipro.")):
-            continue
-        for attr, real, fake in (("utcnow", real_now, fixed_now), ("paris_today", real_today, fixed_today)):
-            if getattr(module, attr, None) is real:
-                monkeypatch.setattr(module, attr, fake)
-    for table in Base.metadata.tables.values():
-        for column in table.columns:
-            for default in (column.default, column.onupdate):
-                if default is not None and getattr(default, "is_callable", False) \
-                        and getattr(default.arg, "__wrapped__", None) is real_now:
-                    monkeypatch.setattr(default, "arg", lambda ctx: FIXED_NOW)
 
 
 @dataclass

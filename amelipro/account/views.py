@@ -3,7 +3,7 @@ account, and the operators' account administration. Views parse, call a service,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -150,7 +150,7 @@ def _pending_pro() -> Professional | None:
         started = datetime.fromisoformat(pending["at"])
     except (KeyError, TypeError, ValueError):
         return None
-    if datetime.now(UTC) - started > timedelta(minutes=MFA_MINUTES):
+    if clock.utcnow() - started > timedelta(minutes=MFA_MINUTES):
         return None
     pro = get_session().get(Professional, pending.get("pro"))
     return pro if pro is not None and pro.active else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 from flask import (
@@ -27,7 +26,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from amelipro.account import second_factor
 from amelipro.auth import practice, services
 from amelipro.auth.models import Professional
-from amelipro.clock import paris_today
+from amelipro.clock import paris_today, utcnow
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.extensions import login_manager
@@ -129,7 +128,7 @@ def login():
             if second_factor.needs_second_factor(get_session(), pro):
                 # Password right, second factor to give: nothing logged in until the code.
                 session.clear()
-                session[MFA_KEY] = {"pro": pro.id, "at": datetime.now(UTC).isoformat(), "next": target}
+                session[MFA_KEY] = {"pro": pro.id, "at": utcnow().isoformat(), "next": target}
                 return redirect(url_for("account.login_code"))
             result = services.open_session(get_session(), pro, addr, login_policy())
             # A fresh session: nothing from before the login survives (no fixation).

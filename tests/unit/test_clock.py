@@ -40,14 +40,29 @@ def test_the_app_setting_pins_the_pages_day_and_nothing_else():
         assert clock.today() == clock.paris_today()
 
 
-def test_one_override_moves_every_reader_of_the_clock(monkeypatch):
-    monkeypatch.setattr("amelipro.clock.paris_today", lambda: date(2030, 1, 2))
-    monkeypatch.setattr("amelipro.clock.utcnow", lambda: datetime(2030, 1, 2, 3, 4, tzinfo=UTC))
-    assert clock.today() == date_or_today("") == date(2030, 1, 2)
-    assert Payment.__table__.c.created_at.default.arg(None) == datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
-    assert Beneficiary.__table__.c.updated_at.default.arg(None) == datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+def test_one_override_moves_every_reader_of_the_clock():
+    from amelipro.account.models import AccountLink
+    from amelipro.audit import AuditEvent
+    from amelipro.fse.models import Lot
+
+    moment = datetime(2030, 1, 1, 23, 30, tzinfo=UTC)  # already 2 January in Paris
+    with clock.frozen(moment):
+        assert clock.utcnow() == moment
+        assert paris_today() == clock.today() == date_or_today("") == date(2030, 1, 2)
+        for column in (Payment.__table__.c.created_at, Beneficiary.__table__.c.updated_at,
+                       Lot.__table__.c.received_at, AuditEvent.__table__.c.at,
+                       AccountLink.__table__.c.created_at):
+            assert column.default.arg(None) == moment, column
+    assert clock.utcnow() != moment  # the real clock again
+    assert abs(clock.utcnow() - datetime.now(UTC)).total_seconds() < 60
 
 
-def test_pinning_the_database_now_pins_the_clock(monkeypatch):
-    monkeypatch.setattr("amelipro.db.utcnow", lambda: datetime(2031, 5, 6, 7, 8, tzinfo=UTC))
-    assert clock.utcnow() == datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
+def test_frozen_needs_an_aware_moment_and_nests():
+    with pytest.raises(ValueError):
+        with clock.frozen(datetime(2030, 1, 1)):
+            pass
+    outer, inner = datetime(2030, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC)
+    with clock.frozen(outer):
+        with clock.frozen(inner):
+            assert clock.utcnow() == inner
+        assert clock.utcnow() == outer
