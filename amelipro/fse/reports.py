@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from amelipro.fse.models import FseStatus, LotStatus
+from amelipro.xmlcore.arl import CountsByStatus
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class FseReport:
 
 
 @dataclass(frozen=True)
-class LotReport:
-    """The ARL's content: the lot's outcome and every FSE's."""
+class LotReport(CountsByStatus):
+    """The ARL's content: the lot's outcome and every FSE's (counted by status as the ARL
+    counts them: ``accepted``, ``rejected``, ``duplicates``)."""
 
     positive: bool
     received_at: datetime
@@ -44,18 +46,6 @@ class LotReport:
     fses: tuple[FseReport, ...] = ()
     dry_run: bool = False
     body_sha256: str = hashlib.sha256(b"").hexdigest()
-
-    @property
-    def accepted(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.ACCEPTED)
-
-    @property
-    def rejected(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.REJECTED)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.DUPLICATE)
 
 
 @dataclass(frozen=True)

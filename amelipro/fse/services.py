@@ -60,7 +60,7 @@ RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
 
 
-# --- checking (shared by submit and dry run) ---------------------------------------------
+# --- the stages' inputs and outputs ------------------------------------------------------
 
 @dataclass(frozen=True)
 class CheckedFse:
@@ -76,8 +76,23 @@ class CheckedFse:
     read: intake.ReadFse | None = None  # to locate errors found later in the received document
 
 
+@dataclass(frozen=True)
+class CheckedLot:
+    """A lot after the stages read, verify, check and price: what the decisions start from."""
+
+    lot_number: str
+    fses: tuple[CheckedFse, ...]
+    context: intake.CheckContext  # the lot's rights, reference lookup and rules configuration
+
+    @property
+    def sheets(self) -> list[CareSheet]:
+        return [c.sheet for c in self.fses if c.sheet is not None]
+
+
 @dataclass
-class _Decision:
+class Decision:
+    """What the gateway decides for one checked FSE: accepted, rejected or already received."""
+
     checked: CheckedFse
     status: FseStatus
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -85,6 +100,42 @@ class _Decision:
     duplicate_of_position: int | None = None  # an identical FSE earlier in the same lot
     corrects_id: int | None = None
 
+
+@dataclass(frozen=True)
+class RecordedLot:
+    """The lot's row and its FSE ids (in the lot's order), in the recording transaction."""
+
+    lot: Lot
+    fse_ids: tuple[int, ...]
+
+
+# --- stages 1 to 4: read, verify, check, price ---------------------------------------------
+
+def read_and_verify(gw: intake.Gateway, pro: Professional, body: bytes) -> intake.LotReading:
+    """Stages read and verify: safe parse, schemas, each FSE's signature, its signed content
+    mapped to a care sheet. Raises ``LotRefusedError`` for a negative ARL."""
+    if not pro.rpps:
+        raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
+    return intake.read_lot(gw, body, pro.rpps)
+
+
+def check_and_price(session: Session, pro: Professional, reading: intake.LotReading,
+                    gw: intake.Gateway) -> CheckedLot:
+    """Stages check and price: the billing rules and the amounts of each FSE, with the lot's
+    reference data, rights and practice read once."""
+    # Priced and checked as the profession the gateway knows for this professional.
+    profession = pro.profession.value if pro.profession else None
+    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession,
+                                   practice=practice_history(session, pro.id))
+    checked = []
+    for fse in reading.fses:
+        errors, computed = intake.check_read(context, fse)
+        checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
+                                  fse.sheet, tuple(errors), computed, fse))
+    return CheckedLot(reading.lot_number, tuple(checked), context)
+
+
+# --- stage 3 against the store: duplicates and invoice numbers -----------------------------
 
 def _existing_by_invoice(
     session: Session, pro_id: int, invoices: set[str]
@@ -116,7 +167,16 @@ def _invoice_reused(item: CheckedFse, detail: str, **extra: Any) -> dict[str, An
     return error
 
 
-def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -> list[_Decision]:
+def _invoice_taken(item: CheckedFse, earlier_hash: str, detail: str, duplicate: dict[str, int],
+                   **original: int) -> Decision:
+    """An FSE whose invoice number an earlier one holds: a duplicate when the content is the
+    same (``duplicate`` names the original), otherwise rejected (FSE-R invoice reused)."""
+    if earlier_hash == item.content_hash:
+        return Decision(item, FseStatus.DUPLICATE, **duplicate)
+    return Decision(item, FseStatus.REJECTED, [_invoice_reused(item, detail, **original), *item.errors])
+
+
+def decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -> list[Decision]:
     """Duplicates and invoice numbers against the store and within the lot; then care
     already accepted under another invoice number (same patient, day and act), in the store
     or earlier in the lot."""
@@ -125,10 +185,10 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
     billed = history.load_billed_care(session, pro.id, [c.sheet for c in checked if c.sheet is not None])
     majorations = default_billing_config().majorations
     in_lot: dict[str, tuple[int, str]] = {}  # invoice -> (position, content_hash) accepted here
-    decisions: list[_Decision] = []
+    decisions: list[Decision] = []
     for item in checked:
         if item.sheet is None:
-            decisions.append(_Decision(item, FseStatus.REJECTED, list(item.errors)))
+            decisions.append(Decision(item, FseStatus.REJECTED, list(item.errors)))
             continue
         invoice = item.sheet.invoice_number
         history_ = existing.get(invoice, [])
@@ -138,21 +198,15 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
                               if s == FseStatus.REJECTED and h != item.content_hash), None)
         if accepted is not None:
             orig_id, orig_hash = accepted
-            if orig_hash == item.content_hash:
-                decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_id=orig_id))
-            else:
-                err = _invoice_reused(item, f"Facture n° {invoice} déjà acceptée (FSE n° {orig_id}).",
-                                      original_fse_id=orig_id)
-                decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
+            decisions.append(_invoice_taken(
+                item, orig_hash, f"Facture n° {invoice} déjà acceptée (FSE n° {orig_id}).",
+                {"duplicate_of_id": orig_id}, original_fse_id=orig_id))
             continue
         if invoice in in_lot:
             pos, h = in_lot[invoice]
-            if h == item.content_hash:
-                decisions.append(_Decision(item, FseStatus.DUPLICATE, duplicate_of_position=pos))
-            else:
-                err = _invoice_reused(item, f"Facture n° {invoice} déjà présente dans ce lot (rang {pos}).",
-                                      original_position=pos)
-                decisions.append(_Decision(item, FseStatus.REJECTED, [err, *item.errors]))
+            decisions.append(_invoice_taken(
+                item, h, f"Facture n° {invoice} déjà présente dans ce lot (rang {pos}).",
+                {"duplicate_of_position": pos}, original_position=pos))
             continue
         errors = list(item.errors)
         patient = billed.setdefault((item.sheet.patient.nir, item.sheet.patient.rank), {})
@@ -162,7 +216,7 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
         elif twice:
             errors.extend(twice)
         status = FseStatus.REJECTED if errors else FseStatus.ACCEPTED
-        decisions.append(_Decision(item, status, errors, corrects_id=last_rejected))
+        decisions.append(Decision(item, status, errors, corrects_id=last_rejected))
         if status == FseStatus.ACCEPTED:
             in_lot[invoice] = (item.position, item.content_hash)
             for _line, key in rules.care_keys(item.sheet, majorations):
@@ -170,35 +224,19 @@ def _decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) 
     return decisions
 
 
-def _lot_status(decisions: Sequence[_Decision]) -> LotStatus:
+def _lot_status(decisions: Sequence[Decision]) -> LotStatus:
     rejected = sum(1 for d in decisions if d.status == FseStatus.REJECTED)
     if rejected == 0:
         return LotStatus.ACCEPTED
     return LotStatus.REJECTED if rejected == len(decisions) else LotStatus.PARTIAL
 
 
-def _check_lot(
-    session: Session, pro: Professional, body: bytes, gw: intake.Gateway,
-) -> tuple[str, list[CheckedFse], intake.CheckContext]:
-    """Stages read, verify, check and price; raises ``LotRefusedError`` for a negative ARL."""
-    if not pro.rpps:
-        raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
-    reading = intake.read_lot(gw, body, pro.rpps)
-    # Priced and checked as the profession the gateway knows for this professional.
-    profession = pro.profession.value if pro.profession else None
-    context = intake.check_context(session, [f.sheet for f in reading.fses], gw, profession,
-                                   practice=practice_history(session, pro.id))
-    checked = []
-    for fse in reading.fses:
-        errors, computed = intake.check_read(context, fse)
-        checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
-                                  fse.sheet, tuple(errors), computed, fse))
-    return reading.lot_number, checked, context
+# --- stage 5: charge -----------------------------------------------------------------------
 
-
-def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
-            context: intake.CheckContext) -> None:
-    """Patient charges against the patient's history, in the lot's order.
+def charge(session: Session, pro: Professional, decisions: list[Decision],
+           context: intake.CheckContext) -> list[Decision]:
+    """Patient charges against the patient's history, in the lot's order; the decisions,
+    each with its FSE's amounts charged again where the history takes something off.
 
     The history (accepted FSE of the year, all professionals; this professional's of the same
     day) is read once for the lot; each FSE is charged against it, and an accepted one then
@@ -207,7 +245,7 @@ def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
     """
     sheets = [d.checked.sheet for d in decisions if d.checked.sheet is not None and d.checked.computed]
     if not sheets:
-        return
+        return decisions
     ledger = history.load_ledger(session, pro.id, sheets)
     for decision in decisions:
         sheet, computed = decision.checked.sheet, decision.checked.computed
@@ -220,9 +258,59 @@ def _charge(session: Session, pro: Professional, decisions: Sequence[_Decision],
             decision.checked = replace(decision.checked, computed=charged)
         if decision.status == FseStatus.ACCEPTED and charged.pricing is not None:
             ledger.add(sheet.patient.nir, sheet.patient.rank, charged.pricing.lines)
+    return decisions
 
 
-def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple[FseReport, ...]:
+# --- stage 6: record -----------------------------------------------------------------------
+
+def record(
+    session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
+    decisions: Sequence[Decision], source: str, hooks: Sequence[Callable[..., Any]],
+) -> RecordedLot:
+    """The lot's row, every FSE's row, the ``on_recorded`` hooks and the audit event, in the
+    caller's transaction (not committed here)."""
+    amo_accepted = sum(
+        (d.checked.sheet.totals.amo for d in decisions if d.status == FseStatus.ACCEPTED and d.checked.sheet),
+        Decimal("0.00"),
+    )
+    lot = Lot(
+        professional_id=pro.id, lot_number=lot_number[:64], received_at=received, status=_lot_status(decisions),
+        source=source, fse_count=len(decisions),
+        accepted_count=sum(1 for d in decisions if d.status == FseStatus.ACCEPTED),
+        rejected_count=sum(1 for d in decisions if d.status == FseStatus.REJECTED),
+        duplicate_count=sum(1 for d in decisions if d.status == FseStatus.DUPLICATE),
+        amo_accepted=amo_accepted, body_sha256=raw_hash(body), body_size=len(body), arl_xml="",
+    )
+    session.add(lot)
+    session.flush()
+    rows = [stored.fse_row(
+        lot_id=lot.id, professional_id=pro.id, position=d.checked.position, element_id=d.checked.element_id,
+        status=d.status, content_hash=d.checked.content_hash, duplicate_of_id=d.duplicate_of_id,
+        corrects_id=d.corrects_id, errors=d.errors, signed_xml=d.checked.signed_xml, created_at=received,
+        sheet=d.checked.sheet, computed=d.checked.computed,
+    ) for d in decisions]
+    ids = _insert_fses(session, rows)
+    in_lot_duplicates = [  # an identical FSE earlier in the lot: its id is known only now
+        {"id": fse_id, "duplicate_of_id": ids[decision.duplicate_of_position - 1]}
+        for decision, fse_id in zip(decisions, ids, strict=True) if decision.duplicate_of_position is not None
+    ]
+    if in_lot_duplicates:
+        session.execute(update(StoredFse), in_lot_duplicates)  # one executemany by primary key
+    accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
+    for hook in hooks:
+        hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
+    audit.record(
+        session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
+        fse=len(decisions), accepted=lot.accepted_count, rejected=lot.rejected_count,
+        duplicates=lot.duplicate_count, source=source,
+    )
+    return RecordedLot(lot, tuple(ids))
+
+
+# --- stage 7: acknowledge ------------------------------------------------------------------
+
+def fse_reports(decisions: Sequence[Decision], ids: Sequence[int | None]) -> tuple[FseReport, ...]:
+    """What the ARL and the JSON answer say of each FSE (``ids``: recorded, or all None)."""
     out = []
     for decision, fse_id in zip(decisions, ids, strict=True):
         sheet = decision.checked.sheet
@@ -248,13 +336,18 @@ def _reports(decisions: Sequence[_Decision], ids: Sequence[int | None]) -> tuple
     return tuple(out)
 
 
+def acknowledge(gw: intake.Gateway, report: LotReport) -> bytes:
+    """The signed ARL of a report, positive or negative (``intake.build_arl``)."""
+    return intake.build_arl(gw, report)
+
+
 # --- use cases ---------------------------------------------------------------------------
 
 def refused(error: ErrorCode, detail: str = "", body: bytes = b"") -> SubmitResult:
     """A negative ARL for a request refused before its lot is read (type, size, empty)."""
     report = LotReport(False, utcnow(), errors=(AmeliproError(error, detail).as_dict(),),
                        body_sha256=raw_hash(body))
-    return SubmitResult(error.status, intake.build_arl(intake.gateway(), report), report)
+    return SubmitResult(error.status, acknowledge(intake.gateway(), report), report)
 
 
 class _GcPause:
@@ -293,22 +386,23 @@ def validate_lot(session: Session, pro: Professional, body: bytes) -> SubmitResu
 
 
 def _validate_lot(session: Session, pro: Professional, body: bytes, gw: intake.Gateway) -> SubmitResult:
+    """The stages of ``submit_lot`` but record, in one transaction rolled back."""
     received = utcnow()
     try:
-        lot_number, checked, context = _check_lot(session, pro, body, gw)
-        decisions = _decide(session, pro, checked)
-        _charge(session, pro, decisions, context)
+        reading = read_and_verify(gw, pro, body)
+        lot = check_and_price(session, pro, reading, gw)
+        decisions = charge(session, pro, decide(session, pro, lot.fses), lot.context)
     except LotRefusedError as exc:
         report = LotReport(False, received, errors=tuple(exc.errors), dry_run=True,
                            body_sha256=raw_hash(body))
-        return SubmitResult(exc.http_status, intake.build_arl(gw, report), report)
+        return SubmitResult(exc.http_status, acknowledge(gw, report), report)
     finally:
         session.rollback()
     report = LotReport(
-        True, received, lot_number, None, _lot_status(decisions),
-        fses=_reports(decisions, [None] * len(decisions)), dry_run=True, body_sha256=raw_hash(body),
+        True, received, lot.lot_number, None, _lot_status(decisions),
+        fses=fse_reports(decisions, [None] * len(decisions)), dry_run=True, body_sha256=raw_hash(body),
     )
-    return SubmitResult(200, intake.build_arl(gw, report), report)
+    return SubmitResult(200, acknowledge(gw, report), report)
 
 
 def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
@@ -342,33 +436,40 @@ def _submit_lot(
     session: Session, pro: Professional, body: bytes, source: str, claim: idempotency.Claim | None,
     gw: intake.Gateway, hooks: Sequence[Callable[..., Any]],
 ) -> SubmitResult:
-    """The stages in order: read and verify, check and price (``_check_lot``); then, in the
-    recording transaction, charge, record and acknowledge (``_record``)."""
+    """The stages in order. The reading transaction: read, verify, check, price (a refused
+    lot is acknowledged and audited there). The recording transaction, decided again if a
+    concurrent lot took an invoice number: decide, charge, record, acknowledge."""
     received = utcnow()
     try:
-        lot_number, checked, context = _check_lot(session, pro, body, gw)
+        reading = read_and_verify(gw, pro, body)
+        lot = check_and_price(session, pro, reading, gw)
     except LotRefusedError as exc:
-        report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
-        arl = intake.build_arl(gw, report)
-        audit.record(session, "lot.refused", actor_id=pro.id, actor_login=pro.login,
-                     status=exc.http_status, codes=[e.get("code") for e in exc.errors][:20],
-                     body_sha256=raw_hash(body))
-        if claim is not None:
-            idempotency.complete(session, claim, exc.http_status, intake.ARL_CONTENT_TYPE, arl)
-        session.commit()
-        return SubmitResult(exc.http_status, arl, report)
+        return _refuse(session, pro, body, received, exc, claim, gw)
     session.rollback()  # end the reading transaction: the recording one starts afresh
     for attempt in range(3):
         try:
             _take_write_lock(session)
-            return _record(session, pro, body, received, lot_number, checked, context, source, claim,
-                           gw, hooks)
+            return _decide_and_record(session, pro, body, received, lot, source, claim, gw, hooks)
         except IntegrityError:
             # A concurrent lot took one of these invoice numbers: decide again against it.
             session.rollback()
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _refuse(session: Session, pro: Professional, body: bytes, received: datetime, exc: LotRefusedError,
+            claim: idempotency.Claim | None, gw: intake.Gateway) -> SubmitResult:
+    """A refused lot: its negative ARL, the audit event and the idempotency answer; one commit."""
+    report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
+    arl = acknowledge(gw, report)
+    audit.record(session, "lot.refused", actor_id=pro.id, actor_login=pro.login,
+                 status=exc.http_status, codes=[e.get("code") for e in exc.errors][:20],
+                 body_sha256=raw_hash(body))
+    if claim is not None:
+        idempotency.complete(session, claim, exc.http_status, intake.ARL_CONTENT_TYPE, arl)
+    session.commit()
+    return SubmitResult(exc.http_status, arl, report)
 
 
 def _take_write_lock(session: Session) -> None:
@@ -380,56 +481,22 @@ def _take_write_lock(session: Session) -> None:
         session.execute(update(Lot).where(Lot.id == -1).values(source=Lot.source))
 
 
-def _record(
-    session: Session, pro: Professional, body: bytes, received: datetime, lot_number: str,
-    checked: Sequence[CheckedFse], context: intake.CheckContext, source: str,
+def _decide_and_record(
+    session: Session, pro: Professional, body: bytes, received: datetime, checked: CheckedLot, source: str,
     claim: idempotency.Claim | None, gw: intake.Gateway, hooks: Sequence[Callable[..., Any]],
 ) -> SubmitResult:
+    """The recording transaction: decide, charge, record, acknowledge; one commit."""
     # Lots for the same patients wait for each other here (PostgreSQL advisory locks; SQLite:
     # the write lock), so that the duplicate care and the charge caps read a current history.
-    history.lock_patients(session, [c.sheet for c in checked if c.sheet is not None])
-    decisions = _decide(session, pro, checked)
-    _charge(session, pro, decisions, context)
-    status = _lot_status(decisions)
-    amo_accepted = sum(
-        (d.checked.sheet.totals.amo for d in decisions if d.status == FseStatus.ACCEPTED and d.checked.sheet),
-        Decimal("0.00"),
-    )
-    lot = Lot(
-        professional_id=pro.id, lot_number=lot_number[:64], received_at=received, status=status,
-        source=source, fse_count=len(decisions),
-        accepted_count=sum(1 for d in decisions if d.status == FseStatus.ACCEPTED),
-        rejected_count=sum(1 for d in decisions if d.status == FseStatus.REJECTED),
-        duplicate_count=sum(1 for d in decisions if d.status == FseStatus.DUPLICATE),
-        amo_accepted=amo_accepted, body_sha256=raw_hash(body), body_size=len(body), arl_xml="",
-    )
-    session.add(lot)
-    session.flush()
-    rows = [stored.fse_row(
-        lot_id=lot.id, professional_id=pro.id, position=d.checked.position, element_id=d.checked.element_id,
-        status=d.status, content_hash=d.checked.content_hash, duplicate_of_id=d.duplicate_of_id,
-        corrects_id=d.corrects_id, errors=d.errors, signed_xml=d.checked.signed_xml, created_at=received,
-        sheet=d.checked.sheet, computed=d.checked.computed,
-    ) for d in decisions]
-    ids = _insert_fses(session, rows)
-    in_lot_duplicates = [  # an identical FSE earlier in the lot: its id is known only now
-        {"id": fse_id, "duplicate_of_id": ids[decision.duplicate_of_position - 1]}
-        for decision, fse_id in zip(decisions, ids, strict=True) if decision.duplicate_of_position is not None
-    ]
-    if in_lot_duplicates:
-        session.execute(update(StoredFse), in_lot_duplicates)  # one executemany by primary key
-    accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
-    for hook in hooks:
-        hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
-    report = LotReport(True, received, lot_number, lot.id, status, fses=_reports(decisions, ids),
-                       body_sha256=lot.body_sha256)
-    arl = intake.build_arl(gw, report)
+    history.lock_patients(session, checked.sheets)
+    decisions = decide(session, pro, checked.fses)
+    decisions = charge(session, pro, decisions, checked.context)
+    recorded = record(session, pro, body, received, checked.lot_number, decisions, source, hooks)
+    lot = recorded.lot
+    report = LotReport(True, received, checked.lot_number, lot.id, _lot_status(decisions),
+                       fses=fse_reports(decisions, recorded.fse_ids), body_sha256=lot.body_sha256)
+    arl = acknowledge(gw, report)
     lot.arl_xml = arl.decode()
-    audit.record(
-        session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
-        fse=len(decisions), accepted=lot.accepted_count, rejected=lot.rejected_count,
-        duplicates=lot.duplicate_count, source=source,
-    )
     if claim is not None:
         idempotency.complete(session, claim, 201, intake.ARL_CONTENT_TYPE, arl, lot_id=lot.id)
     session.commit()
@@ -473,5 +540,6 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 __all__ = [
     "Activity", "activity_since", "FseReport", "LotReport", "SubmitResult", "LotRefusedError", "content_hash",
     "canonical_content", "validate_lot", "submit_lot", "get_lot", "get_fse", "list_lots", "lot_fses", "lot_report",
-    "related_fses",
+    "related_fses", "CheckedFse", "CheckedLot", "Decision", "RecordedLot", "read_and_verify", "check_and_price",
+    "decide", "charge", "record", "fse_reports", "acknowledge",
 ]

@@ -36,6 +36,29 @@ class FseStatus(enum.StrEnum):
 ArlError = XmlIssue
 
 
+class CountsByStatus:
+    """A lot's FSE counted by status: the one owner of these counts, for the ARL's summary
+    (:class:`Arl`) and the gateway's report (``fse/reports.LotReport``), whose FSE carry
+    statuses of the same values (``acceptee``, ``rejetee``, ``doublon``)."""
+
+    fses: tuple[Any, ...]  # each with a ``status``
+
+    def _count(self, status: FseStatus) -> int:
+        return sum(1 for f in self.fses if f.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self._count(FseStatus.ACCEPTED)
+
+    @property
+    def rejected(self) -> int:
+        return self._count(FseStatus.REJECTED)
+
+    @property
+    def duplicates(self) -> int:
+        return self._count(FseStatus.DUPLICATE)
+
+
 @dataclass(frozen=True)
 class ArlFse:
     position: int  # 1-based rank in the lot
@@ -48,7 +71,7 @@ class ArlFse:
 
 
 @dataclass(frozen=True)
-class Arl:
+class Arl(CountsByStatus):
     arl_id: str
     status: ArlStatus
     lot_digest: str  # SHA-256 hex of the received bytes
@@ -57,18 +80,6 @@ class Arl:
     lot_reference: str | None = None  # the gateway's id for the lot
     errors: tuple[ArlError, ...] = ()  # lot-level (negative ARL)
     fses: tuple[ArlFse, ...] = ()
-
-    @property
-    def accepted(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.ACCEPTED)
-
-    @property
-    def rejected(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.REJECTED)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(1 for f in self.fses if f.status == FseStatus.DUPLICATE)
 
 
 def negative_arl(arl_id: str, lot_digest: str, errors: Iterable[ArlError | XmlIssue | Mapping[str, Any]],
