@@ -15,6 +15,30 @@ from amelipro.thirdparty.states import PaymentStatus
 from amelipro.thirdparty.virements import virement_views
 
 
+def _two_workers(tp_session, tp_lookup, batch_size: int, actor: str = "worker-", **run) -> list:
+    """Two liquidation runs started at the same moment (actors ``<actor>1`` and ``<actor>2``);
+    their results once both have finished without an error."""
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def worker(name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(run_liquidation(
+                tp_session, LiquidationConfig(batch_size=batch_size, today=date(2026, 5, 22), actor=name),
+                lookup=tp_lookup, **run))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"{actor}{i}",)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures
+    return results
+
+
 def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_session):
     pros = [make_professional() for _ in range(5)]
     count = 1200
@@ -24,24 +48,7 @@ def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_sessi
     with tp_session() as s:
         assert track_accepted(s) == count
 
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def worker(name: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results.append(run_liquidation(
-                tp_session, LiquidationConfig(batch_size=40, today=date(2026, 5, 22), actor=name),
-                lookup=tp_lookup, track=False))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not failures, failures
+    results = _two_workers(tp_session, tp_lookup, batch_size=40, track=False)
     assert sum(r.claimed for r in results) == count
     if app.extensions["amelipro.engine"].dialect.name == "postgresql":
         assert all(r.claimed > 0 for r in results), [r.claimed for r in results]
@@ -71,24 +78,7 @@ def test_two_workers_racing_from_intake(app, make_professional, tp_lookup, tp_se
     with tp_session() as s:
         insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=3))
         s.commit()
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def worker(name: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results.append(run_liquidation(
-                tp_session, LiquidationConfig(batch_size=25, today=date(2026, 5, 22), actor=name),
-                lookup=tp_lookup))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not failures, failures
+    results = _two_workers(tp_session, tp_lookup, batch_size=25, actor="w")
     assert sum(r.tracked for r in results) == count
     assert sum(r.claimed for r in results) == count
     with tp_session() as s:
@@ -122,24 +112,7 @@ def test_two_workers_never_pay_the_same_care_twice_under_two_invoice_numbers(
     with tp_session() as s:
         assert track_accepted(s) == 2 * half
 
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def worker(name: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results.append(run_liquidation(
-                tp_session, LiquidationConfig(batch_size=batch, today=date(2026, 5, 22), actor=name),
-                lookup=tp_lookup, track=False))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not failures, failures
+    results = _two_workers(tp_session, tp_lookup, batch_size=batch, track=False)
     assert sum(r.claimed for r in results) == 2 * half
 
     with tp_session() as s:
