@@ -12,16 +12,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from amelipro.beneficiaries.services import demo_beneficiaries
-from amelipro.fse.domain import (
-    CareSheet,
-    Exemption,
-    InsuranceNature,
-    Line,
-    LineKind,
-    PatientRef,
-    ProfessionalRef,
-    Totals,
-)
+from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.models import FseStatus, StoredFse
 from amelipro.xmlcore.arl import read_arl
 from amelipro.xmlcore.schemas import ARL_NS, get_registry
@@ -35,26 +26,10 @@ _numbers = iter(range(1, 10**6))
 
 def sheet(env, *lines: tuple[str, dict], day: date = DAY, invoice: str | None = None) -> CareSheet:
     """A care sheet of the doctor for MARTIN with the gateway's own amounts."""
-    from amelipro.fse.demo import _amounts
-    from amelipro.reference.queries import SqlReferenceLookup
-
     n = next(_numbers)
     built = tuple(Line(i, LineKind.NGAP, day, code, 1, D("1"), **extra)
                   for i, (code, extra) in enumerate(lines, start=1))
-    care = CareSheet(
-        id=f"FSE-E{n}", invoice_number=invoice or f"E{n:06d}", invoice_date=day,
-        professional=ProfessionalRef(env.doctor.rpps, env.doctor.am_number, "medecin_generaliste"),
-        patient=PatientRef(MARTIN.nir, MARTIN.birth_date, MARTIN.rank, MARTIN.regime, MARTIN.caisse,
-                           MARTIN.centre),
-        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
-        tiers_payant_amo=True, tiers_payant_amc=False, lines=built,
-        totals=Totals(D("0.00"), D("0.00"), D("0.00")),
-    )
-    with env.app.app_context():
-        session = env.app.extensions["amelipro.sessionmaker"]()
-        care = _amounts(care, SqlReferenceLookup(session), MARTIN)
-        session.close()
-    return care
+    return env.priced_sheet(env.doctor, MARTIN, built, invoice or f"E{n:06d}", day, sheet_id=f"FSE-E{n}")
 
 
 def _headers(env) -> dict:
