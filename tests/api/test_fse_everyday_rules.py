@@ -16,6 +16,7 @@ from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.models import FseStatus, StoredFse
 from amelipro.xmlcore.arl import read_arl
 from amelipro.xmlcore.schemas import ARL_NS, get_registry
+from tests.support import run_threads
 
 D = Decimal
 TODAY = date.today()
@@ -105,11 +106,7 @@ def test_lots_sent_at_the_same_moment_with_the_same_care(fse_env):
         barrier.wait()
         results[i] = client.post("/api/v1/lots", data=bodies[i], headers=_headers(fse_env))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, [(i,) for i in range(2)])
     assert [r.status_code for r in results] == [201, 201]
     statuses = sorted(read_arl(r.data).fses[0].status.value for r in results)
     assert statuses == ["acceptee", "rejetee"]

@@ -25,6 +25,7 @@ from amelipro.fse.pricing import DayCharges
 from amelipro.xmlcore.arl import read_arl
 from tests.fixtures_fse import signed_lot
 from tests.fixtures_pki import RPPS_OTHER
+from tests.support import run_threads
 
 D = Decimal
 TODAY = date.today()
@@ -353,11 +354,7 @@ def test_lots_sent_at_the_same_moment_keep_the_annual_cap(client, fse_env, other
         barrier.wait()
         statuses[i] = local.post("/api/v1/lots", data=body, headers=_headers(token)).status_code
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(lots))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(send, [(i,) for i in range(len(lots))])
     assert statuses == [201] * 4
     with fse_env.app.app_context():
         session = fse_env.app.extensions["amelipro.sessionmaker"]()

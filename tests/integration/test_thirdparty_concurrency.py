@@ -13,6 +13,17 @@ from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, 
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
 from amelipro.thirdparty.states import PaymentStatus
 from amelipro.thirdparty.virements import virement_views
+from tests.support import run_threads
+
+
+def _accepted_fse(make_professional, tp_session, professionals: int, count: int, days: int) -> list:
+    """``count`` FSE accepted by the caisse for ``professionals`` new professionals over
+    ``days`` days from 4 May 2026; the professionals."""
+    pros = [make_professional() for _ in range(professionals)]
+    with tp_session() as s:
+        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=days))
+        s.commit()
+    return pros
 
 
 def _two_workers(tp_session, tp_lookup, batch_size: int, actor: str = "worker-", **run) -> list:
@@ -30,21 +41,14 @@ def _two_workers(tp_session, tp_lookup, batch_size: int, actor: str = "worker-",
         except Exception as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(f"{actor}{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
+    run_threads(worker, [(f"{actor}{i}",) for i in (1, 2)], timeout=300)
     assert not failures, failures
     return results
 
 
 def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_session):
-    pros = [make_professional() for _ in range(5)]
     count = 1200
-    with tp_session() as s:
-        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=5))
-        s.commit()
+    pros = _accepted_fse(make_professional, tp_session, 5, count, days=5)
     with tp_session() as s:
         assert track_accepted(s) == count
 
@@ -73,11 +77,8 @@ def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_sessi
 
 def test_two_workers_racing_from_intake(app, make_professional, tp_lookup, tp_session):
     """Both workers take in and liquidate at once: each FSE tracked once, paid once."""
-    pros = [make_professional() for _ in range(3)]
     count = 600
-    with tp_session() as s:
-        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=3))
-        s.commit()
+    _accepted_fse(make_professional, tp_session, 3, count, days=3)
     results = _two_workers(tp_session, tp_lookup, batch_size=25, actor="w")
     assert sum(r.tracked for r in results) == count
     assert sum(r.claimed for r in results) == count

@@ -35,6 +35,7 @@ from tests.fixtures_pki import (
     sample_care_sheet,
     signed_fse,
 )
+from tests.support import run_threads
 
 F = f"{{{FSE_NS}}}"
 DS = f"{{{DS_NS}}}"
@@ -372,7 +373,6 @@ def test_intermediate_certificates_from_the_signature(pki, tmp_path):
 
 
 def test_verification_is_thread_safe(pki, verify_policy):
-    import threading
 
     data = [etree.tostring(signed_fse(h, n)) for n, h in enumerate((pki.medecin, pki.medecin_ec) * 4)]
     failures: list[BaseException] = []
@@ -385,11 +385,7 @@ def test_verification_is_thread_safe(pki, verify_policy):
         except BaseException as exc:  # noqa: BLE001
             failures.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, [()] * 4)
     assert failures == []
 
 

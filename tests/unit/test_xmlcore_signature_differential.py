@@ -28,12 +28,8 @@ from amelipro.xmlcore.errors import SignatureError
 from amelipro.xmlcore.safe import parse_untrusted
 from amelipro.xmlcore.schemas import FSE_NS
 from amelipro.xmlcore.signature import DS_NS, sign_document, verify_signed_element
-from tests.fixtures_pki import (
-    forged_with_the_signed_id,
-    hidden_under_forged,
-    sample_care_sheet,
-    signed_fse,
-)
+from tests import fixtures_pki
+from tests.fixtures_pki import sample_care_sheet, signed_fse
 
 F = f"{{{FSE_NS}}}"
 DS = f"{{{DS_NS}}}"
@@ -223,11 +219,11 @@ def _signed_sha512(pki):
 
 
 def _moved_under_forged(pki):
-    return hidden_under_forged(pki.medecin)
+    return fixtures_pki.hidden_under_forged(pki.medecin)
 
 
 def _forged_takes_id(pki):
-    return forged_with_the_signed_id(pki.medecin)
+    return fixtures_pki.forged_with_the_signed_id(pki.medecin)
 
 
 def _in_a_lot(element, extra_ns: dict[str, str] | None = None):
