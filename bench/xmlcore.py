@@ -15,42 +15,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
-
-
-def _sheet(n: int, rpps: str):
-    from amelipro.fse.domain import (
-        Amounts,
-        CareSheet,
-        Exemption,
-        InsuranceNature,
-        Line,
-        LineKind,
-        PatientRef,
-        ProfessionalRef,
-        Totals,
-    )
-
-    day = date.today() - timedelta(days=1)
-    return CareSheet(
-        id=f"FSE-{rpps}-{n:06d}", invoice_number=f"B-{n:06d}", invoice_date=day,
-        professional=ProfessionalRef(rpps, "751234567", "medecin_generaliste"),
-        patient=PatientRef("185057800608436", date(1985, 5, 12), 1, "01", "751", "0000"),
-        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
-        tiers_payant_amo=True, tiers_payant_amc=False,
-        lines=(
-            Line(1, LineKind.NGAP, day, "G", 1, Decimal("1"),
-                 Amounts(Decimal("30.00"), Decimal("30.00"), 70, Decimal("21.00"))),
-            Line(2, LineKind.CCAM, day, "DEQP003", 1, Decimal("1"),
-                 Amounts(Decimal("14.77"), Decimal("14.77"), 70, Decimal("10.34"))),
-        ),
-        totals=Totals(Decimal("44.77"), Decimal("44.77"), Decimal("31.34")),
-    )
 
 
 def _time(fn: Callable[[], object], repeat: int) -> float:
@@ -66,6 +34,7 @@ def _time(fn: Callable[[], object], repeat: int) -> float:
 def main(count: int = 1000, repeat: int = 5) -> None:
     from signxml import SignatureConfiguration, XMLVerifier
 
+    from amelipro.fse.demo import sample_care_sheet
     from amelipro.fse.document import (
         build_lot,
         care_sheet_to_xml,
@@ -90,8 +59,8 @@ def main(count: int = 1000, repeat: int = 5) -> None:
         registry = get_registry()
         limits = ParseLimits(max_bytes=200 * 1024 * 1024)
 
-        one_rsa = document_bytes(sign_fse(care_sheet_to_xml(_sheet(1, rpps)), rsa_key, rsa_cert))
-        one_ec = document_bytes(sign_fse(care_sheet_to_xml(_sheet(1, rpps)), ec_key, ec_cert))
+        one_rsa = document_bytes(sign_fse(care_sheet_to_xml(sample_care_sheet(1, rpps)), rsa_key, rsa_cert))
+        one_ec = document_bytes(sign_fse(care_sheet_to_xml(sample_care_sheet(1, rpps)), ec_key, ec_cert))
         parsed_rsa = parse_untrusted(one_rsa)
         parsed_ec = parse_untrusted(one_ec)
         signed = verify_signed_element(parsed_rsa, policy).signed
@@ -108,11 +77,11 @@ def main(count: int = 1000, repeat: int = 5) -> None:
         ]
 
         start = time.perf_counter()
-        fses = [sign_fse(care_sheet_to_xml(_sheet(i, rpps)), rsa_key, rsa_cert) for i in range(count)]
+        fses = [sign_fse(care_sheet_to_xml(sample_care_sheet(i, rpps)), rsa_key, rsa_cert) for i in range(count)]
         sign_time = (time.perf_counter() - start) / count
         lot = document_bytes(build_lot(fses, number="BENCH", sender_rpps=rpps))
         ec_lot = document_bytes(build_lot(
-            [sign_fse(care_sheet_to_xml(_sheet(i, rpps)), ec_key, ec_cert) for i in range(count)],
+            [sign_fse(care_sheet_to_xml(sample_care_sheet(i, rpps)), ec_key, ec_cert) for i in range(count)],
             number="BENCH-EC", sender_rpps=rpps))
         etree.clear_error_log()
 

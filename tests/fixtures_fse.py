@@ -94,6 +94,21 @@ class FseEnv:
             session.close()
         return lot
 
+    def priced_sheet(self, pro, patient, lines, invoice: str, day: date, *, sheet_id: str | None = None):
+        """An everyday care sheet of general practitioner ``pro`` for ``patient`` (their rights)
+        carrying the gateway's own amounts (what a correct practice software sends)."""
+        from amelipro.fse.demo import _amounts, plain_sheet
+        from amelipro.fse.domain import ProfessionalRef
+        from amelipro.reference.queries import SqlReferenceLookup
+
+        professional = ProfessionalRef(pro.rpps, pro.am_number, "medecin_generaliste")
+        sheet = plain_sheet(invoice, day, professional, patient, tuple(lines), sheet_id=sheet_id)
+        with self.app.app_context():
+            session = self.app.extensions["amelipro.sessionmaker"]()
+            sheet = _amounts(sheet, SqlReferenceLookup(session), patient)
+            session.close()
+        return sheet
+
     def lot(self, sheets, holder=None, number: str = "L-TEST-1", **sign) -> bytes:
         """Sheets signed by ``holder`` (default: the doctor's certificate) in a lot."""
         return signed_lot(sheets, holder or self.pki.medecin, number, **sign)

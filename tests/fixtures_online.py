@@ -61,13 +61,9 @@ class OnlineEnv:
             session.close()
 
     def count(self, model) -> int:
-        from sqlalchemy import func, select
+        from tests.support import count_rows
 
-        with self.app.app_context():
-            session = self.app.extensions["amelipro.sessionmaker"]()
-            n = session.scalar(select(func.count()).select_from(model))
-            session.close()
-        return n
+        return count_rows(self.app, model)
 
 
 @pytest.fixture

@@ -105,42 +105,9 @@ def verify_policy(pki):
 
 def sample_care_sheet(n: int = 1, rpps: str = RPPS_MEDECIN, care_date=None):
     """A realistic, self-consistent CareSheet (a G consultation + an ECG), number ``n``."""
-    from datetime import date
-    from decimal import Decimal
+    from amelipro.fse.demo import sample_care_sheet
 
-    from amelipro.fse.domain import (
-        Amounts,
-        CareSheet,
-        Exemption,
-        InsuranceNature,
-        Line,
-        LineKind,
-        PatientRef,
-        ProfessionalRef,
-        Totals,
-    )
-
-    day = care_date or date.today() - timedelta(days=1)
-    return CareSheet(
-        id=f"FSE-{rpps}-{n:06d}",
-        invoice_number=f"2026-{n:06d}",
-        invoice_date=day,
-        professional=ProfessionalRef(rpps=rpps, am_number="751234567", specialty="medecin_generaliste"),
-        patient=PatientRef(nir="185057800608436", birth_date=date(1985, 5, 12), rank=1, regime="01",
-                           caisse="751", centre="0000"),
-        nature=InsuranceNature.MALADIE,
-        pathway=True,
-        exemption=Exemption.NONE,
-        tiers_payant_amo=True,
-        tiers_payant_amc=False,
-        lines=(
-            Line(1, LineKind.NGAP, day, "G", 1, Decimal("1"),
-                 Amounts(Decimal("30.00"), Decimal("30.00"), 70, Decimal("21.00"))),
-            Line(2, LineKind.CCAM, day, "DEQP003", 1, Decimal("1"),
-                 Amounts(Decimal("14.77"), Decimal("14.77"), 70, Decimal("10.34"))),
-        ),
-        totals=Totals(Decimal("44.77"), Decimal("44.77"), Decimal("31.34")),
-    )
+    return sample_care_sheet(n, rpps, care_date)
 
 
 def signed_fse(holder: Holder, n: int = 1, rpps: str | None = None, **kw):
@@ -156,3 +123,44 @@ def signed_lot_bytes(elements, number: str = "L-TEST-1", sender: str = RPPS_MEDE
     from amelipro.fse.document import build_lot, document_bytes
 
     return document_bytes(build_lot(elements, number=number, sender_rpps=sender))
+
+
+# --- signature wrapping (the signed FSE moved, a forged one in its place) ---------------------
+
+def hidden_under_forged(holder: Holder, amo: str | None = None):
+    """``holder``'s signed FSE hidden inside a forged FSE (number 2, with ``amo`` as its AMO
+    part when given) that carries the original's signature."""
+    import copy
+
+    from amelipro.fse.document import care_sheet_to_xml
+    from amelipro.xmlcore.schemas import DS_NS, FSE_NS
+
+    original = signed_fse(holder)
+    forged = care_sheet_to_xml(sample_care_sheet(2))
+    forged.set("dateSignature", original.get("dateSignature"))
+    if amo is not None:
+        forged.find(f"{{{FSE_NS}}}Totaux/{{{FSE_NS}}}PartAMO").text = amo
+    hidden = copy.deepcopy(original)
+    hidden.remove(hidden.find(f"{{{DS_NS}}}Signature"))
+    forged.find(f"{{{FSE_NS}}}Lignes").append(hidden)
+    forged.append(original.find(f"{{{DS_NS}}}Signature"))
+    return forged
+
+
+def forged_with_the_signed_id(holder: Holder):
+    """A forged FSE with the Id of ``holder``'s signed FSE (AMO part 999.00), the signed original
+    moved inside it and a copy of its signature: an ambiguous Id."""
+    import copy
+
+    from amelipro.fse.document import care_sheet_to_xml
+    from amelipro.xmlcore.schemas import DS_NS, FSE_NS
+
+    original = signed_fse(holder)
+    forged = care_sheet_to_xml(sample_care_sheet(1))
+    forged.set("dateSignature", original.get("dateSignature"))
+    forged.find(f"{{{FSE_NS}}}Totaux/{{{FSE_NS}}}PartAMO").text = "999.00"
+    hidden = copy.deepcopy(original)
+    forged.find(f"{{{FSE_NS}}}Lignes").append(hidden)
+    forged.append(copy.deepcopy(original.find(f"{{{DS_NS}}}Signature")))
+    hidden.remove(hidden.find(f"{{{DS_NS}}}Signature"))
+    return forged

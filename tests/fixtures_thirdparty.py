@@ -14,6 +14,16 @@ TP_CARE_DATE = date(2026, 5, 11)  # Monday; day 0 below is the same day
 TP_ACK_AT = datetime(2026, 5, 11, 16, 0, tzinfo=UTC)  # 18:00 in Paris, still 11 May
 
 
+
+def professionals_by_login(tp_session) -> dict:
+    """The stored professionals by login (the demo ones: ``medecin.demo``, ``pharmacien.demo``…)."""
+    from sqlalchemy import select
+
+    from amelipro.auth.models import Professional
+
+    with tp_session() as session:
+        return {p.login: p for p in session.scalars(select(Professional))}
+
 @pytest.fixture
 def tp_lookup():
     """Reference lookup knowing the demo NGAP keys (values from the FSE dated config)."""

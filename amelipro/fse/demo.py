@@ -32,16 +32,8 @@ from sqlalchemy.orm import Session
 
 from amelipro.auth.models import Profession, Professional
 from amelipro.beneficiaries.domain import PatientRights, age_on
-from amelipro.fse.domain import (
-    CareSheet,
-    Exemption,
-    InsuranceNature,
-    Line,
-    LineKind,
-    PatientRef,
-    ProfessionalRef,
-    Totals,
-)
+from amelipro.fse import domain
+from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.pricing import price_care_sheet
 from amelipro.reference.facts import ReferenceLookup
 
@@ -138,6 +130,60 @@ def line_choices(session: Session, profession: Profession, lookup: ReferenceLook
     return choices
 
 
+def patient_ref(patient) -> domain.PatientRef:
+    """The patient block of a care sheet for a demo patient or a beneficiary's rights (anything
+    with ``nir``, ``birth_date``, ``rank``, ``regime``, ``caisse`` and ``centre``)."""
+    return domain.PatientRef(patient.nir, patient.birth_date, patient.rank, patient.regime, patient.caisse,
+                             patient.centre)
+
+
+def plain_sheet(invoice: str, day: date, professional: domain.ProfessionalRef, patient,
+                lines: tuple[Line, ...], *, sheet_id: str | None = None) -> CareSheet:
+    """An everyday care sheet before pricing (sickness, within the care pathway, no exemption,
+    tiers payant of the AMO part only, zero totals): ``_amounts`` fills its amounts."""
+    zero = Decimal("0.00")
+    return CareSheet(
+        id=sheet_id or f"FSE-{invoice}",
+        invoice_number=invoice,
+        invoice_date=day,
+        professional=professional,
+        patient=patient_ref(patient),
+        nature=domain.InsuranceNature.MALADIE,
+        pathway=True,
+        exemption=domain.Exemption.NONE,
+        tiers_payant_amo=True,
+        tiers_payant_amc=False,
+        lines=lines,
+        totals=domain.Totals(zero, zero, zero),
+    )
+
+
+def sample_care_sheet(n: int, rpps: str, care_date: date | None = None) -> CareSheet:
+    """A fixed, self-consistent care sheet number ``n``: a G consultation and an ECG on
+    ``care_date`` (yesterday by default) with their amounts, for XML tests and benchmarks."""
+    day = care_date or date.today() - timedelta(days=1)
+    d = Decimal
+    return CareSheet(
+        id=f"FSE-{rpps}-{n:06d}",
+        invoice_number=f"2026-{n:06d}",
+        invoice_date=day,
+        professional=domain.ProfessionalRef(rpps=rpps, am_number="751234567", specialty="medecin_generaliste"),
+        patient=domain.PatientRef(nir="185057800608436", birth_date=date(1985, 5, 12), rank=1, regime="01",
+                                  caisse="751", centre="0000"),
+        nature=domain.InsuranceNature.MALADIE,
+        pathway=True,
+        exemption=domain.Exemption.NONE,
+        tiers_payant_amo=True,
+        tiers_payant_amc=False,
+        lines=(
+            Line(1, LineKind.NGAP, day, "G", 1, d("1"), domain.Amounts(d("30.00"), d("30.00"), 70, d("21.00"))),
+            Line(2, LineKind.CCAM, day, "DEQP003", 1, d("1"),
+                 domain.Amounts(d("14.77"), d("14.77"), 70, d("10.34"))),
+        ),
+        totals=domain.Totals(d("44.77"), d("44.77"), d("31.34")),
+    )
+
+
 def _amounts(sheet: CareSheet, lookup: ReferenceLookup, rights: PatientRights | None) -> CareSheet:
     """Fill the amounts as the gateway computes them (a correct practice software)."""
     pricing = price_care_sheet(sheet, lookup, rights, sheet.professional.specialty)
@@ -157,21 +203,8 @@ def make_sheet(
         for i, c in enumerate(picked, start=1)
     )
     profession = pro.profession or Profession.MEDECIN_GENERALISTE
-    sheet = CareSheet(
-        id=f"FSE-{invoice}",
-        invoice_number=invoice,
-        invoice_date=care_date,
-        professional=ProfessionalRef(pro.rpps or "", pro.am_number or "", profession.value, pro.finess),
-        patient=PatientRef(patient.nir, patient.birth_date, patient.rank, patient.regime, patient.caisse,
-                           patient.centre),
-        nature=InsuranceNature.MALADIE,
-        pathway=True,
-        exemption=Exemption.NONE,
-        tiers_payant_amo=True,
-        tiers_payant_amc=False,
-        lines=lines,
-        totals=Totals(Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
-    )
+    professional = domain.ProfessionalRef(pro.rpps or "", pro.am_number or "", profession.value, pro.finess)
+    sheet = plain_sheet(invoice, care_date, professional, patient, lines)
     if profession in PRESCRIBED:  # dispensed or given on a doctor's prescription
         sheet = replace(sheet, prescriber_rpps=DEMO_PRESCRIBER_RPPS,
                         prescription_date=care_date - timedelta(days=rng.randrange(1, 20)))
@@ -203,7 +236,7 @@ def make_invalid(sheet: CareSheet, kind: str, today: date, lookup: ReferenceLook
     if kind == "invoice_before_care":
         return replace(sheet, invoice_date=sheet.first_care_date - timedelta(days=2))
     if kind == "exemption":
-        return _amounts(replace(sheet, exemption=Exemption.ALD), lookup, rights)
+        return _amounts(replace(sheet, exemption=domain.Exemption.ALD), lookup, rights)
     raise ValueError(kind)
 
 
@@ -235,9 +268,8 @@ def gp_scenario(sheet: CareSheet, kind: str, patients: Sequence[DemoPatient], to
     codes = {"dimanche": ("G", "F"), "visite": ("VG", "MD"), "enfant": ("G", "MEG")}[kind]
     lines = tuple(Line(number=i, kind=LineKind.NGAP, care_date=day, code=code)
                   for i, code in enumerate(codes, start=1))
-    ref = PatientRef(patient.nir, patient.birth_date, patient.rank, patient.regime, patient.caisse,
-                     patient.centre)
-    return _amounts(replace(sheet, patient=ref, invoice_date=day, lines=lines), lookup, patient.rights)
+    return _amounts(replace(sheet, patient=patient_ref(patient), invoice_date=day, lines=lines), lookup,
+                    patient.rights)
 
 
 @dataclass(frozen=True)

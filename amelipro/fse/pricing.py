@@ -39,16 +39,9 @@ from typing import TYPE_CHECKING
 
 from amelipro.beneficiaries.domain import PatientRights, age_on
 from amelipro.domain import Profession
+from amelipro.fse import domain
 from amelipro.fse.charges import BillingConfig, default_billing_config
-from amelipro.fse.domain import (
-    Amounts,
-    CareSheet,
-    Exemption,
-    InsuranceNature,
-    Line,
-    LineKind,
-    Totals,
-)
+from amelipro.fse.domain import CareSheet, InsuranceNature, Line, LineKind
 from amelipro.reference.facts import ActFact, LppFact, MedicineFact, ReferenceLookup
 
 if TYPE_CHECKING:  # the enum lives with the database model: typing only, pricing stays pure
@@ -57,7 +50,7 @@ if TYPE_CHECKING:  # the enum lives with the database model: typing only, pricin
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
-_FULL_RATE_EXEMPTIONS = frozenset({Exemption.ALD, Exemption.MATERNITY, Exemption.AT_MP})
+_FULL_RATE_EXEMPTIONS = frozenset({domain.Exemption.ALD, domain.Exemption.MATERNITY, domain.Exemption.AT_MP})
 _FULL_RATE_NATURES = frozenset({InsuranceNature.MATERNITE, InsuranceNature.AT_MP})
 _ACT_KINDS = frozenset({LineKind.NGAP, LineKind.CCAM})
 
@@ -155,8 +148,8 @@ class PricedLine:
         return self.problem is None
 
     @property
-    def amounts(self) -> Amounts:
-        return Amounts(charged=self.charged, base=self.base, rate=self.rate, amo=self.amo)
+    def amounts(self) -> domain.Amounts:
+        return domain.Amounts(charged=self.charged, base=self.base, rate=self.rate, amo=self.amo)
 
 
 @dataclass(frozen=True)
@@ -216,8 +209,8 @@ class Pricing:
     charges: PatientCharges
 
     @property
-    def totals(self) -> Totals:
-        return Totals(charged=self.charged, base=self.base, amo=self.amo)
+    def totals(self) -> domain.Totals:
+        return domain.Totals(charged=self.charged, base=self.base, amo=self.amo)
 
     @property
     def complete(self) -> bool:

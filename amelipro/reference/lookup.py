@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from amelipro.reference import models as m
 from amelipro.reference.facts import ActFact, LppFact, MedicineFact
-from amelipro.reference.queries import SqlReferenceLookup, _pick_lpp
+from amelipro.reference.queries import (
+    SqlReferenceLookup,
+    _pick_lpp,
+    act_fact,
+    lpp_fact,
+    medicine_fact,
+)
 
 _IN_CHUNK = 500  # bound on IN (...) lists
 
@@ -126,31 +132,27 @@ class LotReferenceLookup:
             found = self.memo[key] = answer()
             return found
 
+    def _answer(self, kind: str, code: str, wanted: str, known: set[str], at: date, sql, loaded) -> Any:
+        """The fact of ``wanted`` (``code`` normalised) from the loaded rows, else asked to
+        ``sql`` with ``code`` as given; kept in the cache either way."""
+        if wanted not in known:
+            return self._get(kind, code, at, lambda: sql(code, at))
+        return self._get(kind, wanted, at, lambda: loaded(wanted, at))
+
     def act(self, code: str, at: date) -> ActFact | None:
-        wanted = (code or "").strip().upper()
-        if wanted not in self._known_acts:
-            return self._get("act", code, at, lambda: self.sql.act(code, at))
-        return self._get("act", wanted, at, lambda: self._act(wanted, at))
+        return self._answer("act", code, (code or "").strip().upper(), self._known_acts, at,
+                            self.sql.act, self._act)
 
     def _act(self, code: str, at: date) -> ActFact | None:
         found = self._acts.get(code)
         if found is None:
             return None
         act, tariffs = found
-        tariff = self._latest(tariffs, at)
-        if tariff is None and act.kind == "ccam":
-            return None  # a CCAM code exists only while a release lists it
-        return ActFact(
-            code=act.code, kind=act.kind, label=act.label,
-            tariff=tariff.tariff if tariff else None,
-            tariff_other_sector=tariff.tariff_other_sector if tariff else None,
-        )
+        return act_fact(act, self._latest(tariffs, at))
 
     def medicine(self, cip13: str, at: date) -> MedicineFact | None:
-        wanted = (cip13 or "").strip()
-        if wanted not in self._known_medicines:
-            return self._get("medicine", cip13, at, lambda: self.sql.medicine(cip13, at))
-        return self._get("medicine", wanted, at, lambda: self._medicine(wanted, at))
+        return self._answer("medicine", cip13, (cip13 or "").strip(), self._known_medicines, at,
+                            self.sql.medicine, self._medicine)
 
     def _medicine(self, cip13: str, at: date) -> MedicineFact | None:
         rows = self._medicines.get(cip13, [])
@@ -158,30 +160,17 @@ class LotReferenceLookup:
         if price is None:
             return None
         name, label, _price = next(r for r in rows if r[2] is price)
-        return MedicineFact(
-            cip13=cip13,
-            name=f"{name or ''} — {label}".strip(" —"),
-            reimbursable=price.reimbursable,
-            rate_percent=price.rate_percent,
-            price=price.price,
-            dispensing_fee=price.dispensing_fee,
-        )
+        return medicine_fact(cip13, name, label, price)
 
     def lpp(self, code: str, at: date) -> LppFact | None:
-        wanted = (code or "").strip()
-        if wanted not in self._known_lpp:
-            return self._get("lpp", code, at, lambda: self.sql.lpp(code, at))
-        return self._get("lpp", wanted, at, lambda: self._lpp_fact(wanted, at))
+        return self._answer("lpp", code, (code or "").strip(), self._known_lpp, at, self.sql.lpp, self._lpp_fact)
 
     def _lpp_fact(self, code: str, at: date) -> LppFact | None:
-        label, tariffs, (category, reason) = self._lpp[code]
+        label, tariffs, ehpad = self._lpp[code]
         tariff = _pick_lpp([t for t in tariffs if _in_force(t, at)])
         if tariff is None:
             return None
-        return LppFact(
-            code=code, label=label, tariff=tariff.tariff, plv=tariff.plv, max_quantity=tariff.max_quantity,
-            ehpad_category=category, ehpad_reason=reason,
-        )
+        return lpp_fact(code, label, tariff, ehpad)
 
 
 __all__ = ["LotReferenceLookup"]

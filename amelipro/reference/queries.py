@@ -36,6 +36,38 @@ def _pick_lpp(rows: list[m.LppTariff]) -> m.LppTariff | None:
     return rows[0]
 
 
+def medicine_fact(cip13: str, name: str | None, label: str, price: m.MedicinePrice) -> MedicineFact:
+    """The medicine fact of a box (its medicine's name, its label) at the price row in force."""
+    return MedicineFact(
+        cip13=cip13,
+        name=f"{name or ''} — {label}".strip(" —"),
+        reimbursable=price.reimbursable,
+        rate_percent=price.rate_percent,
+        price=price.price,
+        dispensing_fee=price.dispensing_fee,
+    )
+
+
+def act_fact(act: m.Act, tariff: m.ActTariff | None) -> ActFact | None:
+    """The act fact at the tariff row in force (None: none in force, for a CCAM code)."""
+    if tariff is None and act.kind == "ccam":
+        return None  # a CCAM code exists only while a release lists it
+    return ActFact(
+        code=act.code, kind=act.kind, label=act.label,
+        tariff=tariff.tariff if tariff else None,
+        tariff_other_sector=tariff.tariff_other_sector if tariff else None,
+    )
+
+
+def lpp_fact(code: str, label: str, tariff: m.LppTariff, ehpad: tuple[str | None, str | None]) -> LppFact:
+    """The LPP fact at the tariff row chosen, with its EHPAD category and reason."""
+    category, reason = ehpad
+    return LppFact(
+        code=code, label=label, tariff=tariff.tariff, plv=tariff.plv, max_quantity=tariff.max_quantity,
+        ehpad_category=category, ehpad_reason=reason,
+    )
+
+
 @dataclass
 class SqlReferenceLookup:
     """The reference lookup on the database (one session, read only)."""
@@ -54,15 +86,7 @@ class SqlReferenceLookup:
         ).first()
         if row is None:
             return None
-        price: m.MedicinePrice = row[3]
-        return MedicineFact(
-            cip13=row[0],
-            name=f"{row[1] or ''} — {row[2]}".strip(" —"),
-            reimbursable=price.reimbursable,
-            rate_percent=price.rate_percent,
-            price=price.price,
-            dispensing_fee=price.dispensing_fee,
-        )
+        return medicine_fact(*row)
 
     def lpp(self, code: str, at: date) -> LppFact | None:
         code = (code or "").strip()
@@ -71,11 +95,7 @@ class SqlReferenceLookup:
         if tariff is None:
             return None
         label = self.session.scalar(select(m.LppCode.label).where(m.LppCode.code == code)) or ""
-        category, reason = ehpad_of(self.session, code)
-        return LppFact(
-            code=code, label=label, tariff=tariff.tariff, plv=tariff.plv, max_quantity=tariff.max_quantity,
-            ehpad_category=category, ehpad_reason=reason,
-        )
+        return lpp_fact(code, label, tariff, ehpad_of(self.session, code))
 
     def act(self, code: str, at: date) -> ActFact | None:
         code = (code or "").strip().upper()
@@ -86,13 +106,7 @@ class SqlReferenceLookup:
             select(m.ActTariff).where(m.ActTariff.code == code, in_force(m.ActTariff, at))
             .order_by(m.ActTariff.valid_from.desc()).limit(1)
         )
-        if tariff is None and act.kind == "ccam":
-            return None  # a CCAM code exists only while a release lists it
-        return ActFact(
-            code=act.code, kind=act.kind, label=act.label,
-            tariff=tariff.tariff if tariff else None,
-            tariff_other_sector=tariff.tariff_other_sector if tariff else None,
-        )
+        return act_fact(act, tariff)
 
 
 def ehpad_of(session: Session, lpp_code: str) -> tuple[str | None, str | None]:

@@ -11,21 +11,13 @@ import io
 import socket
 import threading
 
-from sqlalchemy import func, select
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from amelipro.fse.models import IdempotencyKey, Lot
 from amelipro.thirdparty.models import BankStatementRecord as BankStatement
 from amelipro.xmlcore.arl import read_arl
-
-
-def _count(app, model) -> int:
-    session = app.extensions["amelipro.sessionmaker"]()
-    try:
-        return session.scalar(select(func.count()).select_from(model))
-    finally:
-        session.close()
+from tests.support import count_rows
 
 
 def _call(app, path: str, body: bytes, headers: dict, *, announced: int | None = None,
@@ -54,11 +46,11 @@ def test_cut_lot_is_not_processed_nor_stored_under_its_key_and_the_retry_works(f
     assert status == 400
     arl = read_arl(data)
     assert arl.status.value == "negatif" and [e.code for e in arl.errors] == ["GEN-BODY"]
-    assert _count(app, Lot) == 0 and _count(app, IdempotencyKey) == 0
+    assert count_rows(app, Lot) == 0 and count_rows(app, IdempotencyKey) == 0
     # The documented retry: same key, same (now whole) body.
     status, data, _ = _call(app, "/api/v1/lots", body, headers)
     assert status == 201, data[:500]
-    assert read_arl(data).accepted == 2 and _count(app, Lot) == 1
+    assert read_arl(data).accepted == 2 and count_rows(app, Lot) == 1
 
 
 def test_cut_dry_run_is_refused(fse_env):
@@ -74,7 +66,7 @@ def test_chunked_lot_over_the_limit_413_not_cut(fse_env):
     app.config["MAX_CONTENT_LENGTH"] = len(body) - 1
     status, data, _ = _call(app, "/api/v1/lots", body, _lot_headers(fse_env), chunked=True)
     assert status == 413 and [e.code for e in read_arl(data).errors] == ["GEN-413"]
-    assert _count(app, Lot) == 0
+    assert count_rows(app, Lot) == 0
     app.config["MAX_CONTENT_LENGTH"] = len(body)  # exactly at the limit: accepted whole
     status, data, _ = _call(app, "/api/v1/lots", body, _lot_headers(fse_env), chunked=True)
     assert status == 201 and read_arl(data).accepted == 3
@@ -94,16 +86,16 @@ def test_chunked_statement_over_the_limit_413_and_nothing_imported(app, make_pro
     app.config["MAX_CONTENT_LENGTH"] = len(CSV) // 2
     status, data, _ = _call(app, "/api/v1/statements", CSV, headers, chunked=True)
     assert status == 413 and b"GEN-413" in data
-    assert _count(app, BankStatement) == 0
+    assert count_rows(app, BankStatement) == 0
 
 
 def test_cut_statement_400_and_nothing_imported(app, make_professional, api_token):
     headers = _statement_headers(app, make_professional, api_token)
     status, data, _ = _call(app, "/api/v1/statements", CSV[:100], headers, announced=len(CSV))
     assert status == 400 and b"GEN-BODY" in data
-    assert _count(app, BankStatement) == 0
+    assert count_rows(app, BankStatement) == 0
     status, _, _ = _call(app, "/api/v1/statements", CSV, headers)
-    assert status == 201 and _count(app, BankStatement) == 1
+    assert status == 201 and count_rows(app, BankStatement) == 1
 
 
 def test_cut_form_upload_is_refused_before_the_form_is_read(app):
@@ -139,4 +131,4 @@ def test_cut_upload_over_a_real_socket(fse_env):
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line.split()[1] == b"400", answer[:300]
     assert b"GEN-BODY" in rest
-    assert _count(app, Lot) == 0 and _count(app, IdempotencyKey) == 0
+    assert count_rows(app, Lot) == 0 and count_rows(app, IdempotencyKey) == 0

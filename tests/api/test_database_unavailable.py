@@ -11,10 +11,11 @@ import socket
 import time
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, text
 
 from amelipro import create_app
 from amelipro.fse.models import IdempotencyKey, Lot
+from tests.support import count_rows
 
 
 @pytest.fixture
@@ -30,14 +31,6 @@ HEALTH_BOUND = 1.5
 
 def _headers(env, **extra) -> dict:
     return {"Authorization": f"Bearer {env.token}", "Content-Type": "application/xml", **extra}
-
-
-def _count(app, model) -> int:
-    session = app.extensions["amelipro.sessionmaker"]()
-    try:
-        return session.scalar(select(func.count()).select_from(model))
-    finally:
-        session.close()
 
 
 class HeldLock:
@@ -86,7 +79,7 @@ def test_locked_fse_table_answers_503_with_retry_after_and_healthz_stays_quick(c
     finally:
         lock.release()
     # Nothing recorded, and the claim was released: the same request now goes through.
-    assert _count(fse_env.app, Lot) == 0 and _count(fse_env.app, IdempotencyKey) == 0
+    assert count_rows(fse_env.app, Lot) == 0 and count_rows(fse_env.app, IdempotencyKey) == 0
     again = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "locked-1"}))
     assert again.status_code == 201
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from amelipro.fse.models import FseStatus, Lot, StoredFse
+from tests.support import run_threads
 
 
 def _post_all(app, bodies, headers_list):
@@ -21,11 +22,7 @@ def _post_all(app, bodies, headers_list):
         barrier.wait()
         results[i] = client.post("/api/v1/lots", data=bodies[i], headers=headers_list[i])
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, [(i,) for i in range(len(bodies))])
     return results
 
 

@@ -12,19 +12,11 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from amelipro.beneficiaries.services import demo_beneficiaries
-from amelipro.fse.domain import (
-    CareSheet,
-    Exemption,
-    InsuranceNature,
-    Line,
-    LineKind,
-    PatientRef,
-    ProfessionalRef,
-    Totals,
-)
+from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.models import FseStatus, StoredFse
 from amelipro.xmlcore.arl import read_arl
 from amelipro.xmlcore.schemas import ARL_NS, get_registry
+from tests.support import run_threads
 
 D = Decimal
 TODAY = date.today()
@@ -35,26 +27,10 @@ _numbers = iter(range(1, 10**6))
 
 def sheet(env, *lines: tuple[str, dict], day: date = DAY, invoice: str | None = None) -> CareSheet:
     """A care sheet of the doctor for MARTIN with the gateway's own amounts."""
-    from amelipro.fse.demo import _amounts
-    from amelipro.reference.queries import SqlReferenceLookup
-
     n = next(_numbers)
     built = tuple(Line(i, LineKind.NGAP, day, code, 1, D("1"), **extra)
                   for i, (code, extra) in enumerate(lines, start=1))
-    care = CareSheet(
-        id=f"FSE-E{n}", invoice_number=invoice or f"E{n:06d}", invoice_date=day,
-        professional=ProfessionalRef(env.doctor.rpps, env.doctor.am_number, "medecin_generaliste"),
-        patient=PatientRef(MARTIN.nir, MARTIN.birth_date, MARTIN.rank, MARTIN.regime, MARTIN.caisse,
-                           MARTIN.centre),
-        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
-        tiers_payant_amo=True, tiers_payant_amc=False, lines=built,
-        totals=Totals(D("0.00"), D("0.00"), D("0.00")),
-    )
-    with env.app.app_context():
-        session = env.app.extensions["amelipro.sessionmaker"]()
-        care = _amounts(care, SqlReferenceLookup(session), MARTIN)
-        session.close()
-    return care
+    return env.priced_sheet(env.doctor, MARTIN, built, invoice or f"E{n:06d}", day, sheet_id=f"FSE-E{n}")
 
 
 def _headers(env) -> dict:
@@ -130,11 +106,7 @@ def test_lots_sent_at_the_same_moment_with_the_same_care(fse_env):
         barrier.wait()
         results[i] = client.post("/api/v1/lots", data=bodies[i], headers=_headers(fse_env))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, [(i,) for i in range(2)])
     assert [r.status_code for r in results] == [201, 201]
     statuses = sorted(read_arl(r.data).fses[0].status.value for r in results)
     assert statuses == ["acceptee", "rejetee"]

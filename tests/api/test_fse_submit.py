@@ -6,24 +6,17 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from amelipro.fse.models import FseStatus, IdempotencyKey, Lot, StoredFse
 from amelipro.xmlcore.arl import read_arl
 from amelipro.xmlcore.schemas import get_registry
 from amelipro.xmlcore.signature import verify_document
+from tests.support import count_rows
 
 
 def _headers(env, token: str | None = None, **extra) -> dict:
     return {"Authorization": f"Bearer {token or env.token}", "Content-Type": "application/xml", **extra}
-
-
-def _count(env, model, *where) -> int:
-    with env.app.app_context():
-        session = env.app.extensions["amelipro.sessionmaker"]()
-        n = session.scalar(select(func.count()).select_from(model).where(*where))
-        session.close()
-    return n
 
 
 def _errors(arl) -> list[str]:
@@ -46,7 +39,7 @@ def test_valid_lot_accepted_and_arl_signed_by_the_gateway(client, fse_env):
     root = etree.fromstring(response.data)
     verify_document(root, fse_env.pki.gateway.cert)
     assert get_registry().is_valid(root, "arl")
-    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse, StoredFse.status == FseStatus.ACCEPTED) == 3
+    assert count_rows(fse_env.app, Lot) == 1 and count_rows(fse_env.app, StoredFse, StoredFse.status == FseStatus.ACCEPTED) == 3
     lot = client.get(f"/api/v1/lots/{lot_id}", headers=_headers(fse_env)).get_json()
     assert lot["accepted"] == 3 and lot["status"] == "accepte"
     fse = client.get(f"/api/v1/fse/{lot['fse'][0]['id']}", headers=_headers(fse_env)).get_json()
@@ -72,7 +65,7 @@ def test_rejected_fse_in_a_positive_arl_with_located_errors(client, fse_env):
         for error in item.errors:
             assert error.code.startswith("FSE-R-") and error.message and error.hint
             assert error.path.startswith(f"/Lot/FSE[{item.position}]") and error.line
-    assert _count(fse_env, StoredFse, StoredFse.status == FseStatus.REJECTED) == 6
+    assert count_rows(fse_env.app, StoredFse, StoredFse.status == FseStatus.REJECTED) == 6
 
 
 def test_mixed_lot_partial(client, fse_env):
@@ -92,7 +85,7 @@ def test_identical_resend_points_to_the_original(client, fse_env):
     arl = read_arl(again.data)
     assert again.status_code == 201 and arl.duplicates == 2 and arl.accepted == 0
     assert [f.reference for f in arl.fses] == [f.reference for f in first.fses]
-    assert _count(fse_env, StoredFse, StoredFse.status == FseStatus.ACCEPTED) == 2
+    assert count_rows(fse_env.app, StoredFse, StoredFse.status == FseStatus.ACCEPTED) == 2
 
 
 def test_same_invoice_number_other_content_rejected(client, fse_env):
@@ -116,7 +109,7 @@ def test_same_invoice_twice_in_one_lot(client, fse_env):
     assert arl.fses[1].reference == arl.fses[0].reference
     from amelipro.fse.models import StoredFse  # the stored duplicate points at the lot's original
 
-    assert _count(fse_env, StoredFse, StoredFse.duplicate_of_id == int(arl.fses[0].reference)) == 1
+    assert count_rows(fse_env.app, StoredFse, StoredFse.duplicate_of_id == int(arl.fses[0].reference)) == 1
 
 
 def test_corrected_resubmission_links_the_rejected_original(client, fse_env):
@@ -149,7 +142,7 @@ def test_unreadable_or_invalid_lots_get_a_negative_arl(client, fse_env, body, st
     assert response.status_code == status and arl.status.value == "negatif"
     if code:
         assert _errors(arl)[0] == code
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_wrong_content_type_415(client, fse_env):
@@ -162,7 +155,7 @@ def test_too_large_413(client, fse_env):
     demo = fse_env.sheets(3)
     response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env))
     assert response.status_code == 413 and _errors(read_arl(response.data))[0] == "XML-002"
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_tampered_fse_refuses_the_whole_lot(client, fse_env):
@@ -172,7 +165,7 @@ def test_tampered_fse_refuses_the_whole_lot(client, fse_env):
     arl = read_arl(response.data)
     assert response.status_code == 422 and arl.status.value == "negatif"
     assert "FSE-SIG-003" in _errors(arl)
-    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0
+    assert count_rows(fse_env.app, Lot) == 0 and count_rows(fse_env.app, StoredFse) == 0
 
 
 def test_signed_by_another_professional_refused(client, fse_env):
@@ -180,7 +173,7 @@ def test_signed_by_another_professional_refused(client, fse_env):
     response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets, holder=fse_env.pki.other),
                            headers=_headers(fse_env))
     assert response.status_code == 422 and "FSE-SIG-014" in _errors(read_arl(response.data))
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_token_of_another_professional_403(client, fse_env, make_professional, api_token):
@@ -188,7 +181,7 @@ def test_token_of_another_professional_403(client, fse_env, make_professional, a
     demo = fse_env.sheets(1)
     response = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets), headers=_headers(fse_env, api_token(other)))
     assert response.status_code == 403 and _errors(read_arl(response.data)) == ["FSE-SIG-015"]
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_operator_without_rpps_403(client, fse_env, make_professional, api_token):
@@ -217,7 +210,7 @@ def test_dry_run_stores_nothing(client, fse_env):
     assert report["dry_run"] is True and report["summary"] == {"fse": 4, "accepted": 2, "rejected": 2, "duplicates": 0}
     bad = client.post("/api/v1/fse/validate", data=b"<Lot", headers=_headers(fse_env))
     assert bad.status_code == 400
-    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0 and _count(fse_env, IdempotencyKey) == 0
+    assert count_rows(fse_env.app, Lot) == 0 and count_rows(fse_env.app, StoredFse) == 0 and count_rows(fse_env.app, IdempotencyKey) == 0
 
 
 def test_idempotency_key_replays_and_refuses_other_bodies(client, fse_env):
@@ -227,7 +220,7 @@ def test_idempotency_key_replays_and_refuses_other_bodies(client, fse_env):
     again = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "abc-1"}))
     assert first.status_code == again.status_code == 201
     assert again.data == first.data and again.headers["Idempotent-Replayed"] == "true"
-    assert _count(fse_env, Lot) == 1
+    assert count_rows(fse_env.app, Lot) == 1
     other = client.post("/api/v1/lots", data=fse_env.lot(demo.sheets, number="L-9"),
                         headers=_headers(fse_env, **{"Idempotency-Key": "abc-1"}))
     assert other.status_code == 422 and other.get_json()["errors"][0]["code"] == "FSE-IDEM-002"
@@ -253,7 +246,7 @@ def test_idempotency_key_in_progress_409(client, fse_env):
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "busy"}))
     assert response.status_code == 409 and response.get_json()["errors"][0]["code"] == "FSE-IDEM-003"
     assert 1 <= int(response.headers["Retry-After"]) <= 5
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_gateway_without_signing_key_answers_503_and_stores_nothing(client, fse_env):
@@ -265,7 +258,7 @@ def test_gateway_without_signing_key_answers_503_and_stores_nothing(client, fse_
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "k503"}))
     assert response.status_code == 503 and response.get_json()["errors"][0]["code"] == "FSE-LOT-009"
     assert int(response.headers["Retry-After"]) >= 1
-    assert _count(fse_env, Lot) == 0 and _count(fse_env, IdempotencyKey) == 0
+    assert count_rows(fse_env.app, Lot) == 0 and count_rows(fse_env.app, IdempotencyKey) == 0
 
 
 HOSTILE = [
@@ -284,7 +277,7 @@ def test_hostile_bodies_refused_with_a_negative_arl(client, fse_env, body, statu
     assert response.status_code == status
     arl = read_arl(response.data)
     assert arl.status.value == "negatif" and arl.errors and b"root:" not in response.data
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_announced_count_mismatch_422(client, fse_env):
@@ -309,11 +302,11 @@ def test_a_lot_is_recorded_whole_or_not_at_all(client, fse_env, monkeypatch):
     body = fse_env.lot(fse_env.sheets(5).sheets)
     response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "atom"}))
     assert response.status_code == 500 and response.get_json()["errors"][0]["code"] == "GEN-000"
-    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0
-    assert _count(fse_env, IdempotencyKey) == 0  # released: the client may retry with its key
+    assert count_rows(fse_env.app, Lot) == 0 and count_rows(fse_env.app, StoredFse) == 0
+    assert count_rows(fse_env.app, IdempotencyKey) == 0  # released: the client may retry with its key
     monkeypatch.setattr(intake, "build_arl", real)
     again = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "atom"}))
-    assert again.status_code == 201 and _count(fse_env, StoredFse) == 5
+    assert again.status_code == 201 and count_rows(fse_env.app, StoredFse) == 5
 
 
 def test_submission_is_audited(client, fse_env):

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from amelipro.auth.models import Professional
 from amelipro.thirdparty.demo import nir_with_key
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
 from tests.browser.a11y import assert_accessible
 from tests.fixtures_messaging import pdf_bytes
+from tests.fixtures_thirdparty import professionals_by_login
 
 LIQ_DAY = date(2026, 5, 22)
 NEXT_LIQ = date(2026, 6, 1)
@@ -27,8 +26,7 @@ NEXT_LIQ = date(2026, 6, 1)
 @pytest.fixture
 def demo_payments(app, live_server, make_accepted_fse, tp_lookup, tp_session):
     app.config["THIRDPARTY_TODAY"] = "2026-05-29"
-    with tp_session() as session:
-        pros = {p.login: p for p in session.scalars(select(Professional))}
+    pros = professionals_by_login(tp_session)
     doctor, pharmacist = pros["medecin.demo"], pros["pharmacien.demo"]
     nir = nir_with_key("2750575001002")
     make_accepted_fse(doctor, invoice_number="CAB-PAYEE", nir=nir)

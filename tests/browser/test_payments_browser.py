@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.reconciliation import virement_reference
 from tests.browser.a11y import assert_accessible
+from tests.fixtures_thirdparty import professionals_by_login
 
 LIQ_DAY = date(2026, 5, 22)  # working day 8 after the 11 May acknowledgement: 1 € penalty each
 
@@ -22,11 +22,8 @@ LIQ_DAY = date(2026, 5, 22)  # working day 8 after the 11 May acknowledgement: 1
 @pytest.fixture
 def payments(app, live_server, make_accepted_fse, tp_lookup, tp_session):
     """Doctor: 3 paid (63 €), 1 rejected (unknown code), 1 still pending; pharmacist: 1 paid."""
-    from amelipro.auth.models import Professional
-
     app.config["THIRDPARTY_TODAY"] = "2026-05-29"
-    with tp_session() as session:
-        pros = {p.login: p for p in session.scalars(select(Professional))}
+    pros = professionals_by_login(tp_session)
     doctor, pharmacist = pros["medecin.demo"], pros["pharmacien.demo"]
     for i in range(3):
         make_accepted_fse(doctor, invoice_number=f"CAB-{i}")

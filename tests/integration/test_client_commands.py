@@ -31,11 +31,15 @@ def served(app):
     thread.join(5)
 
 
+def _sign(runner, source, holder, out):
+    """``amelipro client sign SOURCE --key … --cert … --out OUT`` with ``holder``'s key."""
+    return runner.invoke(args=["client", "sign", str(source), "--key", str(holder.key_path),
+                               "--cert", str(holder.cert_path), "--out", str(out)])
+
+
 def test_sign_an_fse_file(runner, pki, verify_policy, tmp_path):
     out = tmp_path / "signed.xml"
-    result = runner.invoke(args=[
-        "client", "sign", str(DATA / "fse-valide.xml"), "--key", str(pki.medecin.key_path),
-        "--cert", str(pki.medecin.cert_path), "--out", str(out)])
+    result = _sign(runner, DATA / "fse-valide.xml", pki.medecin, out)
     assert result.exit_code == 0, result.output
     assert "FSE signée" in result.output and RPPS_MEDECIN in result.output
     verified = verify_signed_element(parse_untrusted(out.read_bytes()), verify_policy)
@@ -44,9 +48,7 @@ def test_sign_an_fse_file(runner, pki, verify_policy, tmp_path):
 
 def test_sign_a_lot_file_signs_each_fse(runner, pki, verify_policy, tmp_path):
     out = tmp_path / "lot.xml"
-    result = runner.invoke(args=[
-        "client", "sign", str(DATA / "lot-valide.xml"), "--key", str(pki.medecin_ec.key_path),
-        "--cert", str(pki.medecin_ec.cert_path), "--out", str(out)])
+    result = _sign(runner, DATA / "lot-valide.xml", pki.medecin_ec, out)
     assert result.exit_code == 0, result.output
     assert "lot signé (1 FSE)" in result.output
     reading = read_lot(out.read_bytes(), verify_policy)
@@ -54,20 +56,16 @@ def test_sign_a_lot_file_signs_each_fse(runner, pki, verify_policy, tmp_path):
     assert reading.outcomes[0].verified.signature_method == "ECDSA_SHA256"
     # Signing again replaces the signature (exactly one per FSE).
     again = tmp_path / "lot2.xml"
-    runner.invoke(args=["client", "sign", str(out), "--key", str(pki.medecin.key_path),
-                        "--cert", str(pki.medecin.cert_path), "--out", str(again)])
+    _sign(runner, out, pki.medecin, again)
     assert read_lot(again.read_bytes(), verify_policy).outcomes[0].verified.signature_method == "RSA_SHA256"
 
 
 def test_sign_refuses_other_documents(runner, pki, tmp_path):
     other = tmp_path / "x.xml"
     other.write_bytes(b"<facture/>")
-    result = runner.invoke(args=["client", "sign", str(other), "--key", str(pki.medecin.key_path),
-                                 "--cert", str(pki.medecin.cert_path), "--out", str(tmp_path / "o.xml")])
+    result = _sign(runner, other, pki.medecin, tmp_path / "o.xml")
     assert result.exit_code == 1 and "ni FSE ni lot" in result.output
-    hostile = runner.invoke(args=["client", "sign", str(DATA / "hostile" / "xxe-file.xml"),
-                                  "--key", str(pki.medecin.key_path), "--cert", str(pki.medecin.cert_path),
-                                  "--out", str(tmp_path / "o.xml")])
+    hostile = _sign(runner, DATA / "hostile" / "xxe-file.xml", pki.medecin, tmp_path / "o.xml")
     assert hostile.exit_code == 1 and "XML-006" in hostile.output
     assert not (tmp_path / "o.xml").exists()
 

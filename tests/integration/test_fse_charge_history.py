@@ -18,21 +18,14 @@ from sqlalchemy import select
 from amelipro.auth.models import Profession
 from amelipro.beneficiaries.services import demo_beneficiaries
 from amelipro.db import utcnow
-from amelipro.fse.domain import (
-    CareSheet,
-    Exemption,
-    InsuranceNature,
-    Line,
-    LineKind,
-    PatientRef,
-    ProfessionalRef,
-    Totals,
-)
+from amelipro.fse import domain
+from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 from amelipro.fse.pricing import DayCharges
 from amelipro.xmlcore.arl import read_arl
 from tests.fixtures_fse import signed_lot
 from tests.fixtures_pki import RPPS_OTHER
+from tests.support import run_threads
 
 D = Decimal
 TODAY = date.today()
@@ -53,9 +46,6 @@ _billed: set[tuple] = set()  # (RPPS, NIR, day, code) already in a care sheet of
 def care_sheet(env, pro, patient, *acts: tuple[date, str]) -> CareSheet:
     """A care sheet of ``pro`` for ``patient`` with one act per (day, code), carrying the
     gateway's own amounts (what a correct practice software sends)."""
-    from amelipro.fse.demo import _amounts
-    from amelipro.reference.queries import SqlReferenceLookup
-
     n = next(_invoices)
     lines = []
     for i, (day, code) in enumerate(acts, start=1):
@@ -64,21 +54,7 @@ def care_sheet(env, pro, patient, *acts: tuple[date, str]) -> CareSheet:
         key = (pro.rpps, patient.nir, day, code)
         lines.append(Line(i, KINDS[code], day, code, 1, D("1"), second_act=key in _billed))
         _billed.add(key)
-    lines = tuple(lines)
-    sheet = CareSheet(
-        id=f"FSE-H{n}", invoice_number=f"H{n:06d}", invoice_date=max(day for day, _ in acts),
-        professional=ProfessionalRef(pro.rpps, pro.am_number, "medecin_generaliste"),
-        patient=PatientRef(patient.nir, patient.birth_date, patient.rank, patient.regime, patient.caisse,
-                           patient.centre),
-        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE,
-        tiers_payant_amo=True, tiers_payant_amc=False, lines=lines,
-        totals=Totals(D("0.00"), D("0.00"), D("0.00")),
-    )
-    with env.app.app_context():
-        session = env.app.extensions["amelipro.sessionmaker"]()
-        sheet = _amounts(sheet, SqlReferenceLookup(session), patient)
-        session.close()
-    return sheet
+    return env.priced_sheet(pro, patient, lines, f"H{n:06d}", max(day for day, _ in acts), sheet_id=f"FSE-H{n}")
 
 
 def consultations(env, pro, patient, days: list[date]) -> list[CareSheet]:
@@ -304,10 +280,10 @@ def test_history_loaders_count_who_they_should(db_session, make_professional):
 def _sheet(nir: str, *days: date) -> CareSheet:
     return CareSheet(
         id="X", invoice_number="X", invoice_date=max(days),
-        professional=ProfessionalRef("", "", "medecin_generaliste"), patient=PatientRef(nir, date(1982, 8, 19), 1),
-        nature=InsuranceNature.MALADIE, pathway=True, exemption=Exemption.NONE, tiers_payant_amo=True,
+        professional=domain.ProfessionalRef("", "", "medecin_generaliste"), patient=domain.PatientRef(nir, date(1982, 8, 19), 1),
+        nature=domain.InsuranceNature.MALADIE, pathway=True, exemption=domain.Exemption.NONE, tiers_payant_amo=True,
         tiers_payant_amc=False, lines=tuple(Line(i, LineKind.NGAP, d, "G", 1, D("1")) for i, d in enumerate(days, 1)),
-        totals=Totals(D("0"), D("0"), D("0")),
+        totals=domain.Totals(D("0"), D("0"), D("0")),
     )
 
 
@@ -378,11 +354,7 @@ def test_lots_sent_at_the_same_moment_keep_the_annual_cap(client, fse_env, other
         barrier.wait()
         statuses[i] = local.post("/api/v1/lots", data=body, headers=_headers(token)).status_code
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(lots))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(send, [(i,) for i in range(len(lots))])
     assert statuses == [201] * 4
     with fse_env.app.app_context():
         session = fse_env.app.extensions["amelipro.sessionmaker"]()

@@ -13,6 +13,7 @@ from amelipro.db import utcnow
 from amelipro.errors import AmeliproError
 from amelipro.fse import idempotency
 from amelipro.fse.models import IdempotencyKey, IdempotencyState
+from tests.support import run_threads
 
 
 def test_claim_complete_replay(app, db_session, make_professional):
@@ -130,11 +131,7 @@ def test_concurrent_claims_one_winner(app, make_professional):
             with lock:
                 outcomes.append(result)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, [()] * 8)
     assert sorted(outcomes) == ["FSE-IDEM-003"] * 7 + ["claim"]
     with app.app_context():
         session = app.extensions["amelipro.sessionmaker"]()

@@ -6,17 +6,8 @@ import io
 import re
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from amelipro.fse.models import Lot, StoredFse
-
-
-def _count(env, model) -> int:
-    with env.app.app_context():
-        session = env.app.extensions["amelipro.sessionmaker"]()
-        n = session.scalar(select(func.count()).select_from(model))
-        session.close()
-    return n
+from tests.support import count_rows
 
 
 def _verify(client, auth, body: bytes, name: str = "mon-lot.xml"):
@@ -39,7 +30,7 @@ def test_send_after_verify_without_choosing_the_file_again(client, auth, fse_env
     checked = _verify(client, auth, fse_env.lot(demo.sheets))
     html = checked.get_data(as_text=True)
     assert checked.status_code == 200 and "Rapport de vérification" in html and "Envoyer ce lot" in html
-    assert _count(fse_env, Lot) == 0  # the dry run recorded nothing
+    assert count_rows(fse_env.app, Lot) == 0  # the dry run recorded nothing
     form = _send_form(html)
     stored = list((Path(fse_env.app.instance_path) / "checked_lots").glob("*.xml"))
     assert len(stored) == 1 and form["lot"] in stored[0].name
@@ -47,13 +38,13 @@ def test_send_after_verify_without_choosing_the_file_again(client, auth, fse_env
     assert sent.status_code == 303  # Post/Redirect/Get
     receipt = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert "Lot reçu" in receipt and "mon-lot.xml" in receipt and "3 feuille(s) de soins acceptée(s)" in receipt
-    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 3
+    assert count_rows(fse_env.app, Lot) == 1 and count_rows(fse_env.app, StoredFse) == 3
     assert not list((Path(fse_env.app.instance_path) / "checked_lots").glob("*.xml"))
     # The same POST again (F5 on it, a double click): nothing is sent a second time.
     again = client.post("/facturation/envoyer-verifie", data={"csrf_token": form["csrf_token"], "lot": form["lot"]})
     text = again.get_data(as_text=True)
     assert again.status_code == 400 and "plus disponible" in text and 'data-code="FSE-LOT-010"' in text
-    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 3
+    assert count_rows(fse_env.app, Lot) == 1 and count_rows(fse_env.app, StoredFse) == 3
 
 
 def test_a_checked_lot_belongs_to_its_professional(tmp_path):
@@ -72,7 +63,7 @@ def test_forged_or_unknown_digest_is_refused(client, auth, fse_env):
         r = client.post("/facturation/envoyer-verifie", data={"csrf_token": token, "lot": value})
         assert r.status_code == 400 and "FSE-LOT-010" in r.get_data(as_text=True)
     assert client.post("/facturation/envoyer-verifie", data={"lot": "0" * 64}).status_code == 400  # no CSRF
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_a_refused_lot_offers_no_send_button(client, auth, fse_env):
@@ -95,7 +86,7 @@ def test_upload_page_states_the_limit_and_413_says_how_to_split(client, auth, fs
     assert r.status_code == 413 and "Envoi trop volumineux" in html
     assert "0,2 Mo" in html and "32 feuilles de soins" in html and "plusieurs lots plus petits" in html
     assert "GEN-413" not in re.sub(r'data-code="[^"]*"', "", html)  # no code in the text
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_upload_script_is_served(client):

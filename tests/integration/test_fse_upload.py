@@ -5,17 +5,10 @@ from __future__ import annotations
 import io
 
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from amelipro.fse.models import Lot, StoredFse
-
-
-def _count(env, model) -> int:
-    with env.app.app_context():
-        session = env.app.extensions["amelipro.sessionmaker"]()
-        n = session.scalar(select(func.count()).select_from(model))
-        session.close()
-    return n
+from tests.support import count_rows
 
 
 def _upload(client, auth, body: bytes, action: str):
@@ -35,7 +28,7 @@ def test_upload_then_pages(client, auth, fse_env):
     assert response.status_code == 200
     assert "Lot reçu" in html and "lot.xml" in html and "2 feuille(s) de soins acceptée(s), 2 rejetée(s)" in html
     assert "Comment corriger" in html and "FSE-R-" in html
-    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 4
+    assert count_rows(fse_env.app, Lot) == 1 and count_rows(fse_env.app, StoredFse) == 4
     lots = client.get("/facturation/").get_data(as_text=True)
     assert "Partiellement accepté" in lots
     with fse_env.app.app_context():
@@ -56,7 +49,7 @@ def test_reload_after_sending_a_lot_sends_nothing(client, auth, fse_env):
     first = client.get(posted.headers["Location"]).get_data(as_text=True)
     again = client.get(posted.headers["Location"]).get_data(as_text=True)
     assert first == again and "3 feuille(s) de soins acceptée(s)" in again
-    assert _count(fse_env, Lot) == 1 and _count(fse_env, StoredFse) == 3
+    assert count_rows(fse_env.app, Lot) == 1 and count_rows(fse_env.app, StoredFse) == 3
 
 
 def test_receipt_of_another_professionals_lot_is_not_found(client, auth, fse_env, make_professional):
@@ -74,7 +67,7 @@ def test_dry_run_upload_stores_nothing(client, auth, fse_env):
     auth.login(fse_env.doctor.login)
     html = _upload(client, auth, fse_env.lot(demo.sheets), "verifier").get_data(as_text=True)
     assert "Rapport de vérification" in html and "Rien n'a été enregistré." in html
-    assert _count(fse_env, Lot) == 0 and _count(fse_env, StoredFse) == 0
+    assert count_rows(fse_env.app, Lot) == 0 and count_rows(fse_env.app, StoredFse) == 0
 
 
 def test_unreadable_upload_explained(client, auth, fse_env):
@@ -82,7 +75,7 @@ def test_unreadable_upload_explained(client, auth, fse_env):
     response = _upload(client, auth, b"<Lot", "envoyer")
     html = response.get_data(as_text=True)
     assert "Lot refusé" in html and "XML-003" in html and "aucune feuille de soins n'a été enregistrée" in html
-    assert _count(fse_env, Lot) == 0
+    assert count_rows(fse_env.app, Lot) == 0
 
 
 def test_demo_lot_command_writes_an_accepted_lot(fse_env, runner, tmp_path, client):

@@ -13,17 +13,22 @@ from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, 
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
 from amelipro.thirdparty.states import PaymentStatus
 from amelipro.thirdparty.virements import virement_views
+from tests.support import run_threads
 
 
-def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_session):
-    pros = [make_professional() for _ in range(5)]
-    count = 1200
+def _accepted_fse(make_professional, tp_session, professionals: int, count: int, days: int) -> list:
+    """``count`` FSE accepted by the caisse for ``professionals`` new professionals over
+    ``days`` days from 4 May 2026; the professionals."""
+    pros = [make_professional() for _ in range(professionals)]
     with tp_session() as s:
-        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=5))
+        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=days))
         s.commit()
-    with tp_session() as s:
-        assert track_accepted(s) == count
+    return pros
 
+
+def _two_workers(tp_session, tp_lookup, batch_size: int, actor: str = "worker-", **run) -> list:
+    """Two liquidation runs started at the same moment (actors ``<actor>1`` and ``<actor>2``);
+    their results once both have finished without an error."""
     barrier = threading.Barrier(2)
     results, failures = [], []
 
@@ -31,17 +36,23 @@ def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_sessi
         try:
             barrier.wait(timeout=30)
             results.append(run_liquidation(
-                tp_session, LiquidationConfig(batch_size=40, today=date(2026, 5, 22), actor=name),
-                lookup=tp_lookup, track=False))
+                tp_session, LiquidationConfig(batch_size=batch_size, today=date(2026, 5, 22), actor=name),
+                lookup=tp_lookup, **run))
         except Exception as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
+    run_threads(worker, [(f"{actor}{i}",) for i in (1, 2)], timeout=300)
     assert not failures, failures
+    return results
+
+
+def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_session):
+    count = 1200
+    pros = _accepted_fse(make_professional, tp_session, 5, count, days=5)
+    with tp_session() as s:
+        assert track_accepted(s) == count
+
+    results = _two_workers(tp_session, tp_lookup, batch_size=40, track=False)
     assert sum(r.claimed for r in results) == count
     if app.extensions["amelipro.engine"].dialect.name == "postgresql":
         assert all(r.claimed > 0 for r in results), [r.claimed for r in results]
@@ -66,29 +77,9 @@ def test_two_workers_never_pay_twice(app, make_professional, tp_lookup, tp_sessi
 
 def test_two_workers_racing_from_intake(app, make_professional, tp_lookup, tp_session):
     """Both workers take in and liquidate at once: each FSE tracked once, paid once."""
-    pros = [make_professional() for _ in range(3)]
     count = 600
-    with tp_session() as s:
-        insert_accepted(s, generate([p.id for p in pros], count, first_day=date(2026, 5, 4), days=3))
-        s.commit()
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def worker(name: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results.append(run_liquidation(
-                tp_session, LiquidationConfig(batch_size=25, today=date(2026, 5, 22), actor=name),
-                lookup=tp_lookup))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not failures, failures
+    _accepted_fse(make_professional, tp_session, 3, count, days=3)
+    results = _two_workers(tp_session, tp_lookup, batch_size=25, actor="w")
     assert sum(r.tracked for r in results) == count
     assert sum(r.claimed for r in results) == count
     with tp_session() as s:
@@ -122,24 +113,7 @@ def test_two_workers_never_pay_the_same_care_twice_under_two_invoice_numbers(
     with tp_session() as s:
         assert track_accepted(s) == 2 * half
 
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def worker(name: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results.append(run_liquidation(
-                tp_session, LiquidationConfig(batch_size=batch, today=date(2026, 5, 22), actor=name),
-                lookup=tp_lookup, track=False))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not failures, failures
+    results = _two_workers(tp_session, tp_lookup, batch_size=batch, track=False)
     assert sum(r.claimed for r in results) == 2 * half
 
     with tp_session() as s:

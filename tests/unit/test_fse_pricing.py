@@ -14,22 +14,13 @@ from stdnum.fr import nir
 
 from amelipro.auth.models import Profession
 from amelipro.beneficiaries.domain import Cover, CoverPeriod, EhpadStay, PatientRights, Period
+from amelipro.fse import domain
 from amelipro.fse.charges import (
     BillingConfigError,
     build_billing_config,
     default_billing_config,
 )
-from amelipro.fse.domain import (
-    Amounts,
-    CareSheet,
-    Exemption,
-    InsuranceNature,
-    Line,
-    LineKind,
-    PatientRef,
-    ProfessionalRef,
-    Totals,
-)
+from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.pricing import (
     LineProblem,
     PriorCharges,
@@ -133,27 +124,27 @@ PROFESSION_OF = {
 
 def line(number: int = 1, code: str = "G", at: date = date(2025, 3, 3), *,
          kind: LineKind = LineKind.NGAP, quantity: int = 1, coefficient: str = "1",
-         amounts: Amounts | None = None, time_: str | None = None, second_act: bool = False) -> Line:
+         amounts: domain.Amounts | None = None, time_: str | None = None, second_act: bool = False) -> Line:
     return Line(number=number, kind=kind, care_date=at, code=code, quantity=quantity,
                 coefficient=D(coefficient), amounts=amounts,
                 care_time=time.fromisoformat(time_) if time_ else None, second_act=second_act)
 
 
 def sheet(*lines: Line, profession: Profession = Profession.MEDECIN_GENERALISTE,
-          invoice_date: date | None = None, nature: InsuranceNature = InsuranceNature.MALADIE,
-          pathway: bool = True, exemption: Exemption = Exemption.NONE, patient_nir: str = NIR,
+          invoice_date: date | None = None, nature: domain.InsuranceNature = domain.InsuranceNature.MALADIE,
+          pathway: bool = True, exemption: domain.Exemption = domain.Exemption.NONE, patient_nir: str = NIR,
           birth_date: date = BIRTH, invoice_number: str = "F2025-000123",
           prescriber_rpps: str | None = None, prescription_date: date | None = None,
           tiers_payant_amo: bool = True, tiers_payant_amc: bool = False,
-          totals: Totals | None = None) -> CareSheet:
+          totals: domain.Totals | None = None) -> CareSheet:
     lines = lines or (line(),)
     return CareSheet(
         id="FSE-1",
         invoice_number=invoice_number,
         invoice_date=invoice_date or max(item.care_date for item in lines),
-        professional=ProfessionalRef(GP_RPPS, "751234561", profession.value,
+        professional=domain.ProfessionalRef(GP_RPPS, "751234561", profession.value,
                                      "750000017" if profession == Profession.PHARMACIEN else None),
-        patient=PatientRef(nir=patient_nir, birth_date=birth_date, rank=1, regime="01",
+        patient=domain.PatientRef(nir=patient_nir, birth_date=birth_date, rank=1, regime="01",
                            caisse="751", centre="0001"),
         nature=nature,
         pathway=pathway,
@@ -161,7 +152,7 @@ def sheet(*lines: Line, profession: Profession = Profession.MEDECIN_GENERALISTE,
         tiers_payant_amo=tiers_payant_amo,
         tiers_payant_amc=tiers_payant_amc,
         lines=tuple(lines),
-        totals=totals or Totals(D("0.00"), D("0.00"), D("0.00")),
+        totals=totals or domain.Totals(D("0.00"), D("0.00"), D("0.00")),
         prescriber_rpps=prescriber_rpps,
         prescription_date=prescription_date,
     )
@@ -186,14 +177,14 @@ def with_gateway_amounts(care_sheet: CareSheet, patient: PatientRights | None = 
     """The same sheet carrying exactly the gateway's amounts (what good software sends)."""
     pricing = price_care_sheet(care_sheet, lookup, patient, care_sheet.professional.specialty)
     lines = tuple(
-        replace(item, amounts=Amounts(pricing.line(item.number).charged,
+        replace(item, amounts=domain.Amounts(pricing.line(item.number).charged,
                                       pricing.line(item.number).base,
                                       pricing.line(item.number).rate,
                                       pricing.line(item.number).amo))
         for item in care_sheet.lines
     )
     charged = money(sum((item.amounts.charged for item in lines), D(0)))
-    return replace(care_sheet, lines=lines, totals=Totals(charged, pricing.base, pricing.amo))
+    return replace(care_sheet, lines=lines, totals=domain.Totals(charged, pricing.base, pricing.amo))
 
 
 def price(care_sheet: CareSheet, patient: PatientRights | None = None, **kwargs):
@@ -239,10 +230,10 @@ def test_pathway_does_not_apply_under_16():
 @pytest.mark.parametrize(
     ("exemption", "nature"),
     [
-        (Exemption.ALD, InsuranceNature.MALADIE),
-        (Exemption.MATERNITY, InsuranceNature.MATERNITE),
-        (Exemption.AT_MP, InsuranceNature.AT_MP),
-        (Exemption.NONE, InsuranceNature.AT_MP),
+        (domain.Exemption.ALD, domain.InsuranceNature.MALADIE),
+        (domain.Exemption.MATERNITY, domain.InsuranceNature.MATERNITE),
+        (domain.Exemption.AT_MP, domain.InsuranceNature.AT_MP),
+        (domain.Exemption.NONE, domain.InsuranceNature.AT_MP),
     ],
 )
 def test_full_rate_under_ald_maternity_atmp(exemption, nature):
@@ -252,7 +243,7 @@ def test_full_rate_under_ald_maternity_atmp(exemption, nature):
 
 
 def test_c2s_does_not_change_the_amo_rate():
-    result = price(sheet(line(at=date(2025, 1, 6)), exemption=Exemption.C2S),
+    result = price(sheet(line(at=date(2025, 1, 6)), exemption=domain.Exemption.C2S),
                    rights(covers=(cover(Cover.C2S),)))
     assert result.line(1).rate == 70
 
@@ -295,7 +286,7 @@ def test_medicine_base_includes_dispensing_fee_and_uses_its_rate():
 
 def test_ph2_medicine_under_ald_is_paid_at_100_percent():
     care = sheet(line(code=CIP_PH2, kind=LineKind.MEDICINE, at=date(2025, 1, 6)),
-                 profession=Profession.PHARMACIEN, exemption=Exemption.ALD)
+                 profession=Profession.PHARMACIEN, exemption=domain.Exemption.ALD)
     assert price(care, rights()).line(1).rate == 100
 
 
@@ -308,7 +299,7 @@ def test_lpp_device_rate_60_percent():
 
 def test_alsace_moselle_local_rates():
     care = sheet(line(code=CIP_DOLI, kind=LineKind.MEDICINE, at=date(2025, 1, 6)),
-                 profession=Profession.PHARMACIEN, nature=InsuranceNature.ALSACE_MOSELLE)
+                 profession=Profession.PHARMACIEN, nature=domain.InsuranceNature.ALSACE_MOSELLE)
     assert price(care, rights(alsace_moselle=True)).line(1).rate == 90
 
 
@@ -340,7 +331,7 @@ def test_unknown_letter_key_value_falls_back_to_dated_configuration():
 
 
 def test_charged_amount_comes_from_the_sheet_and_defaults_to_base():
-    sent = Amounts(D("35.00"), D("30.00"), 70, D("21.00"))
+    sent = domain.Amounts(D("35.00"), D("30.00"), 70, D("21.00"))
     result = price(sheet(line(at=date(2025, 1, 6), amounts=sent), line(2, at=date(2025, 1, 6))), rights())
     assert [item.charged for item in result.lines] == [D("35.00"), D("30.00")]
     assert result.charged == D("65.00")
@@ -382,7 +373,7 @@ def test_participation_yearly_cap_with_prior_charges():
         (rights(covers=(cover(Cover.C2S),)), {}, "complémentaire santé solidaire (C2S)"),
         (rights(covers=(cover(Cover.AME),)), {}, "aide médicale de l'État (AME)"),
         (rights(covers=(cover(Cover.MATERNITY),)),
-         {"nature": InsuranceNature.MATERNITE, "exemption": Exemption.MATERNITY}, "assurance maternité"),
+         {"nature": domain.InsuranceNature.MATERNITE, "exemption": domain.Exemption.MATERNITY}, "assurance maternité"),
     ],
 )
 def test_charge_exemptions(patient, care_kwargs, reason):

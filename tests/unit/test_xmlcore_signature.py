@@ -27,7 +27,15 @@ from amelipro.xmlcore.signature import (
     verify_document,
     verify_signed_element,
 )
-from tests.fixtures_pki import RPPS_MEDECIN, RPPS_OTHER, sample_care_sheet, signed_fse
+from tests.fixtures_pki import (
+    RPPS_MEDECIN,
+    RPPS_OTHER,
+    forged_with_the_signed_id,
+    hidden_under_forged,
+    sample_care_sheet,
+    signed_fse,
+)
+from tests.support import run_threads
 
 F = f"{{{FSE_NS}}}"
 DS = f"{{{DS_NS}}}"
@@ -153,38 +161,31 @@ def test_revocation_unknown_without_crl(pki, tmp_path):
     assert verify_signed_element(reparse(signed_fse(pki.medecin)), relaxed).rpps == RPPS_MEDECIN
 
 
-def _rsa(key, hash_algorithm):
-    return lambda data: key.sign(data, padding.PKCS1v15(), hash_algorithm)
+RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 
-def test_sha1_signature_is_refused(pki, verify_policy):
-    element = manual_signature(
-        care_sheet_to_xml(sample_care_sheet()), pki.medecin.key, pki.medecin.cert,
-        sig_uri="http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-        digest_uri="http://www.w3.org/2000/09/xmldsig#sha1", digest_name="sha1",
-        sign=_rsa(pki.medecin.key, hashes.SHA1()),
+def _manual_rsa(holder, sig_uri: str, digest_name: str, hash_algorithm):
+    """The sample FSE signed by hand with RSA (PKCS#1 v1.5) and the given algorithms."""
+    digest_uri = {"sha1": "http://www.w3.org/2000/09/xmldsig#sha1",
+                  "sha256": "http://www.w3.org/2001/04/xmlenc#sha256"}[digest_name]
+    return manual_signature(
+        care_sheet_to_xml(sample_care_sheet()), holder.key, holder.cert,
+        sig_uri=sig_uri, digest_uri=digest_uri, digest_name=digest_name,
+        sign=lambda data: holder.key.sign(data, padding.PKCS1v15(), hash_algorithm),
     )
-    assert refused(element, verify_policy) == "FSE-SIG-009"
 
 
-def test_sha1_digest_under_a_sha256_signature_is_refused(pki, verify_policy):
-    element = manual_signature(
-        care_sheet_to_xml(sample_care_sheet()), pki.medecin.key, pki.medecin.cert,
-        sig_uri="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-        digest_uri="http://www.w3.org/2000/09/xmldsig#sha1", digest_name="sha1",
-        sign=_rsa(pki.medecin.key, hashes.SHA256()),
-    )
+@pytest.mark.parametrize(("sig_uri", "hash_algorithm"), [(RSA_SHA1, hashes.SHA1()), (RSA_SHA256, hashes.SHA256())],
+                         ids=["sha1_signature", "sha1_digest_under_a_sha256_signature"])
+def test_sha1_is_refused(pki, verify_policy, sig_uri, hash_algorithm):
+    element = _manual_rsa(pki.medecin, sig_uri, "sha1", hash_algorithm)
     assert refused(element, verify_policy) == "FSE-SIG-009"
 
 
 def test_manual_sha256_signature_is_accepted(pki, verify_policy):
     """The hand-made signature helper is right: only the algorithm makes the tests above fail."""
-    element = manual_signature(
-        care_sheet_to_xml(sample_care_sheet()), pki.medecin.key, pki.medecin.cert,
-        sig_uri="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-        digest_uri="http://www.w3.org/2001/04/xmlenc#sha256", digest_name="sha256",
-        sign=_rsa(pki.medecin.key, hashes.SHA256()),
-    )
+    element = _manual_rsa(pki.medecin, RSA_SHA256, "sha256", hashes.SHA256())
     assert verify_signed_element(reparse(element), verify_policy).rpps == RPPS_MEDECIN
 
 
@@ -222,29 +223,12 @@ def test_signature_not_last(pki, verify_policy):
 
 def test_wrapping_signed_element_moved_under_a_forged_one(pki, verify_policy):
     """The original signed FSE is hidden inside a forged FSE that carries its signature."""
-    original = signed_fse(pki.medecin)
-    forged = care_sheet_to_xml(sample_care_sheet(2))
-    forged.set("dateSignature", original.get("dateSignature"))
-    forged.find(f"{F}Totaux/{F}PartAMO").text = "999.00"
-    signature = original.find(f"{DS}Signature")
-    hidden = copy.deepcopy(original)
-    hidden.remove(hidden.find(f"{DS}Signature"))
-    forged.find(f"{F}Lignes").append(hidden)
-    forged.append(signature)
-    assert refused(forged, verify_policy) == "FSE-SIG-012"
+    assert refused(hidden_under_forged(pki.medecin, amo="999.00"), verify_policy) == "FSE-SIG-012"
 
 
 def test_wrapping_forged_element_takes_the_signed_id(pki, verify_policy):
     """Same Id as the signed FSE, other content, the original moved inside: ambiguous Id."""
-    original = signed_fse(pki.medecin)
-    forged = care_sheet_to_xml(sample_care_sheet(1))
-    forged.set("dateSignature", original.get("dateSignature"))
-    forged.find(f"{F}Totaux/{F}PartAMO").text = "999.00"
-    hidden = copy.deepcopy(original)
-    forged.find(f"{F}Lignes").append(hidden)
-    forged.append(copy.deepcopy(original.find(f"{DS}Signature")))
-    hidden.remove(hidden.find(f"{DS}Signature"))
-    assert refused(forged, verify_policy) == "FSE-SIG-013"
+    assert refused(forged_with_the_signed_id(pki.medecin), verify_policy) == "FSE-SIG-013"
 
 
 def test_reference_to_another_id(pki, verify_policy):
@@ -389,7 +373,6 @@ def test_intermediate_certificates_from_the_signature(pki, tmp_path):
 
 
 def test_verification_is_thread_safe(pki, verify_policy):
-    import threading
 
     data = [etree.tostring(signed_fse(h, n)) for n, h in enumerate((pki.medecin, pki.medecin_ec) * 4)]
     failures: list[BaseException] = []
@@ -402,11 +385,7 @@ def test_verification_is_thread_safe(pki, verify_policy):
         except BaseException as exc:  # noqa: BLE001
             failures.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, [()] * 4)
     assert failures == []
 
 

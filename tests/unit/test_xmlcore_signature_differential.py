@@ -28,6 +28,7 @@ from amelipro.xmlcore.errors import SignatureError
 from amelipro.xmlcore.safe import parse_untrusted
 from amelipro.xmlcore.schemas import FSE_NS
 from amelipro.xmlcore.signature import DS_NS, sign_document, verify_signed_element
+from tests import fixtures_pki
 from tests.fixtures_pki import sample_care_sheet, signed_fse
 
 F = f"{{{FSE_NS}}}"
@@ -218,26 +219,11 @@ def _signed_sha512(pki):
 
 
 def _moved_under_forged(pki):
-    original = signed_fse(pki.medecin)
-    forged = care_sheet_to_xml(sample_care_sheet(2))
-    forged.set("dateSignature", original.get("dateSignature"))
-    hidden = copy.deepcopy(original)
-    hidden.remove(hidden.find(f"{DS}Signature"))
-    forged.find(f"{F}Lignes").append(hidden)
-    forged.append(original.find(f"{DS}Signature"))
-    return forged
+    return fixtures_pki.hidden_under_forged(pki.medecin)
 
 
 def _forged_takes_id(pki):
-    original = signed_fse(pki.medecin)
-    forged = care_sheet_to_xml(sample_care_sheet(1))
-    forged.set("dateSignature", original.get("dateSignature"))
-    forged.find(f"{F}Totaux/{F}PartAMO").text = "999.00"
-    hidden = copy.deepcopy(original)
-    forged.find(f"{F}Lignes").append(hidden)
-    forged.append(copy.deepcopy(original.find(f"{DS}Signature")))
-    hidden.remove(hidden.find(f"{DS}Signature"))
-    return forged
+    return fixtures_pki.forged_with_the_signed_id(pki.medecin)
 
 
 def _in_a_lot(element, extra_ns: dict[str, str] | None = None):
