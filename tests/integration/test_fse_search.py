@@ -4,7 +4,10 @@ state; the professional's own FSE only; paging; bad dates are a 400."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
@@ -76,3 +79,33 @@ def test_search_by_invoice_nir_name_date_and_state(client, auth, fse_env, make_p
     auth.login(other.login)
     html = _found(client, q=target.invoice_number)
     assert "Aucune feuille de soins ne correspond" in html and target.invoice_number not in html.split("Rechercher")[-1]
+
+
+def _link(html: str, text: str) -> tuple[str, dict[str, list[str]]] | None:
+    """The path and query arguments of the link named ``text`` (None when absent)."""
+    found = re.search(rf'href="([^"]*)">{text}</a>', html)
+    if found is None:
+        return None
+    parts = urlsplit(unescape(found.group(1)))
+    return parts.path, parse_qs(parts.query)
+
+
+def test_results_and_lots_are_paged_with_the_search_kept(client, auth, fse_env, monkeypatch):
+    monkeypatch.setattr("amelipro.fse.queries.PAGE_SIZE", 2)
+    demo = fse_env.sheets(5, seed=43)
+    auth.login(fse_env.doctor.login)
+    for i, part in enumerate((demo.sheets[:3], demo.sheets[3:4], demo.sheets[4:])):
+        assert _send(client, auth, fse_env.lot(part, number=f"L-PAGES-{i}")).status_code == 303
+
+    html = _found(client, q="L-PAGES-0")
+    assert "3 feuille(s) de soins trouvée(s)" in html and "Page 1 sur 2" in html
+    assert 'aria-label="Pages des résultats"' in html and _link(html, "Page précédente") is None
+    assert _link(html, "Page suivante") == ("/facturation/", {"q": ["L-PAGES-0"], "page": ["2"]})
+    html = _found(client, q="L-PAGES-0", page=2)
+    assert "Page 2 sur 2" in html and _link(html, "Page suivante") is None
+    assert _link(html, "Page précédente") == ("/facturation/", {"q": ["L-PAGES-0"], "page": ["1"]})
+
+    html = _found(client)
+    assert "Lots envoyés" in html and "Page 1 sur 2" in html
+    assert _link(html, "Page suivante") == ("/facturation/", {"page": ["2"]})
+    assert "Page 2 sur 2" in _found(client, page=2)
