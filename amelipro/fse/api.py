@@ -19,6 +19,7 @@ from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.fse import idempotency, intake, lot_errors, services
 from amelipro.fse.models import Lot, StoredFse
+from amelipro.issues import as_dicts
 from amelipro.uploads import BodyError
 from amelipro.xmlcore import errors as xml_errors
 
@@ -178,7 +179,7 @@ def fse_summary_json(fse: StoredFse) -> dict[str, Any]:
         "corrects": fse.corrects_id,
         "amo_sent": _amount(fse.amo_sent),
         "amo_computed": _amount(fse.amo_computed),
-        "errors": fse.errors,
+        "errors": as_dicts(fse.errors),
     }
 
 
@@ -218,7 +219,7 @@ def report_json(report: services.LotReport) -> dict[str, Any]:
         "lot_id": report.lot_id,
         "lot_number": report.lot_number,
         "status": report.status.value if report.status else None,
-        "errors": list(report.errors),
+        "errors": as_dicts(report.errors),
         "summary": {"fse": len(report.fses), "accepted": report.accepted, "rejected": report.rejected,
                     "duplicates": report.duplicates},
         "fse": [
@@ -226,7 +227,7 @@ def report_json(report: services.LotReport) -> dict[str, Any]:
              "status": f.status.value, "id": f.fse_id, "duplicate_of": f.duplicate_of_id,
              "corrects": f.corrects_id, "amo_sent": _amount(f.amo_sent),
              "amo_computed": _amount(f.amo_computed), "participation": _amount(f.participation),
-             "franchise": _amount(f.franchise), "errors": list(f.errors)}
+             "franchise": _amount(f.franchise), "errors": as_dicts(f.errors)}
             for f in report.fses
         ],
     }

@@ -424,7 +424,7 @@ def read_lot_document(data: bytes, policy: VerifyPolicy, *, token_rpps: str | No
                       now: datetime | None = None, accept_single_fse: bool = True) -> LotDocument:
     """Read a received lot (or single FSE) up to CareSheets.
 
-    Raises ``amelipro.xmlcore.errors.LotError`` (``.errors``: list of dicts) when the lot is
+    Raises ``amelipro.xmlcore.errors.LotError`` (``.issues``; ``.errors``: their dicts) when the lot is
     refused whole: answer a negative ARL. Otherwise every FSE has its CareSheet or errors.
     """
     reading: LotReading = read_lot(data, policy, limits=limits, registry=registry, now=now,

@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 
 from amelipro.fse.domain import CareSheet
+from amelipro.issues import LOT_REFUSAL, RULE_PLACED, Issue
 from amelipro.xmlcore.signature import signed_document
 
 ARL_CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -28,8 +29,8 @@ RECORDED_HOOKS = "amelipro.fse.on_recorded"
 class LotRefusedError(Exception):
     """The lot as a whole is refused (negative ARL); carries every lot-level error."""
 
-    def __init__(self, status: int, errors: list[dict[str, Any]]) -> None:
-        super().__init__(", ".join(str(e.get("code")) for e in errors))
+    def __init__(self, status: int, errors: list[Issue]) -> None:
+        super().__init__(", ".join(e.code for e in errors))
         self.http_status = status
         self.errors = list(errors)
 
@@ -60,7 +61,7 @@ class ReadFse:
     signed_xml: str
     signer_rpps: str | None
     sheet: CareSheet | None
-    errors: tuple[dict[str, Any], ...] = ()
+    errors: tuple[Issue, ...] = ()
     # The received FSE element, for the line numbers of errors found later (the signed copy
     # and its verification result are not kept: a lot's memory is its tree and its sheets).
     source: Any = None
@@ -190,15 +191,16 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
         lot = read_lot_document(body, gw.policy, token_rpps=token_rpps, limits=gw.limits,
                                 registry=gw.registry)
     except xml_errors.LotError as exc:
-        status = max((_status_of(e.get("code")) for e in exc.errors), default=400)
-        raise LotRefusedError(status, list(exc.errors)) from None
-    refusals: list[dict[str, Any]] = []
+        status = max((_status_of(e.code) for e in exc.issues), default=400)
+        raise LotRefusedError(status, list(exc.issues)) from None
+    refusals: list[Issue] = []
     fses: list[ReadFse] = []
     for doc in lot.documents:
-        where = {"fse": doc.position, "element_id": doc.element_id or ""}
         if not doc.ok:
-            for issue in doc.errors:
-                refusals.append({**issue.as_dict(), "path": _lot_path(doc.position, issue.path), **where})
+            refusals.extend(
+                issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
+                               element_id=doc.element_id or "")
+                for issue in doc.errors)
             continue
         # Stored: what the signature covers, with the signature, so that anyone can verify it
         # again later (and nothing the sender added outside the signed content). Nothing is
@@ -207,7 +209,7 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
                             doc.verified.rpps, doc.sheet, source=doc.verified.source, line=doc.line))
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code
-        status = 403 if all(e.get("code") == token_code for e in refusals) else 422
+        status = 403 if all(e.code == token_code for e in refusals) else 422
         raise LotRefusedError(status, refusals)
     number = lot.header.number if lot.header is not None else (lot.lot_id or "")
     return LotReading(number, tuple(fses))
@@ -236,7 +238,7 @@ def build_arl(gw: Gateway, report) -> bytes:
                 position=f.position, status=x.FseStatus(f.status.value), fse_id=f.element_id or None,
                 invoice_number=f.invoice_number or None,
                 reference=str(f.duplicate_of_id if f.duplicate_of_id else f.fse_id) if (f.duplicate_of_id or f.fse_id) else None,
-                errors=tuple(x.ArlError.from_any(e) for e in f.errors),
+                errors=tuple(f.errors),
                 second_acts=f.second_acts,
             ) for f in report.fses],
             lot_number=report.lot_number or None,
@@ -338,27 +340,25 @@ def _source_line(read: ReadFse, path: str) -> int | None:
     return walk(read.source, path)[0].sourceline  # the deepest element found when the path stops short
 
 
-def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[dict[str, Any]], Computed | None]:
+def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[Issue], Computed | None]:
     """Rules and pricing of one read FSE; each error located in the received document."""
     errors, computed = check_sheet(ctx, read.sheet)
     return place_errors(read, errors), computed
 
 
-def place_errors(read: ReadFse, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rule errors (``RuleViolation.as_dict()``) placed in the received document: ``path``
+def place_errors(read: ReadFse, errors: list[Issue]) -> list[Issue]:
+    """Rule errors (``RuleViolation.issue()``) placed in the received document: ``path``
     in the lot and received ``line``; the care sheet's field and line kept apart."""
+    placed = []
     for error in errors:
-        field_path = error.get("path") or ""
-        if "line" in error:
-            error["fse_line"] = error.pop("line")
-        error["field"] = field_path
-        error["path"], line = locate(read, field_path)
-        if line is not None:
-            error["line"] = line
-    return errors
+        field_path = error.path or ""
+        path, line = locate(read, field_path)
+        placed.append(error.laid_out(RULE_PLACED, path=path, line=line, field=field_path,
+                                     fse_line=error.line))
+    return placed
 
 
-def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any]], Computed | None]:
+def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[Issue], Computed | None]:
     from amelipro.fse.rules import check_care_sheet
 
     result = check_care_sheet(
@@ -366,7 +366,7 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[dict[str, Any
         today=ctx.today, config=ctx.config, profession=ctx.profession, practice=ctx.practice,
         billed_care=ctx.billed_care.get((sheet.patient.nir, sheet.patient.rank)),
     )
-    return result.as_dicts(), computed_of(result.pricing)
+    return result.issues(), computed_of(result.pricing)
 
 
 def computed_of(pricing) -> Computed:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from amelipro.db import Base, UTCDateTime, utcnow
+from amelipro.issues import Issue
 
 
 def _enum(cls: type[enum.Enum], length: int) -> Enum:
@@ -151,7 +152,7 @@ class StoredFse(Base):
     lot: Mapped[Lot] = relationship(back_populates="care_sheets", foreign_keys=[lot_id])
 
     @property
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self) -> list[Issue]:
         from amelipro.fse.stored import read_errors
 
         return read_errors(self.errors_json)

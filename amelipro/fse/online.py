@@ -54,6 +54,7 @@ from amelipro.fse.errors import AMOUNTS_MISSING, CARE_DATE_FUTURE
 from amelipro.fse.models import FseStatus, IdempotencyKey, StoredFse
 from amelipro.fse.online_models import Draft, DraftStatus
 from amelipro.fse.online_signing import SigningSettings, signer_for
+from amelipro.issues import FORM, FORM_RULE, Issue, as_dicts
 from amelipro.xmlcore.signature import sign_fse
 
 SOURCE = "en_ligne"  # Lot.source of a sheet entered online
@@ -171,11 +172,8 @@ def _flag(value: Any, default: bool) -> bool:
 
 # --- reading what was typed ---------------------------------------------------------------
 
-def _err(error: ErrorCode, field_name: str, detail: str = "") -> dict[str, Any]:
-    out = {"code": error.code, "message": error.message, "hint": error.hint, "field": field_name}
-    if detail:
-        out["detail"] = detail
-    return out
+def _err(error: ErrorCode, field_name: str, detail: str = "") -> Issue:
+    return Issue.of(error, detail, field=field_name, layout=FORM)
 
 
 _DATE_FR = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -198,7 +196,7 @@ def compact_nir(raw: str) -> str:
 
 class _Reader:
     def __init__(self) -> None:
-        self.errors: list[dict[str, Any]] = []
+        self.errors: list[Issue] = []
 
     def fail(self, error: ErrorCode, field_name: str, detail: str = "") -> None:
         self.errors.append(_err(error, field_name, detail))
@@ -316,15 +314,15 @@ class PricedSheet:
     patient: PatientView
     lines: tuple[dict[str, Any], ...]  # one per typed line (number = its row, from 1)
     totals: dict[str, Decimal] | None
-    errors: tuple[dict[str, Any], ...]
+    errors: tuple[Issue, ...]
     sheet: CareSheet | None = None  # with the gateway's amounts, ready to sign
 
     @property
     def ok(self) -> bool:
         return self.sheet is not None and not self.errors
 
-    def errors_for(self, field_name: str) -> list[dict[str, Any]]:
-        return [e for e in self.errors if e.get("field") == field_name]
+    def errors_for(self, field_name: str) -> list[Issue]:
+        return [e for e in self.errors if e.field == field_name]
 
     def line(self, number: int) -> dict[str, Any]:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else {}
@@ -339,7 +337,7 @@ class PricedSheet:
             "lines": [{k: (money(v) if isinstance(v, Decimal) else v) for k, v in line.items()}
                       for line in self.lines],
             "totals": None if self.totals is None else {k: money(v) for k, v in self.totals.items()},
-            "errors": list(self.errors),
+            "errors": as_dicts(self.errors),
         }
 
 
@@ -422,7 +420,7 @@ def price_sheet(session: Session, pro: Professional, inp: SheetInput, *, today: 
         # Every rule, as the submission runs them, on the sheet as typed (no amounts yet: the
         # gateway's own pricing gives them, so the amount rules cannot fail once they are in)...
         rule_errors, computed = intake.check_sheet(ctx, sheet)
-        rule_errors = [e for e in rule_errors if e.get("code") != AMOUNTS_MISSING.code]
+        rule_errors = [e for e in rule_errors if e.code != AMOUNTS_MISSING.code]
         pricing = computed.pricing
         # ...then the amounts a correct practice software would send, and the charges after the caps.
         sheet = replace(sheet, lines=tuple(replace(line, amounts=pricing.line(line.number).amounts)
@@ -431,17 +429,18 @@ def price_sheet(session: Session, pro: Professional, inp: SheetInput, *, today: 
         if prior is not None and (prior.years or prior.days):
             computed = intake.recharge(ctx, sheet, computed, prior)
         if not lines and inp.lines:
-            rule_errors = [e for e in rule_errors if e.get("path") != "lines"]  # the lines' own errors say why
-        future = any(e.get("code") == CARE_DATE_FUTURE.code for e in rule_errors)
+            rule_errors = [e for e in rule_errors if e.path != "lines"]  # the lines' own errors say why
+        future = any(e.code == CARE_DATE_FUTURE.code for e in rule_errors)
         seen: set[tuple[str, str]] = set()
         for error in rule_errors:
-            if future and error.get("path") == "invoice_date":
+            if future and error.path == "invoice_date":
                 continue  # the gateway dates the invoice; the date of care is what to fix
-            out = {k: v for k, v in error.items() if k not in ("path", "line", "expected", "received")}
-            place = _field_of(error.get("path") or "")
-            out["field"] = "care_date" if place in inherited else place
-            if (out["code"], out["field"]) not in seen:
-                seen.add((out["code"], out["field"]))
+            place = _field_of(error.path or "")
+            out = error.laid_out(
+                FORM_RULE, path=None, line=None, field="care_date" if place in inherited else place,
+                extras=tuple((k, v) for k, v in error.extras if k not in ("expected", "received")))
+            if (out.code, out.field) not in seen:
+                seen.add((out.code, out.field))
                 errors.append(out)
         pricing = computed.pricing
         for priced in pricing.lines:
@@ -616,7 +615,7 @@ def send_draft(session: Session, pro: Professional, draft_id: int, *, settings: 
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == got.id))
         session.commit()
         raise AmeliproError(EL.LOT_REFUSED, "; ".join(
-            f"{e.get('code')} {e.get('message', '')}" for e in result.report.errors)[:500])
+            f"{e.code} {e.message}" for e in result.report.errors)[:500])
     return _mark_sent(session, draft, result.report.lot_id)
 
 

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from amelipro.issues import Issue
+
 #: The care sheet's fields, in words (a rule's field path, without the line).
 FIELD_WORDS = {
     "": "feuille de soins",
@@ -64,11 +66,12 @@ def _field_words(field: str) -> str:
     return FIELD_WORDS.get(head, "feuille de soins")
 
 
-def place(error: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None = None) -> str:
+def place(error: Issue | Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None = None) -> str:
     """The place of one error in words; the line's label and code when ``lines`` has it."""
-    field = error.get("field")
+    fields = error if isinstance(error, Mapping) else vars(error)
+    field = fields.get("field")
     if field is None:
-        path = str(error.get("path") or "")
+        path = str(fields.get("path") or "")
         if path.startswith("/"):  # an XPath: never shown on a page
             return _xpath_words(path)
         field = path

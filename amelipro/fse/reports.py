@@ -7,9 +7,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from amelipro.fse.models import FseStatus, LotStatus
+from amelipro.issues import Issue
 from amelipro.xmlcore.arl import CountsByStatus
 
 
@@ -21,7 +21,7 @@ class FseReport:
     element_id: str
     invoice_number: str
     status: FseStatus
-    errors: tuple[dict[str, Any], ...] = ()
+    errors: tuple[Issue, ...] = ()
     fse_id: int | None = None
     duplicate_of_id: int | None = None
     corrects_id: int | None = None
@@ -42,7 +42,7 @@ class LotReport(CountsByStatus):
     lot_number: str = ""
     lot_id: int | None = None
     status: LotStatus | None = None
-    errors: tuple[dict[str, Any], ...] = ()  # lot-level errors (negative ARL)
+    errors: tuple[Issue, ...] = ()  # lot-level errors (negative ARL)
     fses: tuple[FseReport, ...] = ()
     dry_run: bool = False
     body_sha256: str = hashlib.sha256(b"").hexdigest()

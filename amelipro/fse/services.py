@@ -27,7 +27,7 @@ from amelipro import audit
 from amelipro.auth.models import Professional
 from amelipro.auth.practice import practice_history
 from amelipro.db import utcnow
-from amelipro.errors import AmeliproError, ErrorCode
+from amelipro.errors import ErrorCode
 from amelipro.fse import errors as rule_errors
 from amelipro.fse import history, idempotency, intake, lot_errors, rules, stored
 from amelipro.fse.charges import default_billing_config
@@ -55,6 +55,7 @@ from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by the
     search_fses,
 )
 from amelipro.fse.reports import FseReport, LotReport, SubmitResult
+from amelipro.issues import INVOICE, Issue
 
 RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
@@ -71,7 +72,7 @@ class CheckedFse:
     signed_xml: str
     content_hash: str
     sheet: CareSheet | None
-    errors: tuple[dict[str, Any], ...]
+    errors: tuple[Issue, ...]
     computed: intake.Computed | None = None
     read: intake.ReadFse | None = None  # to locate errors found later in the received document
 
@@ -95,7 +96,7 @@ class Decision:
 
     checked: CheckedFse
     status: FseStatus
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
     duplicate_of_id: int | None = None
     duplicate_of_position: int | None = None  # an identical FSE earlier in the same lot
     corrects_id: int | None = None
@@ -115,7 +116,7 @@ def read_and_verify(gw: intake.Gateway, pro: Professional, body: bytes) -> intak
     """Stages read and verify: safe parse, schemas, each FSE's signature, its signed content
     mapped to a care sheet. Raises ``LotRefusedError`` for a negative ARL."""
     if not pro.rpps:
-        raise LotRefusedError(403, [AmeliproError(lot_errors.NO_RPPS).as_dict()])
+        raise LotRefusedError(403, [Issue.of(lot_errors.NO_RPPS)])
     return intake.read_lot(gw, body, pro.rpps)
 
 
@@ -156,15 +157,13 @@ def _existing_by_invoice(
     return found
 
 
-def _invoice_reused(item: CheckedFse, detail: str, **extra: Any) -> dict[str, Any]:
-    entry = rule_errors.INVOICE_DUPLICATE
-    error = {"code": entry.code, "message": entry.message, "hint": entry.hint, "field": "invoice_number",
-             "path": f"/Lot/FSE[{item.position}]/Facture/Numero", "detail": detail, **extra}
+def _invoice_reused(item: CheckedFse, detail: str, **original: int) -> Issue:
+    """FSE-R invoice reused; ``original``: ``original_fse_id`` or ``original_position``."""
+    path, line = f"/Lot/FSE[{item.position}]/Facture/Numero", None
     if item.read is not None:
-        error["path"], line = intake.locate(item.read, "invoice_number")
-        if line is not None:
-            error["line"] = line
-    return error
+        path, line = intake.locate(item.read, "invoice_number")
+    return Issue.of(rule_errors.INVOICE_DUPLICATE, detail, path, line, field="invoice_number",
+                    extras=tuple(original.items()), layout=INVOICE)
 
 
 def _invoice_taken(item: CheckedFse, earlier_hash: str, detail: str, duplicate: dict[str, int],
@@ -210,7 +209,7 @@ def decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -
             continue
         errors = list(item.errors)
         patient = billed.setdefault((item.sheet.patient.nir, item.sheet.patient.rank), {})
-        twice = [v.as_dict() for v in rules.duplicate_care(item.sheet, patient)]
+        twice = [v.issue() for v in rules.duplicate_care(item.sheet, patient)]
         if twice and item.read is not None:
             errors.extend(intake.place_errors(item.read, twice))
         elif twice:
@@ -345,7 +344,7 @@ def acknowledge(gw: intake.Gateway, report: LotReport) -> bytes:
 
 def refused(error: ErrorCode, detail: str = "", body: bytes = b"") -> SubmitResult:
     """A negative ARL for a request refused before its lot is read (type, size, empty)."""
-    report = LotReport(False, utcnow(), errors=(AmeliproError(error, detail).as_dict(),),
+    report = LotReport(False, utcnow(), errors=(Issue.of(error, detail),),
                        body_sha256=raw_hash(body))
     return SubmitResult(error.status, acknowledge(intake.gateway(), report), report)
 
@@ -464,7 +463,7 @@ def _refuse(session: Session, pro: Professional, body: bytes, received: datetime
     report = LotReport(False, received, errors=tuple(exc.errors), body_sha256=raw_hash(body))
     arl = acknowledge(gw, report)
     audit.record(session, "lot.refused", actor_id=pro.id, actor_login=pro.login,
-                 status=exc.http_status, codes=[e.get("code") for e in exc.errors][:20],
+                 status=exc.http_status, codes=[e.code for e in exc.errors][:20],
                  body_sha256=raw_hash(body))
     if claim is not None:
         idempotency.complete(session, claim, exc.http_status, intake.ARL_CONTENT_TYPE, arl)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from amelipro.fse.domain import CareSheet
+from amelipro.issues import Issue, as_dicts
 
 # --- writing -------------------------------------------------------------------------------
 
@@ -46,14 +47,14 @@ def lines_view(sheet: CareSheet, computed) -> list[dict[str, Any]]:
 
 
 def fse_row(*, lot_id: int, professional_id: int, position: int, element_id: str, status, content_hash: str,
-            duplicate_of_id: int | None, corrects_id: int | None, errors: list[dict[str, Any]],
+            duplicate_of_id: int | None, corrects_id: int | None, errors: list[Issue],
             signed_xml: str, created_at: datetime, sheet: CareSheet | None, computed) -> dict[str, Any]:
     """The ``fse`` row (a plain dict, for one bulk insert) of a checked FSE."""
     row: dict[str, Any] = {
         "lot_id": lot_id, "professional_id": professional_id, "position": position,
         "element_id": element_id[:64], "status": status, "content_hash": content_hash,
         "duplicate_of_id": duplicate_of_id, "corrects_id": corrects_id,
-        "errors_json": json.dumps(errors, ensure_ascii=False, default=str),
+        "errors_json": json.dumps(as_dicts(errors), ensure_ascii=False, default=str),
         "signed_xml": signed_xml, "created_at": created_at,
         "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
         "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
@@ -91,9 +92,10 @@ def read_lines(text: str | None) -> list[dict[str, Any]]:
     return json.loads(text or "[]")
 
 
-def read_errors(text: str | None) -> list[dict[str, Any]]:
-    """The stored errors (``errors_json``): ``[{code, message, hint, path, line, ...}]``."""
-    return json.loads(text or "[]")
+def read_errors(text: str | None) -> list[Issue]:
+    """The stored errors (``errors_json``: ``[{code, message, hint, path, line, ...}]``), each
+    written back by ``as_dict`` with the same keys in the same order."""
+    return [Issue.from_dict(e) for e in json.loads(text or "[]")]
 
 
 def charged_lines(text: str | None) -> Iterator[tuple[date, str, Decimal, Decimal]]:

@@ -20,9 +20,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
 from amelipro.db import get_session
-from amelipro.errors import AmeliproError, positive_int_arg
+from amelipro.errors import positive_int_arg
 from amelipro.fse import checked, intake, lot_errors, places, services
 from amelipro.fse.models import FseStatus
+from amelipro.issues import Issue
 
 bp = Blueprint("fse", __name__, url_prefix="/facturation")
 bp.add_app_template_filter(places.place, "fse_place")
@@ -115,7 +116,7 @@ def upload():
     storage = request.files.get("lot_file")
     body = storage.read() if storage else b""
     if not body:
-        error = AmeliproError(lot_errors.NO_FILE).as_dict()
+        error = Issue.of(lot_errors.NO_FILE)
         return render_template("fse/upload.html", form=form, errors=[error]), 400
     dry_run = request.form.get("action") == "verifier"
     filename = storage.filename or "lot.xml"
@@ -140,7 +141,7 @@ def send_checked():
     digest = request.form.get("lot", "")
     body = checked.take(current_app.instance_path, current_user.id, digest)
     if body is None:
-        error = AmeliproError(lot_errors.CHECKED_LOT_GONE).as_dict()
+        error = Issue.of(lot_errors.CHECKED_LOT_GONE)
         return render_template("fse/upload.html", form=UploadForm(), errors=[error]), 400
     remembered = session.get("checked_lot_file")
     filename = (remembered[1] if isinstance(remembered, list) and len(remembered) == 2

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from amelipro.codes import REGISTRY, AmeliproError, ErrorCode, define
+from amelipro.issues import Issue
 
 # --- safe parsing: any of these stops the reading of the document at once -------------------
 EMPTY = define("XML-001", 400, "Document vide.", "Envoyez le fichier XML du lot, non vide.")
@@ -215,10 +217,11 @@ class SignatureError(XmlError):
 
 
 class LotError(XmlError):
-    """The lot as a whole is refused (negative ARL); ``errors`` lists every reason."""
+    """The lot as a whole is refused (negative ARL); ``issues`` lists every reason
+    (``errors``: their dict forms)."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        first = errors[0]
-        super().__init__(REGISTRY[first["code"]], first.get("detail", ""),
-                         path=first.get("path"), line=first.get("line"))
-        self.errors = errors
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        first = issues[0]
+        super().__init__(REGISTRY[first.code], first.detail, path=first.path, line=first.line)
+        self.issues = tuple(issues)
+        self.errors = [i.as_dict() for i in self.issues]

@@ -87,15 +87,15 @@ def read_lot(data: bytes, policy: VerifyPolicy, *, limits: ParseLimits = DEFAULT
              accept_single_fse: bool = True) -> LotReading:
     """Parse, validate and verify a lot (or a single FSE when ``accept_single_fse``).
 
-    Raises :class:`amelipro.xmlcore.errors.LotError` (every lot-level error, each a dict
-    ``{code, message, hint, detail?, path?, line?}``) when the lot is refused whole.
+    Raises :class:`amelipro.xmlcore.errors.LotError` (every lot-level error, an
+    :class:`XmlIssue` each, ``.issues``) when the lot is refused whole.
     """
     digest = hashlib.sha256(data).hexdigest()
     registry = registry or get_registry()
     try:
         root = parse_untrusted(data, limits)
     except errors.UnsafeXmlError as exc:
-        raise errors.LotError([XmlIssue.from_error(exc).as_dict()]) from None
+        raise errors.LotError([XmlIssue.from_error(exc)]) from None
     if root.tag == FSE_TAG and accept_single_fse:
         outcome = _read_fse(root, 1, registry, policy, now, duplicates=frozenset())
         return LotReading(root.get("Id"), None, digest, (outcome,))
@@ -104,10 +104,10 @@ def read_lot(data: bytes, policy: VerifyPolicy, *, limits: ParseLimits = DEFAULT
             errors.UNEXPECTED_ROOT, f"élément racine « {etree.QName(root).localname} » "
             f"({etree.QName(root).namespace or 'sans espace de noms'})", "/" + etree.QName(root).localname,
             root.sourceline,
-        ).as_dict()])
+        )])
     issues = registry.validate(root, "lot")
     if issues:
-        raise errors.LotError([i.as_dict() for i in issues])
+        raise errors.LotError(issues)
     children = [c for c in root if isinstance(c.tag, str)]
     header_el, items = children[0], children[1:]
     foreign = [c for c in items if c.tag != FSE_TAG]
@@ -123,7 +123,7 @@ def read_lot(data: bytes, policy: VerifyPolicy, *, limits: ParseLimits = DEFAULT
             element_path(count_el, root), count_el.sourceline,
         ))
     if lot_errors:
-        raise errors.LotError([i.as_dict() for i in lot_errors])
+        raise errors.LotError(lot_errors)
     ids = Counter(str(v) for v in _ID_XPATH_SELF(root))
     duplicates = frozenset(v for v, n in ids.items() if n > 1)
     outcomes = tuple(

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from lxml import etree
 
 from amelipro.codes import ErrorCode
+from amelipro.issues import Issue
 from amelipro.xmlcore import errors
 
 FSE_NS = "urn:amelipro:fse:1"
@@ -52,52 +52,9 @@ def default_xsd_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "xsd"
 
 
-@dataclass(frozen=True)
-class XmlIssue:
-    """One located error: what practice software shows its user.
-
-    The one error shape of the XML core: schema and lot errors, and the ARL's ``Erreur``
-    elements (``amelipro.xmlcore.arl.ArlError`` is this class).
-    """
-
-    code: str
-    message: str  # French
-    hint: str = ""
-    detail: str = ""
-    path: str | None = None
-    line: int | None = None
-
-    @classmethod
-    def of(cls, error: ErrorCode, detail: str = "", path: str | None = None,
-           line: int | None = None) -> XmlIssue:
-        return cls(error.code, error.message, error.hint, detail, path, line)
-
-    @classmethod
-    def from_error(cls, exc: errors.XmlError) -> XmlIssue:
-        return cls(exc.code, exc.error.message, exc.error.hint, exc.detail, exc.path, exc.line)
-
-    @classmethod
-    def from_any(cls, value: XmlIssue | Mapping[str, Any]) -> XmlIssue:
-        """An issue from itself or from its dict form (``as_dict``, JSON, stored errors)."""
-        if isinstance(value, XmlIssue):
-            return value
-        line = value.get("line")
-        return cls(
-            str(value["code"]), str(value.get("message", "")), str(value.get("hint") or ""),
-            str(value.get("detail") or ""), value.get("path"), int(line) if line else None,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.hint:
-            out["hint"] = self.hint
-        if self.detail:
-            out["detail"] = self.detail
-        if self.path is not None:
-            out["path"] = self.path
-        if self.line is not None:
-            out["line"] = self.line
-        return out
+#: The XML core's errors are the project's one error shape (``amelipro.issues.Issue``): schema
+#: and lot errors, and the ARL's ``Erreur`` elements (``amelipro.xmlcore.arl.ArlError``).
+XmlIssue = Issue
 
 
 def element_path(element: etree._Element, root: etree._Element | None = None) -> str:

@@ -346,7 +346,7 @@ def test_online_and_lot_give_the_same_verification_rules_amounts_and_arl(app, on
         bad = online.price_sheet(session, pro, online.SheetInput.from_json(ald), today=paris_today(),
                                  rule_config=config, invoice_number="EL-PARITE-2")
         dry_bad = services.validate_lot(session, pro, signed_lot([bad.sheet], online_env.env.pki.medecin))
-        assert sorted(e["code"] for e in bad.errors) == sorted(e["code"] for e in dry_bad.report.fses[0].errors)
+        assert sorted(e.code for e in bad.errors) == sorted(e.code for e in dry_bad.report.fses[0].errors)
         assert bad.errors and dry_bad.report.fses[0].status == FseStatus.REJECTED
         session.close()
 

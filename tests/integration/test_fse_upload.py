@@ -36,7 +36,7 @@ def test_upload_then_pages(client, auth, fse_env):
         rejected = session.scalars(select(StoredFse).where(StoredFse.status == "rejetee")).first()
         session.close()
     page = client.get(f"/facturation/fse/{rejected.id}").get_data(as_text=True)
-    assert "Motifs de rejet" in page and str(escape(rejected.errors[0]["hint"])) in page
+    assert "Motifs de rejet" in page and str(escape(rejected.errors[0].hint)) in page
     assert "Envoyé" in page and "Calculé" in page
 
 

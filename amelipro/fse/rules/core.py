@@ -16,6 +16,7 @@ from amelipro.codes import ErrorCode
 from amelipro.fse.charges import BillingConfig
 from amelipro.fse.domain import CareSheet, Line
 from amelipro.fse.pricing import PracticeHistory, Pricing, money
+from amelipro.issues import RULE, Issue
 from amelipro.reference.facts import ReferenceLookup
 
 # CSS L.332-1: care is billable for two years from the first day of the quarter following
@@ -44,14 +45,15 @@ class RuleViolation:
     expected: dict[str, Any] | None = None  # for amount errors: the gateway's values
     received: dict[str, Any] | None = None
 
+    def issue(self) -> Issue:
+        """This violation in the project's one error shape (``path``: the care sheet's
+        field, "lines[2].code"; ``line``: the care sheet's line)."""
+        return Issue(self.code, self.message, self.hint, self.detail, self.path, self.line,
+                     extras=(("cpam_code", self.cpam_code), ("expected", self.expected),
+                             ("received", self.received)), layout=RULE)
+
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint,
-                               "path": self.path, "detail": self.detail}
-        for name in ("line", "cpam_code", "expected", "received"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        return out
+        return self.issue().as_dict()
 
 
 def violation(error: ErrorCode, path: str, detail: str = "", **extra: Any) -> RuleViolation:
@@ -109,6 +111,9 @@ class CheckResult:
     @property
     def codes(self) -> list[str]:
         return [e.code for e in self.errors]
+
+    def issues(self) -> list[Issue]:
+        return [e.issue() for e in self.errors]
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [e.as_dict() for e in self.errors]
