@@ -32,7 +32,7 @@ from amelipro.clock import paris_today
 from amelipro.db import get_session
 from amelipro.errors import TOO_LARGE, AmeliproError
 from amelipro.extensions import csrf
-from amelipro.fse import intake, lot_errors, online, services
+from amelipro.fse import intake, lot_errors, online, online_drafts, services
 from amelipro.fse.models import FseStatus
 from amelipro.fse.online_models import DraftStatus
 from amelipro.fse.online_signing import SigningSettings
@@ -126,7 +126,7 @@ def _render_form(inp, priced, draft=None, *, status: int = 200, medicines=None, 
         "fse/online_form.html", inp=inp, priced=priced, draft=draft, corrects=corrects,
         kinds=online.KIND_LABELS, natures=online.NATURE_LABELS, exemptions=online.EXEMPTION_LABELS,
         field_id=field_id, medicines=medicines, med_query=med_query, focus=focus,
-        invoice=online.invoice_of(draft) if draft is not None else "",
+        invoice=online_drafts.invoice_of(draft) if draft is not None else "",
     ), status
 
 
@@ -151,19 +151,19 @@ def _handle_form(draft=None):
             kind="medicament", code=action[11:], quantity="1"))})
         focus = f"lines-{len(inp.lines)}-quantity"
     elif action in ("enregistrer", "envoyer"):
-        saved = online.save_draft(get_session(), current_user, inp, draft.id if draft else None)
+        saved = online_drafts.save_draft(get_session(), current_user, inp, draft.id if draft else None)
         if action == "envoyer":
             return redirect(url_for("fse_online.send", draft_id=saved.id))
         flash("Brouillon enregistré.", "success")
         return redirect(url_for("fse_online.draft", draft_id=saved.id))
-    priced = _price(inp, online.invoice_of(draft) if draft is not None else online.PLACEHOLDER_INVOICE)
+    priced = _price(inp, online_drafts.invoice_of(draft) if draft is not None else online.PLACEHOLDER_INVOICE)
     return _render_form(inp, priced, draft, medicines=medicines, med_query=med_query, focus=focus)
 
 
 @bp.route("/feuille", methods=["GET", "POST"])
 @login_required
 def new_sheet():
-    online.check_allowed(current_user)
+    online_drafts.check_allowed(current_user)
     if request.method == "POST":
         return _handle_form()
     inp = online.SheetInput(care_date=paris_today().strftime("%d/%m/%Y"))
@@ -173,7 +173,7 @@ def new_sheet():
 @bp.route("/brouillons/<int:draft_id>", methods=["GET", "POST"])
 @login_required
 def draft(draft_id: int):
-    found = online.get_draft(get_session(), current_user, draft_id)
+    found = online_drafts.get_draft(get_session(), current_user, draft_id)
     if found.status == DraftStatus.SENT:
         if found.fse_id:
             return redirect(url_for("fse_online.receipt", fse_id=found.fse_id))
@@ -181,14 +181,14 @@ def draft(draft_id: int):
     if request.method == "POST":
         return _handle_form(found)
     inp = online.SheetInput.from_draft(found)
-    return _render_form(inp, _price(inp, online.invoice_of(found)), found)
+    return _render_form(inp, _price(inp, online_drafts.invoice_of(found)), found)
 
 
 @bp.get("/brouillons")
 @login_required
 def drafts():
-    rows = online.list_drafts(get_session(), current_user)
-    return render_template("fse/online_drafts.html", drafts=rows, invoice_of=online.invoice_of,
+    rows = online_drafts.list_drafts(get_session(), current_user)
+    return render_template("fse/online_drafts.html", drafts=rows, invoice_of=online_drafts.invoice_of,
                            input_of=online.SheetInput.from_draft)
 
 
@@ -199,17 +199,17 @@ def _send_page(found, priced, *, error=None, status: int = 200):
     return render_template("fse/online_send.html", draft=found, priced=priced, error=error,
                            confirmed=stepup.has_step_up(totp=enrolled), totp=enrolled,
                            minutes=int(current_app.config["STEP_UP_MINUTES"]),
-                           invoice=online.invoice_of(found)), status
+                           invoice=online_drafts.invoice_of(found)), status
 
 
 @bp.route("/brouillons/<int:draft_id>/envoyer", methods=["GET", "POST"])
 @login_required
 def send(draft_id: int):
     db = get_session()
-    found = online.get_draft(db, current_user, draft_id)
+    found = online_drafts.get_draft(db, current_user, draft_id)
     if found.status == DraftStatus.SENT and found.fse_id:
         return redirect(url_for("fse_online.receipt", fse_id=found.fse_id))
-    priced = _price(online.SheetInput.from_draft(found), online.invoice_of(found))
+    priced = _price(online.SheetInput.from_draft(found), online_drafts.invoice_of(found))
     if request.method == "GET":
         return _send_page(found, priced)
     password = request.form.get("password", "")
@@ -221,14 +221,14 @@ def send(draft_id: int):
     if not stepup.has_step_up(totp=stepup.totp_enrolled()):
         return _send_page(found, priced, error=AmeliproError(auth_errors.REAUTH_REQUIRED).as_dict(), status=401)
     try:
-        outcome = online.send_draft(db, current_user, found.id, settings=signing_settings(),
+        outcome = online_drafts.send_draft(db, current_user, found.id, settings=signing_settings(),
                                     rule_config=rule_config(), today=paris_today())
     except AmeliproError as exc:
         db.rollback()
         if exc.code == lot_errors.IDEMPOTENCY_IN_PROGRESS.code:
             flash("Cette feuille est en cours d'envoi : patientez quelques secondes.", "info")
             return redirect(url_for("fse_online.send", draft_id=draft_id))
-        found = online.get_draft(db, current_user, draft_id)
+        found = online_drafts.get_draft(db, current_user, draft_id)
         return _send_page(found, priced, error=exc.as_dict(), status=exc.status)
     if outcome.fse_id is None:
         raise AmeliproError(online.EL.LOT_REFUSED)
@@ -245,13 +245,13 @@ def receipt(fse_id: int):
     db = get_session()
     fse = services.get_fse(db, current_user, fse_id)
     return render_template("fse/online_receipt.html", fse=fse, lot=fse.lot, pro=current_user,
-                           online_source=online.SOURCE, draft=online.draft_of_fse(db, current_user, fse.id))
+                           online_source=online.SOURCE, draft=online_drafts.draft_of_fse(db, current_user, fse.id))
 
 
 @bp.post("/fse/<int:fse_id>/corriger")
 @login_required
 def correct(fse_id: int):
-    found = online.correct_fse(get_session(), current_user, fse_id)
+    found = online_drafts.correct_fse(get_session(), current_user, fse_id)
     flash("Feuille reprise : corrigez les champs signalés, puis signez et envoyez.", "info")
     return redirect(url_for("fse_online.draft", draft_id=found.id))
 
@@ -288,7 +288,7 @@ def price():
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise AmeliproError(online.EL.SHEET_UNREADABLE) from None
-    online.check_allowed(pro)
+    online_drafts.check_allowed(pro)
     inp = online.SheetInput.from_json(data)
     priced = online.price_sheet(get_session(), pro, inp, today=paris_today(), rule_config=rule_config())
     return jsonify(priced.to_json())

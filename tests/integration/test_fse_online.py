@@ -213,18 +213,18 @@ def test_sign_and_send_after_reauthentication_creates_one_fse(client, auth, onli
 def test_sending_twice_through_the_service_creates_one_fse(app, online_env):
     from amelipro.auth.models import Professional
     from amelipro.clock import paris_today
-    from amelipro.fse import online
+    from amelipro.fse import online, online_drafts
     from amelipro.fse.intake import load_gateway
     from amelipro.fse.online_signing import SigningSettings
 
     with app.app_context():
         session = app.extensions["amelipro.sessionmaker"]()
         pro = session.get(Professional, online_env.env.doctor.id)
-        draft = online.save_draft(session, pro, online.SheetInput.from_json(g_sheet()))
+        draft = online_drafts.save_draft(session, pro, online.SheetInput.from_json(g_sheet()))
         settings = SigningSettings.from_config(app.config, app.instance_path)
         config = load_gateway(app.config).rule_config
-        first = online.send_draft(session, pro, draft.id, settings=settings, rule_config=config, today=paris_today())
-        second = online.send_draft(session, pro, draft.id, settings=settings, rule_config=config, today=paris_today())
+        first = online_drafts.send_draft(session, pro, draft.id, settings=settings, rule_config=config, today=paris_today())
+        second = online_drafts.send_draft(session, pro, draft.id, settings=settings, rule_config=config, today=paris_today())
         assert first.fse_id == second.fse_id and second.replayed
         session.close()
     assert online_env.count(StoredFse) == 1
@@ -311,7 +311,7 @@ def test_online_and_lot_give_the_same_verification_rules_amounts_and_arl(app, on
     (stored): same verification, rules, amounts and ARL content."""
     from amelipro.auth.models import Professional
     from amelipro.clock import paris_today
-    from amelipro.fse import online, services
+    from amelipro.fse import online, online_drafts, services
     from amelipro.fse.intake import load_gateway
     from amelipro.fse.online_signing import SigningSettings
     from amelipro.xmlcore.arl import read_arl
@@ -324,12 +324,12 @@ def test_online_and_lot_give_the_same_verification_rules_amounts_and_arl(app, on
         settings = SigningSettings.from_config(app.config, app.instance_path)
         two = g_sheet(lines=[{"kind": "ngap", "code": "G", "coefficient": "1", "quantity": "1"},
                              {"kind": "ccam", "code": "DEQP003", "quantity": "1"}])
-        draft = online.save_draft(session, pro, online.SheetInput.from_json(two))
+        draft = online_drafts.save_draft(session, pro, online.SheetInput.from_json(two))
         priced = online.price_sheet(session, pro, online.SheetInput.from_json(two), today=paris_today(),
-                                    rule_config=config, invoice_number=online.invoice_of(draft))
+                                    rule_config=config, invoice_number=online_drafts.invoice_of(draft))
         lot_body = signed_lot([priced.sheet], online_env.env.pki.medecin, number="L-PARITE")
         dry = services.validate_lot(session, pro, lot_body)
-        sent = online.send_draft(session, pro, draft.id, settings=settings, rule_config=config,
+        sent = online_drafts.send_draft(session, pro, draft.id, settings=settings, rule_config=config,
                                  today=paris_today())
         stored = session.get(StoredFse, sent.fse_id)
         arl = read_arl(stored.lot.arl_xml.encode())
