@@ -320,28 +320,6 @@ def test_rules_are_pure_functions_listed_once():
     assert all(callable(rule) and rule.__name__.startswith("rule_") for rule in RULES)
 
 
-def test_each_reference_fact_is_asked_once_per_check():
-    calls: list[tuple[str, str]] = []
-
-    class Counting:
-        def act(self, code, at):
-            calls.append(("act", code))
-            return LOOKUP.act(code, at)
-
-        def medicine(self, cip13, at):
-            calls.append(("medicine", cip13))
-            return LOOKUP.medicine(cip13, at)
-
-        def lpp(self, code, at):
-            calls.append(("lpp", code))
-            return LOOKUP.lpp(code, at)
-
-    care = pharmacy(WHEELCHAIR)
-    result = check_care_sheet(care, lookup=Counting(), rights=rights(ehpad=(EHPAD_2024,)), today=TODAY)
-    assert "FSE-R-017" in result.codes
-    assert calls == [("lpp", LPP_WHEELCHAIR)]
-
-
 def test_malformed_code_message_names_the_kind_in_french_not_the_enum():
     care = pharmacy(line(code="12AB", kind=LineKind.MEDICINE, at=CARE))
     error = next(e for e in Case(care).check().errors if e.path == "lines[1].code")

@@ -34,7 +34,6 @@ from amelipro.fse.rules.core import (
     BilledCare,
     CareKey,
     CheckResult,
-    MemoLookup,
     Rule,
     RuleConfig,
     RuleContext,
@@ -96,13 +95,15 @@ def check_care_sheet(
     is the one of the sector in force on its date of care); None: sector 1 / OPTAM grid.
     ``billed_care``: care of this professional and patient already accepted under other
     invoices (the submission checks it again against the lot, under the patient's lock).
+    ``lookup`` is asked the same facts by the pricing and several rules: the submission and
+    online billing pass the lot's lookup (``reference/lookup.py``), whose one cache answers
+    them (each fact asked of the database once per lot).
     """
     config = config or RuleConfig()
     billing = config.billing or default_billing_config()
     if profession is None:
         profession = sheet.professional.specialty
     profession_value = profession.value if isinstance(profession, Profession) else str(profession)
-    lookup = MemoLookup(lookup)  # the pricing and several rules ask for the same facts
     pricing = price_care_sheet(sheet, lookup, rights, profession_value,
                                sector=practice or PracticeHistory(), prior=prior, config=billing)
     ctx = RuleContext(today, lookup, rights, pricing, profession_value,
@@ -119,7 +120,6 @@ __all__ = [
     "BilledCare",
     "CareKey",
     "CheckResult",
-    "MemoLookup",
     "RuleConfig",
     "RuleContext",
     "RuleViolation",

@@ -122,29 +122,6 @@ class CheckResult:
 Rule = Callable[[CareSheet, RuleContext], Iterator[RuleViolation]]
 
 
-class MemoLookup:
-    """Remembers the reference's answers for the duration of one check."""
-
-    def __init__(self, inner: ReferenceLookup) -> None:
-        self.inner = inner
-        self._memo: dict[tuple[str, str, date], Any] = {}
-
-    def _get(self, kind: str, code: str, at: date, fetch: Callable[[str, date], Any]) -> Any:
-        key = (kind, code, at)
-        if key not in self._memo:
-            self._memo[key] = fetch(code, at)
-        return self._memo[key]
-
-    def medicine(self, cip13: str, at: date):
-        return self._get("medicine", cip13, at, self.inner.medicine)
-
-    def lpp(self, code: str, at: date):
-        return self._get("lpp", code, at, self.inner.lpp)
-
-    def act(self, code: str, at: date):
-        return self._get("act", code, at, self.inner.act)
-
-
 def eur(value: Decimal) -> str:
     return f"{money(value):.2f}".replace(".", ",") + "\u00a0€"
 
