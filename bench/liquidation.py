@@ -80,7 +80,7 @@ def _worker(url: str, batch_size: int, name: str, track: bool, queue) -> None:
 
 def _track_only(url: str) -> float:
     from amelipro.db import make_engine
-    from amelipro.thirdparty.liquidation import track_accepted
+    from amelipro.thirdparty.tracking import track_accepted
 
     engine = make_engine(url)
     started = time.perf_counter()

@@ -170,7 +170,7 @@ def _twins(url: str) -> None:
     from amelipro.clock import paris_today
     from amelipro.db import make_engine
     from amelipro.thirdparty.demo import generate, insert_accepted
-    from amelipro.thirdparty.liquidation import track_accepted
+    from amelipro.thirdparty.tracking import track_accepted
 
     engine = make_engine(url)
     with sessionmaker(engine, expire_on_commit=False)() as session:

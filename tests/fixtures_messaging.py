@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from amelipro.auth.models import Role
 from amelipro.thirdparty.demo import nir_with_key
-from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.models import Payment
 from amelipro.thirdparty.states import PaymentStatus
+from amelipro.thirdparty.tracking import track_accepted
 
 MSG_LIQ_DAY = date(2026, 5, 22)  # working day 9 after the 11 May acknowledgement (late: 1 €)
 MSG_TODAY = "2026-05-29"

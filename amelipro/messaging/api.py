@@ -11,12 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from amelipro.api import api_professional, require_token
+from amelipro.clock import today
 from amelipro.db import get_session
 from amelipro.errors import BAD_REQUEST, AmeliproError, positive_int_arg
 from amelipro.extensions import csrf
 from amelipro.messaging import complaints, errors, queries, services
 from amelipro.messaging.views import attachment_response, uploaded_files
-from amelipro.thirdparty.api import today
 
 bp = Blueprint("messaging_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

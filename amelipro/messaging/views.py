@@ -10,6 +10,7 @@ from flask import Blueprint, redirect, render_template, request, send_file, url_
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from amelipro.clock import today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError, positive_int_arg
 from amelipro.messaging import complaints, errors, queries, services
@@ -22,7 +23,6 @@ from amelipro.messaging.domain import (
     Outcome,
 )
 from amelipro.thirdparty import services as tp_services
-from amelipro.thirdparty.api import today
 from amelipro.thirdparty.models import Adjustment
 
 bp = Blueprint("messaging", __name__, url_prefix="/messagerie")

@@ -25,12 +25,8 @@ from amelipro.errors import AmeliproError
 from amelipro.operations import errors
 from amelipro.operations.models import OperatorJob
 from amelipro.reference.services import DATASETS, ImportConfig, import_reference, resolve_source
-from amelipro.thirdparty.liquidation import (
-    LiquidationConfig,
-    pending_count,
-    run_liquidation,
-    track_accepted,
-)
+from amelipro.thirdparty.liquidation import LiquidationConfig, pending_count, run_liquidation
+from amelipro.thirdparty.tracking import track_accepted
 
 log = logging.getLogger(__name__)
 

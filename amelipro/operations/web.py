@@ -15,11 +15,11 @@ from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_
 from flask.cli import with_appcontext
 from flask_login import current_user, login_required
 
+from amelipro.clock import today
 from amelipro.db import get_session
 from amelipro.errors import AmeliproError
 from amelipro.operations import errors, services
 from amelipro.reference.web import DATASET_LABELS
-from amelipro.thirdparty.api import today
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
 

@@ -29,10 +29,6 @@ from amelipro.thirdparty.models import Payment
 bp = Blueprint("thirdparty_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-# The pages' day, from the one clock (messaging and operations import it from here).
-today = clock.today
-
-
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 

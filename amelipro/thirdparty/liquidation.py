@@ -57,11 +57,6 @@ from amelipro.thirdparty.writes import is_postgresql as postgresql
 
 ZERO = Decimal("0.00")
 
-# The intake lives in ``tracking``; migration 0011, the operators' jobs and some tests import
-# these three from here.
-backfill_rows, track_rows, track_accepted = (tracking.backfill_rows, tracking.track_rows,
-                                             tracking.track_accepted)
-
 
 def default_lookup(session: Session) -> ReferenceLookup:
     """The reference tables, memoised for the run."""

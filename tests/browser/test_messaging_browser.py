@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from amelipro.thirdparty.demo import nir_with_key
-from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
+from amelipro.thirdparty.tracking import track_accepted
 from tests.browser.a11y import assert_accessible
 from tests.fixtures_messaging import pdf_bytes
 from tests.fixtures_thirdparty import professionals_by_login

@@ -6,7 +6,8 @@ import re
 from datetime import date
 
 from amelipro.thirdparty.demo import DemoFse, insert_accepted, nir_with_key
-from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
+from amelipro.thirdparty.tracking import track_accepted
 from tests.fixtures_thirdparty import TP_ACK_AT, TP_CARE_DATE
 
 

@@ -9,9 +9,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from amelipro.thirdparty.demo import generate, insert_accepted
-from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation, track_accepted
+from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.models import Payment, PaymentTransition, RspReturn, Virement
 from amelipro.thirdparty.states import PaymentStatus
+from amelipro.thirdparty.tracking import track_accepted
 from amelipro.thirdparty.virements import virement_views
 from tests.support import run_threads
 

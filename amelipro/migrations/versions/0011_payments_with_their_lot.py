@@ -23,7 +23,7 @@ _BATCH = 5000
 
 
 def upgrade() -> None:
-    from amelipro.thirdparty.liquidation import backfill_rows, track_rows
+    from amelipro.thirdparty.tracking import backfill_rows, track_rows
 
     session = Session(bind=op.get_bind(), join_transaction_mode="create_savepoint")
     rows = session.execute(backfill_rows()).all()
