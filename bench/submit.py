@@ -2,7 +2,7 @@
 PostgreSQL, beside the floor measured in the same run on the same lots and database; then a
 10,000-FSE lot and the peak memory of the worker that served it.
 
-    .venv/bin/python -m bench.submit [--fse 1000] [--lots 5] [--db sqlite,postgresql]
+    .venv/bin/python -m bench.submit [--fse 1000] [--lots 5] [--clients 2] [--db sqlite,postgresql]
                                      [--big-fse 10000] [--big-db postgresql]
 
 End to end: ``POST /api/v1/lots`` (HTTP, the lot verified, checked, priced, persisted and its
@@ -14,7 +14,13 @@ batched insert (``executemany``) of rows shaped like the real ``fse`` rows (a ro
 wrote, with each FSE's own element, hash, invoice number and NIR) and of their lot row, in one
 committed transaction on the same database. Floor and end to end alternate lot by lot, so
 that both see the same machine load; each rate is the FSE count over the median lot time.
-Targets (issue 15): ≥ 3,000 FSE/s end to end on each database and ≥ 40 % of the floor.
+Service: the same server then receives ``--lots`` further lots from ``--clients`` clients at
+once (default: as many as the server has workers), each client posting its lots one after the
+other; the rate is all their FSE over the wall time from the first request to the last answer.
+One lot at a time measures what one worker does with a lot (one core); several clients measure
+what the service does with the machine's cores, as when several practices send at once.
+Targets (issue 15): ≥ 3,000 FSE/s end to end on each database and ≥ 40 % of the floor (the
+ratio compares one lot at a time to the floor, both on one core).
 
 The big lot: the worker's peak RSS is VmHWM of /proc/<pid>/status, read for every worker
 before and after (target ≤ 400 MB). The configured request limits are printed; they are
@@ -31,6 +37,7 @@ import hashlib
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +71,14 @@ class Figures:
     e2e_seconds: list[float]
     floor_seconds: list[float]
     accepted: int
+    clients: int = 0
+    service_fse: int = 0
+    service_seconds: float = 0.0
+    service_accepted: int = 0
+
+    @property
+    def service_rate(self) -> float:
+        return self.service_fse / self.service_seconds if self.service_seconds else 0.0
 
     @property
     def e2e_rate(self) -> float:
@@ -187,11 +202,12 @@ def post_lot(http, server: Server, where: Site, body: bytes, key: str, timeout: 
     return response.status_code, accepted
 
 
-def run(database: str, n_fse: int, n_lots: int) -> Figures:
+def run(database: str, n_fse: int, n_lots: int, clients: int) -> Figures:
     import requests
 
     with site(database) as where:
-        lots = signed_lots(where, [5] + [n_fse] * n_lots)
+        lots = signed_lots(where, [5] + [n_fse] * (n_lots + (n_lots if clients else 0)))
+        lots, service_lots = lots[:n_lots + 1], lots[n_lots + 1:]
         server = serve(where)
         try:
             warm(server, where, lots[0], 4)
@@ -211,9 +227,36 @@ def run(database: str, n_fse: int, n_lots: int) -> Figures:
                         raise RuntimeError(f"lot {i}: HTTP {status}")
                     accepted += n
                 floor.close()
+            service_seconds, service_accepted = post_together(server, where, service_lots, clients)
         finally:
             server.stop()
-    return Figures(database, n_fse, times, floor_times, accepted)
+    return Figures(database, n_fse, times, floor_times, accepted, clients, n_fse * len(service_lots),
+                   service_seconds, service_accepted)
+
+
+def post_together(server: Server, where: Site, lots: list[bytes], clients: int) -> tuple[float, int]:
+    """``lots`` posted by ``clients`` clients at once (lot i by client i % clients); the wall
+    time from the first request to the last answer, and the FSE accepted."""
+    import requests
+
+    if not lots or not clients:
+        return 0.0, 0
+
+    def client(mine: list[tuple[int, bytes]]) -> int:
+        accepted = 0
+        with requests.Session() as http:
+            for i, body in mine:
+                status, n = post_lot(http, server, where, body, f"bench-service-{i}")
+                if status != 201:
+                    raise RuntimeError(f"lot {i} (service): HTTP {status}")
+                accepted += n
+        return accepted
+
+    shares = [[(i, body) for i, body in enumerate(lots) if i % clients == c] for c in range(clients)]
+    with ThreadPoolExecutor(clients) as pool:
+        started = time.perf_counter()
+        accepted = sum(pool.map(client, shares))
+        return time.perf_counter() - started, accepted
 
 
 def run_big(database: str, n_fse: int) -> BigLot:
@@ -252,13 +295,20 @@ def _serving_label() -> str:
 
 
 def print_figures(rows: list[Figures], n_fse: int, n_lots: int) -> None:
-    print(f"Lots de {n_fse} FSE signées, {n_lots} lots par base, {_serving_label()} ; {load_average()}")
+    print(f"Lots de {n_fse} FSE signées, {n_lots} lots par base envoyés un à la fois, {_serving_label()} ; "
+          f"{load_average()}")
     print(f"{'base':<11} {'FSE/s HTTP':>10} {'p50 lot':>8} {'p99 lot':>8} {'plancher FSE/s':>14} "
           f"{'ratio':>6} {'acceptées':>9}  cibles ≥ {TARGET_RATE:,.0f} FSE/s et ratio ≥ {TARGET_RATIO:.0%}")
     for f in rows:
         print(f"{f.database:<11} {f.e2e_rate:>10,.0f} {statistics.median(f.e2e_seconds):>7.2f}s "
               f"{percentile(f.e2e_seconds, 0.99):>7.2f}s {f.floor_rate:>14,.0f} {f.ratio:>6.0%} {f.accepted:>9}  "
               f"débit {verdict(f.e2e_rate >= TARGET_RATE)}, ratio {verdict(f.ratio >= TARGET_RATIO)}")
+    for f in rows:
+        if f.clients:
+            print(f"{f.database:<11} service, {f.clients} clients à la fois : {f.service_rate:>6,.0f} FSE/s "
+                  f"({f.service_fse // f.fse} lots en {f.service_seconds:.2f} s, {f.service_accepted} acceptées ; "
+                  f"{f.service_rate / f.e2e_rate:.2f} × un lot à la fois) — cible ≥ {TARGET_RATE:,.0f} FSE/s : "
+                  f"{verdict(f.service_rate >= TARGET_RATE)}")
     print("plancher = read_lot de xmlcore (analyse sûre, XSD, vérification stricte des signatures) + un "
           "executemany des lignes fse (et du lot) sur la même base, validé ; mêmes lots, en alternance")
 
@@ -274,10 +324,14 @@ def print_big(big: BigLot) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from amelipro.serving import DEFAULT_WORKERS
+
     small = quick()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fse", type=int, default=200 if small else 1000)
     parser.add_argument("--lots", type=int, default=3 if small else 5)
+    parser.add_argument("--clients", type=int, default=DEFAULT_WORKERS,
+                        help="clients at once for the service rate (0: not measured)")
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--big-fse", type=int, default=2000 if small else 10_000, help="0: no big lot")
     parser.add_argument("--big-db", default="postgresql")
@@ -285,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, failures = [], []
     for db in (d.strip() for d in args.db.split(",") if d.strip()):
         try:
-            rows.append(run(db, args.fse, args.lots))
+            rows.append(run(db, args.fse, args.lots, args.clients))
         except Exception as exc:  # noqa: BLE001 - report this database, go on with the others
             failures.append(f"{db:<11} ÉCHEC : {exc!r}"[:300])
     print_figures(rows, args.fse, args.lots)
