@@ -14,9 +14,9 @@ batched insert (``executemany``) of rows shaped like the real ``fse`` rows (a ro
 wrote, with each FSE's own element, hash, invoice number and NIR) and of their lot row, in one
 committed transaction on the same database. Floor and end to end alternate lot by lot, so
 that both see the same machine load; each rate is the FSE count over the median lot time.
-Service: the same server then receives ``--lots`` further lots from ``--clients`` clients at
-once (default: as many as the server has workers), each client posting its lots one after the
-other; the rate is all their FSE over the wall time from the first request to the last answer.
+Service: the same server then receives further lots, two per client, from ``--clients``
+clients at once (default: twice the server's workers, so that each worker has work whichever
+worker accepts which connection), each client posting its lots one after the other; the rate is all their FSE over the wall time from the first request to the last answer.
 One lot at a time measures what one worker does with a lot (one core); several clients measure
 what the service does with the machine's cores, as when several practices send at once.
 Targets (issue 15): ≥ 3,000 FSE/s end to end on each database and ≥ 40 % of the floor (the
@@ -206,7 +206,7 @@ def run(database: str, n_fse: int, n_lots: int, clients: int) -> Figures:
     import requests
 
     with site(database) as where:
-        lots = signed_lots(where, [5] + [n_fse] * (n_lots + (n_lots if clients else 0)))
+        lots = signed_lots(where, [5] + [n_fse] * (n_lots + 2 * clients))
         lots, service_lots = lots[:n_lots + 1], lots[n_lots + 1:]
         server = serve(where)
         try:
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fse", type=int, default=200 if small else 1000)
     parser.add_argument("--lots", type=int, default=3 if small else 5)
-    parser.add_argument("--clients", type=int, default=DEFAULT_WORKERS,
+    parser.add_argument("--clients", type=int, default=2 * DEFAULT_WORKERS,
                         help="clients at once for the service rate (0: not measured)")
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--big-fse", type=int, default=2000 if small else 10_000, help="0: no big lot")
