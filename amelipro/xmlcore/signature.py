@@ -41,6 +41,7 @@ from amelipro.xmlcore.signature_policy import (
     VERIFIERS,
     VerifyPolicy,
     VerifyResult,
+    child,
     drop,
     one_child,
     the_signature,
@@ -200,24 +201,30 @@ def signed_document(result: VerifyResult) -> str:
     the (unsigned parts of the) signature are left out. The result verifies as the received
     element did (the enveloped-signature transform removes the signature before digesting).
     """
-    content = etree.fromstring(etree.tostring(result.signed), parser=_safe_parser())
-    for stray in content.xpath("//comment() | //processing-instruction()"):
+    signed = result.signed
+    if signed.getparent() is None and signed.tail is None and signed.getprevious() is None \
+            and signed.getnext() is None:
+        content = copy.deepcopy(signed)  # a root alone (the strict verifier's): as a re-parse would give
+    else:
+        content = etree.fromstring(etree.tostring(signed), parser=_safe_parser())
+    for stray in list(content.iter(etree.Comment, etree.ProcessingInstruction)):
         drop(stray)
-    signature = copy.deepcopy(the_signature(result.source))
+    source_signature = child(result.source, SIGNATURE_TAG)
+    signature = copy.deepcopy(source_signature if source_signature is not None else the_signature(result.source))
     signature.tail = None
-    for stray in signature.xpath(".//comment() | .//processing-instruction()"):
+    for stray in list(signature.iter(etree.Comment, etree.ProcessingInstruction)):
         drop(stray)
-    for child in list(signature):
-        if child.tag not in _KEPT_IN_SIGNATURE:
-            drop(child)
-    for key_info in signature.findall(f"{DS}KeyInfo"):
-        for child in list(key_info):
-            if child.tag != f"{DS}X509Data":
-                drop(child)
-        for data in key_info.findall(f"{DS}X509Data"):
-            for child in list(data):
-                if child.tag != f"{DS}X509Certificate":
-                    drop(child)
+    for element in list(signature):
+        if element.tag not in _KEPT_IN_SIGNATURE:
+            drop(element)
+    for key_info in signature.iterchildren(_KEY_INFO):
+        for element in list(key_info):
+            if element.tag != _X509_DATA:
+                drop(element)
+        for data in key_info.iterchildren(_X509_DATA):
+            for element in list(data):
+                if element.tag != _X509_CERTIFICATE:
+                    drop(element)
     content.append(signature)
     return etree.tostring(content, encoding="unicode")
 
