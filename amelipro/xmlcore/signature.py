@@ -24,7 +24,7 @@ import copy
 from datetime import UTC, datetime
 
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureMethod
+from signxml import SignatureMethod
 
 from amelipro.xmlcore import errors
 from amelipro.xmlcore.safe import _parser as _safe_parser
@@ -70,9 +70,10 @@ __all__ = [
 _KEY_INFO, _X509_DATA, _X509_CERTIFICATE = f"{DS}KeyInfo", f"{DS}X509Data", f"{DS}X509Certificate"
 _ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']",
                              smart_strings=False)
-# the profile's algorithms by URI (a dict lookup, not an enum construction, per FSE)
-_SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
-_DIGESTS = {d.value: d for d in DigestAlgorithm}
+# the profile's algorithms by URI (set and dict lookups, not enum constructions, per FSE)
+_METHOD_NAMES = {m.value: m.name for m in SignatureMethod}
+_URIS: dict[frozenset, frozenset[str]] = {}
+_DIGEST_METHOD = f"{DS}DigestMethod"
 
 
 # --- verification --------------------------------------------------------------------------
@@ -111,18 +112,26 @@ def _check_algorithms(signed_info: etree._Element, policy: VerifyPolicy, signatu
     uri = method_el.get("Algorithm") or ""
     if "hmac" in uri.lower():
         raise errors.SignatureError(errors.SIG_HMAC, uri, line=method_el.sourceline or line)
-    method = _SIGNATURE_METHODS.get(uri)
-    if method is None or method not in policy.signature_methods:
+    if uri not in _uris(policy.signature_methods):
         raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline)
     c14n = one_child(signed_info, "CanonicalizationMethod").get("Algorithm")
     if c14n not in policy.c14n_methods:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"canonicalisation {c14n}", line=line)
-    for digest_el in signed_info.iter(f"{DS}DigestMethod"):
+    digests = _uris(policy.digest_algorithms)
+    for digest_el in signed_info.iter(_DIGEST_METHOD):
         digest_uri = digest_el.get("Algorithm") or ""
-        digest = _DIGESTS.get(digest_uri)
-        if digest is None or digest not in policy.digest_algorithms:
+        if digest_uri not in digests:
             raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, digest_uri, line=digest_el.sourceline)
-    return method.name
+    return _METHOD_NAMES[uri]
+
+
+def _uris(members: frozenset) -> frozenset[str]:
+    """The URIs of a policy's algorithms (``SignatureMethod``/``DigestAlgorithm`` members),
+    computed once per set: a set lookup per FSE instead of an enum construction and hash."""
+    found = _URIS.get(members)
+    if found is None:
+        found = _URIS[members] = frozenset(m.value for m in members)
+    return found
 
 
 def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> str:
@@ -154,15 +163,18 @@ def _check_unique_ids(element, signature) -> None:
 
 
 def _signer(signature, store: TrustStore) -> Signer:
-    texts = tuple(cert.text or "" for key_info in signature.iterchildren(_KEY_INFO)
-                  for data in key_info.iterchildren(_X509_DATA) for cert in data.iterchildren(_X509_CERTIFICATE))
+    texts = []
+    for key_info in signature.iterchildren(_KEY_INFO):
+        for data in key_info.iterchildren(_X509_DATA):
+            for cert in data.iterchildren(_X509_CERTIFICATE):
+                texts.append(cert.text or "")
     if not texts:
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, line=signature.sourceline)
     if len(texts) > MAX_CERTIFICATES:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"{len(texts)} certificats (au plus {MAX_CERTIFICATES})",
                                     line=signature.sourceline)
     try:
-        return store.signer(texts)
+        return store.signer(tuple(texts))
     except (ValueError, TypeError):
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, "certificat illisible",
                                     line=signature.sourceline) from None

@@ -15,9 +15,9 @@ signxml's answer, code for code.
 
 from __future__ import annotations
 
-import copy
 import threading
 from base64 import b64decode
+from binascii import a2b_base64
 from typing import Any
 
 from cryptography import x509
@@ -84,14 +84,10 @@ def _prefix_list(node: etree._Element) -> list[str] | None:
 _HASHES = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
 
 
-def _hash_of(name: str) -> hashes.HashAlgorithm:
-    return _HASHES[name[-6:]]
-
-
 def _check_signature_value(key: Any, method: SignatureMethod, raw: bytes, data: bytes) -> None:
     """Raises ``CryptoInvalidSignature`` (a bad signature) or ``_Refused`` (malformed)."""
-    algorithm = _hash_of(method.name)
-    if method.name.startswith("ECDSA_"):
+    algorithm = _METHOD_HASHES[method]
+    if method in _ECDSA_METHODS:
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise _Refused(errors.SIG_MALFORMED, "clé du certificat incompatible avec l'algorithme")
         size = (key.key_size + 7) // 8
@@ -201,10 +197,11 @@ def _ascii_names(node: etree._Element) -> bool:
 def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy) -> etree._Element | None:
     # 1. The content without the signature (enveloped transform: the rules above require it),
     #    canonicalised as the Reference says; a copy keeps the in-scope namespaces.
-    root = copy.deepcopy(element)
-    drop(child(root, SIGNATURE_TAG))
     signed_info = child(signature, _SIGNED_INFO)
-    declared = _c14n_transforms(child(signed_info, _REFERENCE))
+    reference = child(signed_info, _REFERENCE)
+    declared = _c14n_transforms(reference)
+    root = element.__deepcopy__(None)  # lxml's copy (a deep copy; what copy.deepcopy calls)
+    drop(child(root, SIGNATURE_TAG))
     payload = _payload(root, declared)
     if payload is None or not payload.isascii():
         if not _ascii_names(root):
@@ -217,24 +214,28 @@ def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPoli
         raise _Refused(errors.SIG_MALFORMED, str(schemas[-1].error_log.last_error)[:200])
     c14n_method = child(signed_info, _CANONICALIZATION_METHOD)
     method = _SIGNATURE_METHODS[child(signed_info, _SIGNATURE_METHOD).get("Algorithm")]
-    raw_signature = b64decode(child(signature, _SIGNATURE_VALUE).text)
+    raw_signature = a2b_base64(child(signature, _SIGNATURE_VALUE).text)
     signed_info_c14n = _c14n(signed_info, c14n_method.get("Algorithm"), _prefix_list(c14n_method))
     key = leaf.public_key()
     _check_signature_value(key, method, raw_signature, signed_info_c14n)
     _check_key_values(signature, key, method)
-    # 3. From here on, only what the signature covers: the canonical SignedInfo.
-    reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
-    transforms = _c14n_transforms(reference)
-    if transforms != declared:  # pragma: no cover - C14N keeps attribute values
-        payload = _payload(root, transforms)
+    # 3. From here on, only what the signature covers: the canonical SignedInfo. With no
+    #    comment, processing instruction or entity in SignedInfo, its canonical form parsed
+    #    again is the same tree (elements, attribute values, texts): it is read in place.
+    if next(signed_info.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity), None) is not None:
+        reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
+        transforms = _c14n_transforms(reference)
+        if transforms != declared:  # pragma: no cover - C14N keeps attribute values
+            payload = _payload(root, transforms)
+        declared = transforms
     if payload is None:
-        raise _Refused(errors.SIG_MALFORMED, f"{len(transforms)} canonicalisations")
+        raise _Refused(errors.SIG_MALFORMED, f"{len(declared)} canonicalisations")
     digest = _DIGESTS[child(reference, _DIGEST_METHOD).get("Algorithm")]
     if digest not in policy.digest_algorithms:
         raise _Refused(errors.SIG_WEAK_ALGORITHM, digest.value)
-    hasher = hashes.Hash(_hash_of(digest.name))
+    hasher = hashes.Hash(_DIGEST_HASHES[digest])
     hasher.update(payload)
-    if b64decode(child(reference, _DIGEST_VALUE).text) != hasher.finalize():
+    if a2b_base64(child(reference, _DIGEST_VALUE).text) != hasher.finalize():
         raise _Refused(errors.SIG_TAMPERED)
     try:
         return etree.fromstring(payload, parser=_safe_parser())
@@ -255,5 +256,8 @@ _INCLUSIVE_NAMESPACES = f"{{{EC_NS}}}InclusiveNamespaces"
 _C14N_URIS = frozenset(m.value for m in CanonicalizationMethod)
 _SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
 _DIGESTS = {d.value: d for d in DigestAlgorithm}
+_DIGEST_HASHES = {d: _HASHES[d.name[-6:]] for d in DigestAlgorithm if d.name[-6:] in _HASHES}
+_METHOD_HASHES = {m: _HASHES[m.name[-6:]] for m in SignatureMethod if m.name[-6:] in _HASHES}
+_ECDSA_METHODS = frozenset(m for m in SignatureMethod if m.name.startswith("ECDSA_"))
 
 
