@@ -42,6 +42,7 @@ from amelipro.xmlcore.signature_policy import (
     VerifyPolicy,
     VerifyResult,
     child,
+    children,
     drop,
     one_child,
     the_signature,
@@ -73,7 +74,7 @@ _ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or loca
 # the profile's algorithms by URI (set and dict lookups, not enum constructions, per FSE)
 _METHOD_NAMES = {m.value: m.name for m in SignatureMethod}
 _URIS: dict[frozenset, frozenset[str]] = {}
-_DIGEST_METHOD = f"{DS}DigestMethod"
+_DIGEST_METHOD, _REFERENCE = f"{DS}DigestMethod", f"{DS}Reference"
 
 
 # --- verification --------------------------------------------------------------------------
@@ -86,16 +87,18 @@ def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
         raise errors.SignatureError(errors.SIG_WRAPPING, f"élément signé inattendu : {etree.QName(element).localname}",
                                     line=element.sourceline)
     signature = the_signature(element)
-    signed_info = one_child(signature, "SignedInfo")
-    method = _check_algorithms(signed_info, policy, signature)
-    element_id = _check_reference(element, signed_info, policy, signature)
+    parts = children(signature)
+    signed_info = one_child(signature, "SignedInfo", parts)
+    info_parts = children(signed_info)
+    method = _check_algorithms(signed_info, info_parts, policy, signature)
+    element_id = _check_reference(element, signed_info, info_parts, policy, signature)
     _check_unique_ids(element, signature)
-    signer = _signer(signature, policy.trust_store)
+    signer = _signer(signature, parts, policy.trust_store)
     signing_time = _signing_time(element, policy, now)
     signer.check(signing_time, now, require_crl=policy.require_crl, require_rpps=policy.require_rpps)
     leaf = signer.leaf
     if policy.verifier == "strict":
-        signed = strict_verify(element, leaf, policy, signature)
+        signed = strict_verify(element, leaf, policy, signature, (parts, info_parts))
     else:
         signed = signxml_verify(element, leaf, signing_time, policy, signature)
     if signed is None or signed.tag != element.tag or signed.get("Id") != element_id:
@@ -106,15 +109,15 @@ def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
     )
 
 
-def _check_algorithms(signed_info: etree._Element, policy: VerifyPolicy, signature) -> str:
+def _check_algorithms(signed_info: etree._Element, info_parts, policy: VerifyPolicy, signature) -> str:
     line = signature.sourceline
-    method_el = one_child(signed_info, "SignatureMethod")
+    method_el = one_child(signed_info, "SignatureMethod", info_parts)
     uri = method_el.get("Algorithm") or ""
     if "hmac" in uri.lower():
         raise errors.SignatureError(errors.SIG_HMAC, uri, line=method_el.sourceline or line)
     if uri not in _uris(policy.signature_methods):
         raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline)
-    c14n = one_child(signed_info, "CanonicalizationMethod").get("Algorithm")
+    c14n = one_child(signed_info, "CanonicalizationMethod", info_parts).get("Algorithm")
     if c14n not in policy.c14n_methods:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"canonicalisation {c14n}", line=line)
     digests = _uris(policy.digest_algorithms)
@@ -134,8 +137,8 @@ def _uris(members: frozenset) -> frozenset[str]:
     return found
 
 
-def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> str:
-    references = list(signed_info.iterchildren(f"{DS}Reference"))
+def _check_reference(element, signed_info, info_parts, policy: VerifyPolicy, signature) -> str:
+    references = info_parts.get(_REFERENCE, [])
     element_id = element.get("Id")
     if len(references) != 1 or not element_id:
         raise errors.SignatureError(
@@ -162,11 +165,11 @@ def _check_unique_ids(element, signature) -> None:
         raise errors.SignatureError(errors.SIG_DUPLICATE_ID, dup, line=signature.sourceline)
 
 
-def _signer(signature, store: TrustStore) -> Signer:
+def _signer(signature, parts, store: TrustStore) -> Signer:
     texts = []
-    for key_info in signature.iterchildren(_KEY_INFO):
-        for data in key_info.iterchildren(_X509_DATA):
-            for cert in data.iterchildren(_X509_CERTIFICATE):
+    for key_info in parts.get(_KEY_INFO, ()):
+        for data in children(key_info).get(_X509_DATA, ()):
+            for cert in children(data).get(_X509_CERTIFICATE, ()):
                 texts.append(cert.text or "")
     if not texts:
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, line=signature.sourceline)

@@ -37,10 +37,11 @@ from amelipro.xmlcore.signature_policy import (
     DSIG11_NS,
     EC_NS,
     EXCLUSIVE_C14N_PREFIX,
-    SIGNATURE_TAG,
     VerifyPolicy,
     child,
+    children,
     drop,
+    first,
 )
 
 _dsig_schemas: list[etree.XMLSchema] | None = None
@@ -74,6 +75,8 @@ def _c14n(node: etree._Element, algorithm: str, prefixes: list[str] | None) -> b
 
 
 def _prefix_list(node: etree._Element) -> list[str] | None:
+    if not len(node):
+        return None
     for inclusive in node.iterchildren(_INCLUSIVE_NAMESPACES):
         prefixes = inclusive.get("PrefixList")
         if prefixes is not None:
@@ -108,9 +111,8 @@ def _b64_int(parent: etree._Element, path: str) -> int:
     return int.from_bytes(b64decode(found.text), "big")
 
 
-def _check_key_values(signature: etree._Element, key: Any, method: SignatureMethod) -> None:
+def _check_key_values(key_info: etree._Element | None, key: Any, method: SignatureMethod) -> None:
     """A ``KeyValue`` or ``DEREncodedKeyValue`` beside the certificate must be its key."""
-    key_info = child(signature, f"{DS}KeyInfo")
     if key_info is None or len(key_info) == 1:  # only X509Data (the rules require a certificate)
         return
     key_value = key_info.find(f"{DS}KeyValue")
@@ -152,11 +154,16 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 }
 
 
-def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signature) -> etree._Element | None:
-    """The digest and signature of ``element`` (rules already checked); the signed content."""
+def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signature,
+                  parts: tuple[dict, dict] | None = None) -> etree._Element | None:
+    """The digest and signature of ``element`` (rules already checked); the signed content.
+    ``parts``: the :func:`children` of the signature and of its SignedInfo, when known."""
     line = signature.sourceline
     try:
-        return _strict_steps(element, signature, leaf, policy)
+        if parts is None:
+            found = children(signature)
+            parts = found, children(first(found, _SIGNED_INFO))
+        return _strict_steps(element, signature, leaf, policy, *parts)
     except _Refused as exc:
         raise errors.SignatureError(exc.code, exc.detail, line=line) from exc
     except CryptoInvalidSignature as exc:
@@ -166,9 +173,9 @@ def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signatu
         raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
 
 
-def _c14n_transforms(reference: etree._Element) -> list[tuple[str, list[str] | None]]:
-    return [(t.get("Algorithm"), _prefix_list(t)) for transforms in reference.iterchildren(_TRANSFORMS)
-            for t in transforms.iterchildren(_TRANSFORM) if t.get("Algorithm") in _C14N_URIS]
+def _c14n_transforms(reference_parts: dict) -> list[tuple[str, list[str] | None]]:
+    return [(t.get("Algorithm"), _prefix_list(t)) for transforms in reference_parts.get(_TRANSFORMS, ())
+            for t in children(transforms).get(_TRANSFORM, ()) if t.get("Algorithm") in _C14N_URIS]
 
 
 def _payload(root: etree._Element, c14n: list[tuple[str, list[str] | None]]) -> bytes | None:
@@ -194,14 +201,15 @@ def _ascii_names(node: etree._Element) -> bool:
     return True
 
 
-def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy) -> etree._Element | None:
+def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy,
+                  parts: dict, info_parts: dict) -> etree._Element | None:
     # 1. The content without the signature (enveloped transform: the rules above require it),
     #    canonicalised as the Reference says; a copy keeps the in-scope namespaces.
-    signed_info = child(signature, _SIGNED_INFO)
-    reference = child(signed_info, _REFERENCE)
-    declared = _c14n_transforms(reference)
+    signed_info = first(parts, _SIGNED_INFO)
+    reference_parts = children(first(info_parts, _REFERENCE))
+    declared = _c14n_transforms(reference_parts)
     root = element.__deepcopy__(None)  # lxml's copy (a deep copy; what copy.deepcopy calls)
-    drop(child(root, SIGNATURE_TAG))
+    drop(root[element.index(signature)])  # the copy of the one signature (its only direct child)
     payload = _payload(root, declared)
     if payload is None or not payload.isascii():
         if not _ascii_names(root):
@@ -212,30 +220,31 @@ def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPoli
     schemas = _dsig_schema_list()
     if not any(schema.validate(signature) for schema in schemas):
         raise _Refused(errors.SIG_MALFORMED, str(schemas[-1].error_log.last_error)[:200])
-    c14n_method = child(signed_info, _CANONICALIZATION_METHOD)
-    method = _SIGNATURE_METHODS[child(signed_info, _SIGNATURE_METHOD).get("Algorithm")]
-    raw_signature = a2b_base64(child(signature, _SIGNATURE_VALUE).text)
+    c14n_method = first(info_parts, _CANONICALIZATION_METHOD)
+    method = _SIGNATURE_METHODS[first(info_parts, _SIGNATURE_METHOD).get("Algorithm")]
+    raw_signature = a2b_base64(first(parts, _SIGNATURE_VALUE).text)
     signed_info_c14n = _c14n(signed_info, c14n_method.get("Algorithm"), _prefix_list(c14n_method))
     key = leaf.public_key()
     _check_signature_value(key, method, raw_signature, signed_info_c14n)
-    _check_key_values(signature, key, method)
+    _check_key_values(first(parts, f"{DS}KeyInfo"), key, method)
     # 3. From here on, only what the signature covers: the canonical SignedInfo. With no
     #    comment, processing instruction or entity in SignedInfo, its canonical form parsed
     #    again is the same tree (elements, attribute values, texts): it is read in place.
     if next(signed_info.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity), None) is not None:
         reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
-        transforms = _c14n_transforms(reference)
+        reference_parts = children(reference)
+        transforms = _c14n_transforms(reference_parts)
         if transforms != declared:  # pragma: no cover - C14N keeps attribute values
             payload = _payload(root, transforms)
         declared = transforms
     if payload is None:
         raise _Refused(errors.SIG_MALFORMED, f"{len(declared)} canonicalisations")
-    digest = _DIGESTS[child(reference, _DIGEST_METHOD).get("Algorithm")]
+    digest = _DIGESTS[first(reference_parts, _DIGEST_METHOD).get("Algorithm")]
     if digest not in policy.digest_algorithms:
         raise _Refused(errors.SIG_WEAK_ALGORITHM, digest.value)
     hasher = hashes.Hash(_DIGEST_HASHES[digest])
     hasher.update(payload)
-    if a2b_base64(child(reference, _DIGEST_VALUE).text) != hasher.finalize():
+    if a2b_base64(first(reference_parts, _DIGEST_VALUE).text) != hasher.finalize():
         raise _Refused(errors.SIG_TAMPERED)
     try:
         return etree.fromstring(payload, parser=_safe_parser())
