@@ -7,8 +7,11 @@ re-parsing: one deep copy of the element (it keeps the in-scope namespaces, as s
 re-serialisation does), the signature removed, the content canonicalised once by lxml; the
 signature validated against the XML-DSig schema, SignedInfo canonicalised once by lxml and
 its signature value checked by ``cryptography``; the Reference read from the canonical
-SignedInfo, the canonical content digested by ``cryptography`` and parsed into the signed
-result. Elements are reached by direct child navigation (no lxml ElementPath per FSE).
+SignedInfo (in place when SignedInfo holds no comment, PI or entity: its canonical form
+parsed again would be the same tree; parsed again otherwise), the canonical content digested
+by ``cryptography`` and parsed into the signed result. Elements are reached through the
+children of each element gathered once by tag (no lxml ElementPath, no tag matcher per
+lookup).
 The differential test (tests/unit/test_xmlcore_signature_differential.py) holds it to
 signxml's answer, code for code.
 """
