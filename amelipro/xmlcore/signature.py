@@ -24,7 +24,7 @@ import copy
 from datetime import UTC, datetime
 
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureMethod
+from signxml import SignatureMethod
 
 from amelipro.xmlcore import errors
 from amelipro.xmlcore.safe import _parser as _safe_parser
@@ -41,6 +41,8 @@ from amelipro.xmlcore.signature_policy import (
     VERIFIERS,
     VerifyPolicy,
     VerifyResult,
+    child,
+    children,
     drop,
     one_child,
     the_signature,
@@ -68,10 +70,15 @@ __all__ = [
 
 _KEY_INFO, _X509_DATA, _X509_CERTIFICATE = f"{DS}KeyInfo", f"{DS}X509Data", f"{DS}X509Certificate"
 _ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']",
-                             smart_strings=False)
-# the profile's algorithms by URI (a dict lookup, not an enum construction, per FSE)
-_SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
-_DIGESTS = {d.value: d for d in DigestAlgorithm}
+                             smart_strings=False)  # (amelipro.xmlcore.lot's, on the whole lot)
+# The same attributes per FSE, in the same order: the two-letter names by XPath (a cheap
+# predicate for libxml2), the names themselves checked in Python on the (smart) strings.
+_ID_CANDIDATES = etree.XPath("descendant-or-self::*/@*[string-length(local-name())=2]")
+_ID_NAMES = frozenset(("Id", "ID", "id"))
+# the profile's algorithms by URI (set and dict lookups, not enum constructions, per FSE)
+_METHOD_NAMES = {m.value: m.name for m in SignatureMethod}
+_URIS: dict[frozenset, frozenset[str]] = {}
+_DIGEST_METHOD, _REFERENCE = f"{DS}DigestMethod", f"{DS}Reference"
 
 
 # --- verification --------------------------------------------------------------------------
@@ -84,16 +91,18 @@ def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
         raise errors.SignatureError(errors.SIG_WRAPPING, f"élément signé inattendu : {etree.QName(element).localname}",
                                     line=element.sourceline)
     signature = the_signature(element)
-    signed_info = one_child(signature, "SignedInfo")
-    method = _check_algorithms(signed_info, policy, signature)
-    element_id = _check_reference(element, signed_info, policy, signature)
+    parts = children(signature)
+    signed_info = one_child(signature, "SignedInfo", parts)
+    info_parts = children(signed_info)
+    method = _check_algorithms(signed_info, info_parts, policy, signature)
+    element_id = _check_reference(element, signed_info, info_parts, policy, signature)
     _check_unique_ids(element, signature)
-    signer = _signer(signature, policy.trust_store)
+    signer = _signer(signature, parts, policy.trust_store)
     signing_time = _signing_time(element, policy, now)
     signer.check(signing_time, now, require_crl=policy.require_crl, require_rpps=policy.require_rpps)
     leaf = signer.leaf
     if policy.verifier == "strict":
-        signed = strict_verify(element, leaf, policy, signature)
+        signed = strict_verify(element, leaf, policy, signature, (parts, info_parts))
     else:
         signed = signxml_verify(element, leaf, signing_time, policy, signature)
     if signed is None or signed.tag != element.tag or signed.get("Id") != element_id:
@@ -104,28 +113,36 @@ def verify_signed_element(element: etree._Element, policy: VerifyPolicy, *,
     )
 
 
-def _check_algorithms(signed_info: etree._Element, policy: VerifyPolicy, signature) -> str:
+def _check_algorithms(signed_info: etree._Element, info_parts, policy: VerifyPolicy, signature) -> str:
     line = signature.sourceline
-    method_el = one_child(signed_info, "SignatureMethod")
+    method_el = one_child(signed_info, "SignatureMethod", info_parts)
     uri = method_el.get("Algorithm") or ""
     if "hmac" in uri.lower():
         raise errors.SignatureError(errors.SIG_HMAC, uri, line=method_el.sourceline or line)
-    method = _SIGNATURE_METHODS.get(uri)
-    if method is None or method not in policy.signature_methods:
+    if uri not in _uris(policy.signature_methods):
         raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, uri, line=method_el.sourceline)
-    c14n = one_child(signed_info, "CanonicalizationMethod").get("Algorithm")
+    c14n = one_child(signed_info, "CanonicalizationMethod", info_parts).get("Algorithm")
     if c14n not in policy.c14n_methods:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"canonicalisation {c14n}", line=line)
-    for digest_el in signed_info.iter(f"{DS}DigestMethod"):
+    digests = _uris(policy.digest_algorithms)
+    for digest_el in signed_info.iter(_DIGEST_METHOD):
         digest_uri = digest_el.get("Algorithm") or ""
-        digest = _DIGESTS.get(digest_uri)
-        if digest is None or digest not in policy.digest_algorithms:
+        if digest_uri not in digests:
             raise errors.SignatureError(errors.SIG_WEAK_ALGORITHM, digest_uri, line=digest_el.sourceline)
-    return method.name
+    return _METHOD_NAMES[uri]
 
 
-def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> str:
-    references = list(signed_info.iterchildren(f"{DS}Reference"))
+def _uris(members: frozenset) -> frozenset[str]:
+    """The URIs of a policy's algorithms (``SignatureMethod``/``DigestAlgorithm`` members),
+    computed once per set: a set lookup per FSE instead of an enum construction and hash."""
+    found = _URIS.get(members)
+    if found is None:
+        found = _URIS[members] = frozenset(m.value for m in members)
+    return found
+
+
+def _check_reference(element, signed_info, info_parts, policy: VerifyPolicy, signature) -> str:
+    references = info_parts.get(_REFERENCE, [])
     element_id = element.get("Id")
     if len(references) != 1 or not element_id:
         raise errors.SignatureError(
@@ -146,22 +163,25 @@ def _check_reference(element, signed_info, policy: VerifyPolicy, signature) -> s
 
 
 def _check_unique_ids(element, signature) -> None:
-    values = _ID_XPATH_SELF(element)
+    values = [str(v) for v in _ID_CANDIDATES(element) if v.attrname.rpartition("}")[2] in _ID_NAMES]
     if len(values) != len(set(values)):
         dup = next(v for v in values if values.count(v) > 1)
         raise errors.SignatureError(errors.SIG_DUPLICATE_ID, dup, line=signature.sourceline)
 
 
-def _signer(signature, store: TrustStore) -> Signer:
-    texts = tuple(cert.text or "" for key_info in signature.iterchildren(_KEY_INFO)
-                  for data in key_info.iterchildren(_X509_DATA) for cert in data.iterchildren(_X509_CERTIFICATE))
+def _signer(signature, parts, store: TrustStore) -> Signer:
+    texts = []
+    for key_info in parts.get(_KEY_INFO, ()):
+        for data in children(key_info).get(_X509_DATA, ()):
+            for cert in children(data).get(_X509_CERTIFICATE, ()):
+                texts.append(cert.text or "")
     if not texts:
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, line=signature.sourceline)
     if len(texts) > MAX_CERTIFICATES:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"{len(texts)} certificats (au plus {MAX_CERTIFICATES})",
                                     line=signature.sourceline)
     try:
-        return store.signer(texts)
+        return store.signer(tuple(texts))
     except (ValueError, TypeError):
         raise errors.SignatureError(errors.SIG_NO_CERTIFICATE, "certificat illisible",
                                     line=signature.sourceline) from None
@@ -200,24 +220,30 @@ def signed_document(result: VerifyResult) -> str:
     the (unsigned parts of the) signature are left out. The result verifies as the received
     element did (the enveloped-signature transform removes the signature before digesting).
     """
-    content = etree.fromstring(etree.tostring(result.signed), parser=_safe_parser())
-    for stray in content.xpath("//comment() | //processing-instruction()"):
+    signed = result.signed
+    if signed.getparent() is None and signed.tail is None and signed.getprevious() is None \
+            and signed.getnext() is None:
+        content = copy.deepcopy(signed)  # a root alone (the strict verifier's): as a re-parse would give
+    else:
+        content = etree.fromstring(etree.tostring(signed), parser=_safe_parser())
+    for stray in list(content.iter(etree.Comment, etree.ProcessingInstruction)):
         drop(stray)
-    signature = copy.deepcopy(the_signature(result.source))
+    source_signature = child(result.source, SIGNATURE_TAG)
+    signature = copy.deepcopy(source_signature if source_signature is not None else the_signature(result.source))
     signature.tail = None
-    for stray in signature.xpath(".//comment() | .//processing-instruction()"):
+    for stray in list(signature.iter(etree.Comment, etree.ProcessingInstruction)):
         drop(stray)
-    for child in list(signature):
-        if child.tag not in _KEPT_IN_SIGNATURE:
-            drop(child)
-    for key_info in signature.findall(f"{DS}KeyInfo"):
-        for child in list(key_info):
-            if child.tag != f"{DS}X509Data":
-                drop(child)
-        for data in key_info.findall(f"{DS}X509Data"):
-            for child in list(data):
-                if child.tag != f"{DS}X509Certificate":
-                    drop(child)
+    for element in list(signature):
+        if element.tag not in _KEPT_IN_SIGNATURE:
+            drop(element)
+    for key_info in signature.iterchildren(_KEY_INFO):
+        for element in list(key_info):
+            if element.tag != _X509_DATA:
+                drop(element)
+        for data in key_info.iterchildren(_X509_DATA):
+            for element in list(data):
+                if element.tag != _X509_CERTIFICATE:
+                    drop(element)
     content.append(signature)
     return etree.tostring(content, encoding="unicode")
 

@@ -137,9 +137,31 @@ def child(parent: etree._Element, tag: str) -> etree._Element | None:
     return next(parent.iterchildren(tag), None)
 
 
-def one_child(parent: etree._Element, name: str) -> etree._Element:
-    """The one ``ds:<name>`` child of ``parent`` (else FSE-SIG-019)."""
-    found = list(parent.iterchildren(f"{DS}{name}"))
+def children(parent: etree._Element) -> dict[Any, list[etree._Element]]:
+    """The children of ``parent`` by tag, each list in document order: one walk, where each
+    ``iterchildren(tag)`` would build a tag matcher (the costlier part of a lookup). Comments,
+    PIs and entities are under their factory (``etree.Comment``…), never under a tag string."""
+    found: dict[Any, list[etree._Element]] = {}
+    for node in parent:
+        tag = node.tag
+        if tag in found:
+            found[tag].append(node)
+        else:
+            found[tag] = [node]
+    return found
+
+
+def first(found: dict[Any, list[etree._Element]], tag: str) -> etree._Element | None:
+    """The first child ``tag`` of what :func:`children` found (as :func:`child` would give)."""
+    nodes = found.get(tag)
+    return nodes[0] if nodes else None
+
+
+def one_child(parent: etree._Element, name: str,
+              found: dict[Any, list[etree._Element]] | None = None) -> etree._Element:
+    """The one ``ds:<name>`` child of ``parent`` (else FSE-SIG-019); ``found``: its
+    :func:`children`, when already known."""
+    found = list(parent.iterchildren(f"{DS}{name}")) if found is None else found.get(f"{DS}{name}", [])
     if len(found) != 1:
         raise errors.SignatureError(errors.SIG_MALFORMED, f"ds:{name} : {len(found)} trouvé(s)",
                                     line=parent.sourceline)

@@ -7,17 +7,20 @@ re-parsing: one deep copy of the element (it keeps the in-scope namespaces, as s
 re-serialisation does), the signature removed, the content canonicalised once by lxml; the
 signature validated against the XML-DSig schema, SignedInfo canonicalised once by lxml and
 its signature value checked by ``cryptography``; the Reference read from the canonical
-SignedInfo, the canonical content digested by ``cryptography`` and parsed into the signed
-result. Elements are reached by direct child navigation (no lxml ElementPath per FSE).
+SignedInfo (in place when SignedInfo holds no comment, PI or entity: its canonical form
+parsed again would be the same tree; parsed again otherwise), the canonical content digested
+by ``cryptography`` and parsed into the signed result. Elements are reached through the
+children of each element gathered once by tag (no lxml ElementPath, no tag matcher per
+lookup).
 The differential test (tests/unit/test_xmlcore_signature_differential.py) holds it to
 signxml's answer, code for code.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 from base64 import b64decode
+from binascii import a2b_base64
 from typing import Any
 
 from cryptography import x509
@@ -37,10 +40,11 @@ from amelipro.xmlcore.signature_policy import (
     DSIG11_NS,
     EC_NS,
     EXCLUSIVE_C14N_PREFIX,
-    SIGNATURE_TAG,
     VerifyPolicy,
     child,
+    children,
     drop,
+    first,
 )
 
 _dsig_schemas: list[etree.XMLSchema] | None = None
@@ -74,6 +78,8 @@ def _c14n(node: etree._Element, algorithm: str, prefixes: list[str] | None) -> b
 
 
 def _prefix_list(node: etree._Element) -> list[str] | None:
+    if not len(node):
+        return None
     for inclusive in node.iterchildren(_INCLUSIVE_NAMESPACES):
         prefixes = inclusive.get("PrefixList")
         if prefixes is not None:
@@ -84,14 +90,10 @@ def _prefix_list(node: etree._Element) -> list[str] | None:
 _HASHES = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
 
 
-def _hash_of(name: str) -> hashes.HashAlgorithm:
-    return _HASHES[name[-6:]]
-
-
 def _check_signature_value(key: Any, method: SignatureMethod, raw: bytes, data: bytes) -> None:
     """Raises ``CryptoInvalidSignature`` (a bad signature) or ``_Refused`` (malformed)."""
-    algorithm = _hash_of(method.name)
-    if method.name.startswith("ECDSA_"):
+    algorithm = _METHOD_HASHES[method]
+    if method in _ECDSA_METHODS:
         if not isinstance(key, ec.EllipticCurvePublicKey):
             raise _Refused(errors.SIG_MALFORMED, "clé du certificat incompatible avec l'algorithme")
         size = (key.key_size + 7) // 8
@@ -112,9 +114,8 @@ def _b64_int(parent: etree._Element, path: str) -> int:
     return int.from_bytes(b64decode(found.text), "big")
 
 
-def _check_key_values(signature: etree._Element, key: Any, method: SignatureMethod) -> None:
+def _check_key_values(key_info: etree._Element | None, key: Any, method: SignatureMethod) -> None:
     """A ``KeyValue`` or ``DEREncodedKeyValue`` beside the certificate must be its key."""
-    key_info = child(signature, f"{DS}KeyInfo")
     if key_info is None or len(key_info) == 1:  # only X509Data (the rules require a certificate)
         return
     key_value = key_info.find(f"{DS}KeyValue")
@@ -156,11 +157,16 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 }
 
 
-def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signature) -> etree._Element | None:
-    """The digest and signature of ``element`` (rules already checked); the signed content."""
+def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signature,
+                  parts: tuple[dict, dict] | None = None) -> etree._Element | None:
+    """The digest and signature of ``element`` (rules already checked); the signed content.
+    ``parts``: the :func:`children` of the signature and of its SignedInfo, when known."""
     line = signature.sourceline
     try:
-        return _strict_steps(element, signature, leaf, policy)
+        if parts is None:
+            found = children(signature)
+            parts = found, children(first(found, _SIGNED_INFO))
+        return _strict_steps(element, signature, leaf, policy, *parts)
     except _Refused as exc:
         raise errors.SignatureError(exc.code, exc.detail, line=line) from exc
     except CryptoInvalidSignature as exc:
@@ -170,9 +176,9 @@ def strict_verify(element, leaf: x509.Certificate, policy: VerifyPolicy, signatu
         raise errors.SignatureError(errors.SIG_MALFORMED, type(exc).__name__, line=line) from exc
 
 
-def _c14n_transforms(reference: etree._Element) -> list[tuple[str, list[str] | None]]:
-    return [(t.get("Algorithm"), _prefix_list(t)) for transforms in reference.iterchildren(_TRANSFORMS)
-            for t in transforms.iterchildren(_TRANSFORM) if t.get("Algorithm") in _C14N_URIS]
+def _c14n_transforms(reference_parts: dict) -> list[tuple[str, list[str] | None]]:
+    return [(t.get("Algorithm"), _prefix_list(t)) for transforms in reference_parts.get(_TRANSFORMS, ())
+            for t in children(transforms).get(_TRANSFORM, ()) if t.get("Algorithm") in _C14N_URIS]
 
 
 def _payload(root: etree._Element, c14n: list[tuple[str, list[str] | None]]) -> bytes | None:
@@ -198,13 +204,15 @@ def _ascii_names(node: etree._Element) -> bool:
     return True
 
 
-def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy) -> etree._Element | None:
+def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPolicy,
+                  parts: dict, info_parts: dict) -> etree._Element | None:
     # 1. The content without the signature (enveloped transform: the rules above require it),
     #    canonicalised as the Reference says; a copy keeps the in-scope namespaces.
-    root = copy.deepcopy(element)
-    drop(child(root, SIGNATURE_TAG))
-    signed_info = child(signature, _SIGNED_INFO)
-    declared = _c14n_transforms(child(signed_info, _REFERENCE))
+    signed_info = first(parts, _SIGNED_INFO)
+    reference_parts = children(first(info_parts, _REFERENCE))
+    declared = _c14n_transforms(reference_parts)
+    root = element.__deepcopy__(None)  # lxml's copy (a deep copy; what copy.deepcopy calls)
+    drop(root[element.index(signature)])  # the copy of the one signature (its only direct child)
     payload = _payload(root, declared)
     if payload is None or not payload.isascii():
         if not _ascii_names(root):
@@ -215,26 +223,31 @@ def _strict_steps(element, signature, leaf: x509.Certificate, policy: VerifyPoli
     schemas = _dsig_schema_list()
     if not any(schema.validate(signature) for schema in schemas):
         raise _Refused(errors.SIG_MALFORMED, str(schemas[-1].error_log.last_error)[:200])
-    c14n_method = child(signed_info, _CANONICALIZATION_METHOD)
-    method = _SIGNATURE_METHODS[child(signed_info, _SIGNATURE_METHOD).get("Algorithm")]
-    raw_signature = b64decode(child(signature, _SIGNATURE_VALUE).text)
+    c14n_method = first(info_parts, _CANONICALIZATION_METHOD)
+    method = _SIGNATURE_METHODS[first(info_parts, _SIGNATURE_METHOD).get("Algorithm")]
+    raw_signature = a2b_base64(first(parts, _SIGNATURE_VALUE).text)
     signed_info_c14n = _c14n(signed_info, c14n_method.get("Algorithm"), _prefix_list(c14n_method))
     key = leaf.public_key()
     _check_signature_value(key, method, raw_signature, signed_info_c14n)
-    _check_key_values(signature, key, method)
-    # 3. From here on, only what the signature covers: the canonical SignedInfo.
-    reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
-    transforms = _c14n_transforms(reference)
-    if transforms != declared:  # pragma: no cover - C14N keeps attribute values
-        payload = _payload(root, transforms)
+    _check_key_values(first(parts, f"{DS}KeyInfo"), key, method)
+    # 3. From here on, only what the signature covers: the canonical SignedInfo. With no
+    #    comment, processing instruction or entity in SignedInfo, its canonical form parsed
+    #    again is the same tree (elements, attribute values, texts): it is read in place.
+    if next(signed_info.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity), None) is not None:
+        reference = child(etree.fromstring(signed_info_c14n, parser=_safe_parser()), _REFERENCE)
+        reference_parts = children(reference)
+        transforms = _c14n_transforms(reference_parts)
+        if transforms != declared:  # pragma: no cover - C14N keeps attribute values
+            payload = _payload(root, transforms)
+        declared = transforms
     if payload is None:
-        raise _Refused(errors.SIG_MALFORMED, f"{len(transforms)} canonicalisations")
-    digest = _DIGESTS[child(reference, _DIGEST_METHOD).get("Algorithm")]
+        raise _Refused(errors.SIG_MALFORMED, f"{len(declared)} canonicalisations")
+    digest = _DIGESTS[first(reference_parts, _DIGEST_METHOD).get("Algorithm")]
     if digest not in policy.digest_algorithms:
         raise _Refused(errors.SIG_WEAK_ALGORITHM, digest.value)
-    hasher = hashes.Hash(_hash_of(digest.name))
+    hasher = hashes.Hash(_DIGEST_HASHES[digest])
     hasher.update(payload)
-    if b64decode(child(reference, _DIGEST_VALUE).text) != hasher.finalize():
+    if a2b_base64(first(reference_parts, _DIGEST_VALUE).text) != hasher.finalize():
         raise _Refused(errors.SIG_TAMPERED)
     try:
         return etree.fromstring(payload, parser=_safe_parser())
@@ -255,5 +268,8 @@ _INCLUSIVE_NAMESPACES = f"{{{EC_NS}}}InclusiveNamespaces"
 _C14N_URIS = frozenset(m.value for m in CanonicalizationMethod)
 _SIGNATURE_METHODS = {m.value: m for m in SignatureMethod}
 _DIGESTS = {d.value: d for d in DigestAlgorithm}
+_DIGEST_HASHES = {d: _HASHES[d.name[-6:]] for d in DigestAlgorithm if d.name[-6:] in _HASHES}
+_METHOD_HASHES = {m: _HASHES[m.name[-6:]] for m in SignatureMethod if m.name[-6:] in _HASHES}
+_ECDSA_METHODS = frozenset(m for m in SignatureMethod if m.name.startswith("ECDSA_"))
 
 

@@ -298,6 +298,26 @@ def _non_ascii_prefix_in_content(pki):
     return parse_untrusted(text.encode())
 
 
+def _lot_text(pki, fse_text: str, lot_ns: str) -> etree._Element:
+    return parse_untrusted(f'<Lot xmlns="urn:lot" {lot_ns}>{fse_text}</Lot>'.encode())
+
+
+def _ds_on_the_lot_only(pki):
+    """The ds prefix declared by the lot only: the signature uses it without declaring it."""
+    text = etree.tostring(signed_fse(pki.medecin)).decode().replace(f' xmlns:ds="{DS_NS}"', "", 1)
+    return _lot_text(pki, text, f'xmlns:ds="{DS_NS}"')
+
+
+def _ds_under_two_prefixes(pki):
+    """The lot binds the ds namespace to another prefix (and x), the signature to ds."""
+    return _lot_text(pki, etree.tostring(signed_fse(pki.medecin)).decode(), f'xmlns:sig="{DS_NS}" xmlns:x="urn:x"')
+
+
+def _ds_redeclared_in_key_info(pki):
+    text = to_bytes(signed_fse(pki.medecin)).replace(b"<ds:KeyInfo>", f'<ds:KeyInfo xmlns:ds="{DS_NS}">'.encode(), 1)
+    return parse_untrusted(text)
+
+
 CASES: dict[str, tuple[Callable, str]] = {
     # valid, of every accepted shape
     "valid RSA-2048": (lambda p: signed_fse(p.medecin), ACCEPTED),
@@ -449,6 +469,24 @@ CASES: dict[str, tuple[Callable, str]] = {
     "non-ASCII prefix in the content": (_non_ascii_prefix_in_content, "FSE-SIG-019"),
     "non-ASCII element name in the content": (lambda p: edit(signed_fse(p.medecin), lambda e: etree.SubElement(
         e.find(f"{F}Totaux"), f"{F}Remarqué")), "FSE-SIG-019"),
+    # Id-like attributes, SignedInfo read in place or re-parsed, namespaces around the signature
+    "lower-case id duplicate": (lambda p: edit(signed_fse(p.medecin), lambda e: e.find(f"{F}Patient").set(
+        "id", e.get("Id"))), "FSE-SIG-013"),
+    "namespaced ID duplicate": (lambda p: edit(signed_fse(p.medecin), lambda e: e.find(f"{F}Patient").set(
+        "{urn:x}ID", e.get("Id"))), "FSE-SIG-013"),
+    "two-letter attribute with the Id's value (not an Id)": (lambda p: manual(edit(fresh(p), lambda e: e.find(
+        f"{F}Patient").set("xx", e.get("Id"))), p.medecin), ACCEPTED),
+    "comment inside the transforms": (lambda p: edit(signed_fse(p.medecin), lambda e: signed_info(e).find(
+        f"{DS}Reference/{DS}Transforms").insert(1, etree.Comment(" x "))), ACCEPTED),
+    "comment inside the digest method": (lambda p: edit(signed_fse(p.medecin), lambda e: signed_info(e).find(
+        f"{DS}Reference/{DS}DigestMethod").append(etree.Comment(" x "))), ACCEPTED),
+    "CDATA digest value": (lambda p: edit(signed_fse(p.medecin), lambda e: _cdata(signed_info(e).find(
+        f"{DS}Reference/{DS}DigestValue"))), ACCEPTED),
+    "white space in SignedInfo after signing": (lambda p: edit(signed_fse(p.medecin), lambda e: setattr(
+        signed_info(e).find(f"{DS}SignatureMethod"), "tail", "\n")), "FSE-SIG-004"),
+    "ds declared by the lot only": (_ds_on_the_lot_only, ACCEPTED),
+    "ds also bound to another prefix by the lot": (_ds_under_two_prefixes, ACCEPTED),
+    "ds redeclared in KeyInfo": (_ds_redeclared_in_key_info, ACCEPTED),
 }
 
 
