@@ -17,10 +17,11 @@ client), :func:`build_lot` and :func:`document_bytes`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import TypeVar
 
 from lxml import etree
 
@@ -36,7 +37,7 @@ from amelipro.fse.domain import (
     Totals,
 )
 from amelipro.xmlcore import errors as xml_errors
-from amelipro.xmlcore.lot import LotHeader, LotReading, read_lot
+from amelipro.xmlcore.lot import FseOutcome, LotHeader, LotReading, read_lot, read_lot_each
 from amelipro.xmlcore.safe import DEFAULT_LIMITS, ParseLimits
 from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_NS, LOT_TAG, SchemaRegistry, XmlIssue
 from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
@@ -44,6 +45,7 @@ from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
 F = f"{{{FSE_NS}}}"
 _F_LEN = len(F)
 L = f"{{{LOT_NS}}}"
+T = TypeVar("T")
 
 LINE_TAGS: dict[LineKind, str] = {
     LineKind.NGAP: "ActeNGAP",
@@ -426,27 +428,107 @@ def read_lot_document(data: bytes, policy: VerifyPolicy, *, token_rpps: str | No
 
     Raises ``amelipro.xmlcore.errors.LotError`` (``.issues``; ``.errors``: their dicts) when the lot is
     refused whole: answer a negative ARL. Otherwise every FSE has its CareSheet or errors.
+    The whole tree is kept (``FseDocument.locate``): :func:`read_lot_documents_each` reads a
+    lot FSE by FSE.
     """
     reading: LotReading = read_lot(data, policy, limits=limits, registry=registry, now=now,
                                    accept_single_fse=accept_single_fse)
-    documents = []
-    for outcome in reading.outcomes:
-        sheet = None
-        issues = list(outcome.errors)
-        if outcome.ok:
-            try:
-                sheet = care_sheet_from_xml(outcome.signed)
-            except (ValueError, KeyError, ArithmeticError) as exc:  # schema-valid but unmappable
-                issues.append(XmlIssue.of(xml_errors.XSD_INVALID, type(exc).__name__, "/FSE", outcome.line))
-                documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, None,
-                                             outcome.verified, tuple(issues)))
-                continue
-            signer_issues = check_signer(outcome.verified, sheet.professional.rpps, token_rpps)
-            if signer_issues:  # locate only when there is something to report
-                doc = FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
-                                  outcome.verified, ())
-                path, line = doc.locate("professional.rpps")
-                issues.extend(replace(i, path=path, line=line) for i in signer_issues)
-        documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
-                                     outcome.verified, tuple(issues)))
-    return LotDocument(reading.lot_id, reading.header, reading.digest, tuple(documents))
+    documents = tuple(fse_document(outcome, token_rpps) for outcome in reading.outcomes)
+    return LotDocument(reading.lot_id, reading.header, reading.digest, documents)
+
+
+def read_lot_documents_each(data: bytes, policy: VerifyPolicy, visit: Callable[[FseDocument], T], *,
+                            token_rpps: str | None = None, limits: ParseLimits = DEFAULT_LIMITS,
+                            registry: SchemaRegistry | None = None,
+                            now: datetime | None = None) -> tuple[LotDocument, list[T]]:
+    """:func:`read_lot_document`, FSE by FSE (``xmlcore.lot.read_lot_each``): ``visit(document)``
+    for each FSE in order, its result kept; each FSE's received element is emptied once
+    visited (``visit`` keeps nothing of its tree: see :func:`source_lines`). The lot
+    (``documents`` empty) and the results."""
+    reading, results = read_lot_each(data, policy, lambda outcome: visit(fse_document(outcome, token_rpps)),
+                                     limits=limits, registry=registry, now=now)
+    return LotDocument(reading.lot_id, reading.header, reading.digest, ()), results
+
+
+def fse_document(outcome: FseOutcome, token_rpps: str | None) -> FseDocument:
+    """One FSE of a lot read: its signed content mapped to a CareSheet, its signer checked."""
+    sheet = None
+    issues = list(outcome.errors)
+    if outcome.ok:
+        try:
+            sheet = care_sheet_from_xml(outcome.signed)
+        except (ValueError, KeyError, ArithmeticError) as exc:  # schema-valid but unmappable
+            issues.append(XmlIssue.of(xml_errors.XSD_INVALID, type(exc).__name__, "/FSE", outcome.line))
+            return FseDocument(outcome.position, outcome.element_id, outcome.line, None,
+                               outcome.verified, tuple(issues))
+        signer_issues = check_signer(outcome.verified, sheet.professional.rpps, token_rpps)
+        if signer_issues:  # locate only when there is something to report
+            doc = FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
+                              outcome.verified, ())
+            path, line = doc.locate("professional.rpps")
+            issues.extend(replace(i, path=path, line=line) for i in signer_issues)
+    return FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
+                       outcome.verified, tuple(issues))
+
+
+# --- lines of the received document, kept without its tree ---------------------------------
+
+class _Shape:
+    """The FSE-namespace elements of an FSE (as :func:`walk` reaches them), shared by the FSE
+    laid out alike: each element's children by local name, in order."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, key: tuple[tuple[int, str], ...]) -> None:
+        children: dict[tuple[int, str], list[int]] = {}
+        for index, (parent, name) in enumerate(key):
+            if parent >= 0:
+                children.setdefault((parent, name), []).append(index)
+        self.children = children
+
+
+class SourceLines:
+    """The received lines of an FSE's elements, to locate errors once its tree is released:
+    ``line_at(path)`` is ``walk(element, path)[0].sourceline``. A few bytes per FSE: the
+    shape and the lines relative to the FSE's own are shared by the FSE laid out alike."""
+
+    __slots__ = ("shape", "offsets", "line")
+
+    def __init__(self, shape: _Shape, offsets: tuple[int | None, ...], line: int | None) -> None:
+        self.shape, self.offsets, self.line = shape, offsets, line
+
+    def line_at(self, path: str) -> int | None:
+        steps = path.strip("/").split("/")
+        node = 0
+        if steps and steps[0] == "FSE":
+            children = self.shape.children
+            for step in steps[1:]:
+                name, _, index = step.partition("[")
+                found = children.get((node, name), ())
+                k = int(index.rstrip("]")) - 1 if index else 0
+                if not 0 <= k < len(found):
+                    break
+                node = found[k]
+        offset = self.offsets[node]
+        return None if offset is None or self.line is None else self.line + offset
+
+
+def source_lines(element: etree._Element, memo: dict) -> SourceLines:
+    """The :class:`SourceLines` of a received FSE element; ``memo`` (a dict kept for a lot)
+    shares the shapes and relative lines of the FSE laid out alike."""
+    nodes = [element]
+    key: list[tuple[int, str]] = [(-1, "")]
+    for index, node in enumerate(nodes):  # grows while read: each element's children after it
+        for child in node:
+            tag = child.tag
+            if isinstance(tag, str) and tag.startswith(F):
+                nodes.append(child)
+                key.append((index, tag[_F_LEN:]))
+    base = element.sourceline
+    offsets = tuple(None if base is None or n.sourceline is None else n.sourceline - base for n in nodes)
+    shape_key = tuple(key)
+    shape = memo.get(shape_key)
+    if shape is None:
+        shape = memo[shape_key] = _Shape(shape_key)
+    offsets = memo.setdefault(offsets, offsets)
+    return SourceLines(shape, offsets, base)

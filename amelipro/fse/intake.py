@@ -62,9 +62,9 @@ class ReadFse:
     signer_rpps: str | None
     sheet: CareSheet | None
     errors: tuple[Issue, ...] = ()
-    # The received FSE element, for the line numbers of errors found later (the signed copy
-    # and its verification result are not kept: a lot's memory is its tree and its sheets).
-    source: Any = None
+    # The lines of the received FSE's elements, for the line numbers of errors found later
+    # (``document.SourceLines``: neither the received tree nor the signed copy is kept).
+    lines: Any = None
     line: int | None = None
 
 
@@ -184,29 +184,32 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
     than its professional, or billed by another than the token's owner: nothing of it is
     stored. Every such error of every FSE is reported together, placed in the lot.
     """
-    from amelipro.fse.document import read_lot_document
+    from amelipro.fse.document import read_lot_documents_each, source_lines
     from amelipro.xmlcore import errors as xml_errors
 
-    try:
-        lot = read_lot_document(body, gw.policy, token_rpps=token_rpps, limits=gw.limits,
-                                registry=gw.registry)
-    except xml_errors.LotError as exc:
-        status = max((_status_of(e.code) for e in exc.issues), default=400)
-        raise LotRefusedError(status, list(exc.issues)) from None
-    refusals: list[Issue] = []
-    fses: list[ReadFse] = []
-    for doc in lot.documents:
+    memo: dict = {}
+
+    def read_one(doc) -> ReadFse | list[Issue]:
+        """One FSE: its refusals, or what the next stages read of it (nothing of its trees)."""
         if not doc.ok:
-            refusals.extend(
-                issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
-                               element_id=doc.element_id or "")
-                for issue in doc.errors)
-            continue
+            return [issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
+                                   element_id=doc.element_id or "")
+                    for issue in doc.errors]
         # Stored: what the signature covers, with the signature, so that anyone can verify it
         # again later (and nothing the sender added outside the signed content). Nothing is
         # ever read back from it: the stored fields come from the verified content.
-        fses.append(ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified),
-                            doc.verified.rpps, doc.sheet, source=doc.verified.source, line=doc.line))
+        return ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified), doc.verified.rpps,
+                       doc.sheet, lines=source_lines(doc.verified.source, memo), line=doc.line)
+
+    try:
+        lot, read = read_lot_documents_each(body, gw.policy, read_one, token_rpps=token_rpps, limits=gw.limits,
+                                            registry=gw.registry)
+    except xml_errors.LotError as exc:
+        status = max((_status_of(e.code) for e in exc.issues), default=400)
+        raise LotRefusedError(status, list(exc.issues)) from None
+    refusals = [issue for item in read if isinstance(item, list) for issue in item]
+    fses = [item for item in read if isinstance(item, ReadFse)]
+    del read
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code
         status = 403 if all(e.code == token_code for e in refusals) else 422
@@ -333,11 +336,9 @@ def _source_line(read: ReadFse, path: str) -> int | None:
     content (the care sheet), and the signed element is the received element minus its
     signature.
     """
-    from amelipro.fse.document import walk
-
-    if read.source is None:
+    if read.lines is None:
         return read.line
-    return walk(read.source, path)[0].sourceline  # the deepest element found when the path stops short
+    return read.lines.line_at(path)  # the deepest element found when the path stops short
 
 
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[Issue], Computed | None]:
