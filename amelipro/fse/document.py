@@ -44,6 +44,7 @@ from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
 
 F = f"{{{FSE_NS}}}"
 _F_LEN = len(F)
+_F_ANY = f"{F}*"
 L = f"{{{LOT_NS}}}"
 T = TypeVar("T")
 
@@ -157,10 +158,8 @@ class _Fields:
 
     def __init__(self, element: etree._Element) -> None:
         children: dict[str, etree._Element] = {}
-        for child in element:
-            tag = child.tag  # lxml builds a new string at each access: read it once
-            if isinstance(tag, str) and tag.startswith(F):
-                children.setdefault(tag[_F_LEN:], child)
+        for child in element.iterchildren(_F_ANY):  # the FSE namespace's elements, chosen by lxml
+            children.setdefault(child.tag[_F_LEN:], child)
         self.children = children
 
     def node(self, name: str) -> _Fields | None:
@@ -169,13 +168,15 @@ class _Fields:
 
     def text(self, name: str) -> str:
         child = self.children.get(name)
-        if child is None or child.text is None:
+        text = child.text if child is not None else None  # lxml builds a new string at each access
+        if text is None:
             raise ValueError(f"missing {name}")
-        return child.text.strip()
+        return text.strip()
 
     def opt(self, name: str) -> str | None:
         child = self.children.get(name)
-        return child.text.strip() if child is not None and child.text else None
+        text = child.text if child is not None else None
+        return text.strip() if text else None
 
     def __getitem__(self, name: str) -> _Fields:
         found = self.node(name)
@@ -516,14 +517,16 @@ class SourceLines:
 def source_lines(element: etree._Element, memo: dict) -> SourceLines:
     """The :class:`SourceLines` of a received FSE element; ``memo`` (a dict kept for a lot)
     shares the shapes and relative lines of the FSE laid out alike."""
-    nodes = [element]
+    index = {element: 0}
     key: list[tuple[int, str]] = [(-1, "")]
-    for index, node in enumerate(nodes):  # grows while read: each element's children after it
-        for child in node:
-            tag = child.tag
-            if isinstance(tag, str) and tag.startswith(F):
-                nodes.append(child)
-                key.append((index, tag[_F_LEN:]))
+    nodes = [element]
+    for node in element.iterdescendants(_F_ANY):  # in document order: a parent before its children
+        parent = index.get(node.getparent())
+        if parent is None:  # below an element of another namespace (the signature): out of walk's reach
+            continue
+        index[node] = len(nodes)
+        nodes.append(node)
+        key.append((parent, node.tag[_F_LEN:]))
     base = element.sourceline
     offsets = tuple(None if base is None or n.sourceline is None else n.sourceline - base for n in nodes)
     shape_key = tuple(key)

@@ -180,8 +180,9 @@ def _read_whole(data: bytes, policy: VerifyPolicy, limits: ParseLimits, registry
     return LotReading(root.get("Id"), header, digest, ()), results
 
 
-_XINCLUDE_PREFIXES = tuple(f"{{{ns}}}" for ns in XINCLUDE_NAMESPACES)
+_XINCLUDE_TAGS = tuple(f"{{{ns}}}*" for ns in XINCLUDE_NAMESPACES)
 _HEADER_TAG = f"{L}Entete"
+_STREAMED_TAGS = (LOT_TAG, _HEADER_TAG, FSE_TAG)  # the parser's events: these elements and PIs
 
 
 def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutcome], T],
@@ -190,38 +191,42 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
     """A lot read as it is parsed; raises :class:`_Unusual` at the first doubt (then the
     whole reading answers). Each FSE is visited at its end tag, then emptied; the lot's
     element keeps its envelope, the emptied FSE elements and the text around them, on which
-    the lot schema is checked at the end (the FSE are ``processContents="skip"`` there)."""
+    the lot schema is checked at the end (the FSE are ``processContents="skip"`` there).
+
+    What the safe parser refuses is looked for where a lot can hold it: processing
+    instructions anywhere (the parser's events), a doctype, and in the header and each FSE
+    (the lot's only children, else the lot is unusual) an element too deep or an XInclude."""
+    if limits.max_depth < 3:
+        raise _Unusual
     digest = hashlib.sha256(data).hexdigest()
     parser = etree.iterparse(
-        io.BytesIO(data), events=("start", "end", "pi"), resolve_entities=False, no_network=True,
-        load_dtd=False, dtd_validation=False, attribute_defaults=False, huge_tree=False,
+        io.BytesIO(data), events=("start", "end", "pi"), tag=_STREAMED_TAGS, resolve_entities=False,
+        no_network=True, load_dtd=False, dtd_validation=False, attribute_defaults=False, huge_tree=False,
         remove_blank_text=False,
     )
+    too_deep = _depth_below(limits.max_depth - 1)  # from a child of the lot: deeper than max_depth
     root: etree._Element | None = None
-    depth = 0
-    header_seen = False
+    header_el: etree._Element | None = None
     ids: Counter[str] = Counter()
     results: list[T] = []
     try:
         for event, el in parser:
             if event == "pi":
                 raise _Unusual
-            if event == "start":
-                depth += 1
-                if depth > limits.max_depth or el.tag.startswith(_XINCLUDE_PREFIXES):
+            if root is None:  # the first element's start: the lot's
+                if event != "start" or el.getparent() is not None or el.tag != LOT_TAG \
+                        or _has_doctype(el.getroottree().docinfo):
                     raise _Unusual
-                if root is None:
-                    root = el
-                    if root.tag != LOT_TAG or _has_doctype(root.getroottree().docinfo):
-                        raise _Unusual
+                root = el
                 continue
-            depth -= 1
-            if depth != 1:
-                continue
-            if not header_seen:  # the first child: the envelope's header, kept
-                header_seen = True
+            if event == "start" or el.getparent() is not root:
+                continue  # an FSE's end is read at its end; nested ones are the FSE's business
+            if too_deep(el) or next(el.iter(*_XINCLUDE_TAGS), None) is not None:
+                raise _Unusual
+            if header_el is None:  # the first child: the envelope's header, kept
                 if el.tag != _HEADER_TAG:
                     raise _Unusual
+                header_el = el
                 continue
             if el.tag != FSE_TAG:
                 raise _Unusual
@@ -252,6 +257,11 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
     if any(n > 1 for n in ids.values()):
         raise _Unusual
     return LotReading(root.get("Id"), header, digest, ()), results
+
+
+def _depth_below(levels: int) -> etree.XPath:
+    """Whether an element has descendants ``levels`` below it."""
+    return etree.XPath("boolean(" + "/".join(["*"] * levels) + ")")
 
 
 def _has_doctype(info) -> bool:
