@@ -62,8 +62,8 @@ class ReadFse:
     signer_rpps: str | None
     sheet: CareSheet | None
     errors: tuple[Issue, ...] = ()
-    # The lines of the received FSE's elements, for the line numbers of errors found later
-    # (``document.SourceLines``: neither the received tree nor the signed copy is kept).
+    # The lines of the lot's FSE elements (``received_lines.LotLines``), for the line numbers
+    # of errors found later: neither the received tree nor the signed copy is kept.
     lines: Any = None
     line: int | None = None
 
@@ -184,10 +184,11 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
     than its professional, or billed by another than the token's owner: nothing of it is
     stored. Every such error of every FSE is reported together, placed in the lot.
     """
-    from amelipro.fse.document import read_lot_documents_each, source_lines
+    from amelipro.fse.document import read_lot_documents_each
+    from amelipro.fse.received_lines import LotLines
     from amelipro.xmlcore import errors as xml_errors
 
-    memo: dict = {}
+    lines = LotLines(body, gw.limits)  # read only if an error must be placed
 
     def read_one(doc) -> ReadFse | list[Issue]:
         """One FSE: its refusals, or what the next stages read of it (nothing of its trees)."""
@@ -199,7 +200,7 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
         # again later (and nothing the sender added outside the signed content). Nothing is
         # ever read back from it: the stored fields come from the verified content.
         return ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified), doc.verified.rpps,
-                       doc.sheet, lines=source_lines(doc.verified.source, memo), line=doc.line)
+                       doc.sheet, lines=lines, line=doc.line)
 
     try:
         lot, read = read_lot_documents_each(body, gw.policy, read_one, token_rpps=token_rpps, limits=gw.limits,
@@ -332,13 +333,14 @@ def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
 def _source_line(read: ReadFse, path: str) -> int | None:
     """Line in the received document of the element at ``path`` ("/FSE/Lignes/ActeNGAP[2]/Code").
 
-    Only a line number is read from the received tree: the path was resolved on the verified
-    content (the care sheet), and the signed element is the received element minus its
-    signature.
+    Only a line number is read from the received document: the path was resolved on the
+    verified content (the care sheet), and the signed element is the received element minus
+    its signature.
     """
-    if read.lines is None:
+    found = read.lines.of(read.position) if read.lines is not None else None
+    if found is None:
         return read.line
-    return read.lines.line_at(path)  # the deepest element found when the path stops short
+    return found.line_at(path)  # the deepest element found when the path stops short
 
 
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[Issue], Computed | None]:

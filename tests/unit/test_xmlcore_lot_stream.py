@@ -17,10 +17,10 @@ from amelipro.fse.document import (
     build_lot,
     care_sheet_to_xml,
     field_path,
-    source_lines,
     walk,
 )
 from amelipro.fse.domain import Line, LineKind
+from amelipro.fse.received_lines import LotLines, source_lines
 from amelipro.xmlcore.errors import LotError
 from amelipro.xmlcore.lot import read_lot, read_lot_each
 from amelipro.xmlcore.safe import ParseLimits
@@ -206,3 +206,22 @@ def test_source_lines_give_the_lines_of_the_received_elements(pki):
     assert again.shape is not lines.shape  # another layout: 2 lines, not 4
     twin = source_lines(copy.deepcopy(element), memo)
     assert twin.shape is lines.shape and twin.offsets is lines.offsets  # shared by the FSE laid out alike
+
+
+def test_lot_lines_are_read_again_from_the_lot_only_when_asked(pki):
+    """What the submission keeps of a lot to place its errors: its bytes, parsed again the
+    first time a line is asked for; the lines of each FSE by its rank, as in the lot read."""
+    fses = [signed_fse(pki.medecin, n) for n in (1, 2, 3)]
+    lot = build_lot(fses, number="L1", sender_rpps=RPPS_MEDECIN)
+    pretty = etree.tostring(lot, pretty_print=True).replace(b"<Patient>", b"<Patient>\n\n<!-- x -->\n", 1)
+    sheet = sample_care_sheet(1)
+    paths = [field_path(sheet, name) for name in FIELD_PATHS] + ["/FSE/Lignes/ActeCCAM/Code"]
+    for data, elements in (
+        (pretty, etree.fromstring(pretty).findall(f"{F}FSE")),
+        (etree.tostring(fses[1]), [etree.fromstring(etree.tostring(fses[1]))]),
+    ):
+        lines = LotLines(data, ParseLimits())
+        assert lines._lines is None  # nothing read yet
+        for rank, element in enumerate(elements, 1):
+            assert [lines.of(rank).line_at(p) for p in paths] == [walk(element, p)[0].sourceline for p in paths]
+        assert lines.of(len(elements) + 1) is None and lines.of(0) is None
