@@ -225,3 +225,26 @@ def test_lot_lines_are_read_again_from_the_lot_only_when_asked(pki):
         for rank, element in enumerate(elements, 1):
             assert [lines.of(rank).line_at(p) for p in paths] == [walk(element, p)[0].sourceline for p in paths]
         assert lines.of(len(elements) + 1) is None and lines.of(0) is None
+
+
+def test_what_the_submission_keeps_of_a_read_fse_holds_no_tree(pki, verify_policy):
+    """``intake.read_lot``: each ReadFse holds its signed XML (a string), its care sheet and
+    the lot's lines (read only when an error is placed), never an element of the lot's tree
+    nor of its signed copy."""
+    import gc
+
+    from amelipro.fse import intake
+    from amelipro.xmlcore.schemas import get_registry
+
+    data = lot_bytes(pki, 3)
+    gw = intake.Gateway(policy=verify_policy, registry=get_registry(), limits=ParseLimits())
+    reading = intake.read_lot(gw, data, RPPS_MEDECIN)
+    assert [f.position for f in reading.fses] == [1, 2, 3]
+    seen, todo = set(), list(reading.fses)
+    for _ in range(4):  # what each ReadFse refers to, and what that refers to, ...
+        todo = [o for obj in todo for o in gc.get_referents(obj) if id(o) not in seen and not seen.add(id(o))]
+        assert not any(isinstance(o, etree._Element | etree._ElementTree) for o in todo)
+    assert reading.fses[0].lines._lines is None  # no error to place: the lines were not read
+    received = etree.fromstring(data).findall(f"{F}FSE")[2]
+    path, line = intake.locate(reading.fses[2], "patient.nir")
+    assert (path, line) == ("/Lot/FSE[3]/Patient/NIR", received.find(f"{F}Patient/{F}NIR").sourceline)
