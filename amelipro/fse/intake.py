@@ -42,7 +42,6 @@ class Computed:
     charged: Decimal
     base: Decimal
     amo: Decimal
-    lines: tuple[dict[str, Any], ...] = ()  # per line: number, base, rate, amo, label, charges
     participation: Decimal = Decimal("0.00")
     franchise: Decimal = Decimal("0.00")
     pricing: Any = None  # the Pricing itself, to charge it again against the history
@@ -50,6 +49,18 @@ class Computed:
     @property
     def patient_charges(self) -> Decimal:
         return self.participation + self.franchise
+
+    @property
+    def lines(self) -> tuple[dict[str, Any], ...]:
+        """Per line: number, base, rate, amo, label, charges (as text), from the pricing;
+        made when asked (to be stored), not kept by each of a lot's thousands of sheets."""
+        if self.pricing is None:
+            return ()
+        return tuple({
+            "number": p.number, "charged": f"{p.charged:.2f}", "base": f"{p.base:.2f}", "rate": p.rate,
+            "amo": f"{p.amo:.2f}", "label": p.label,
+            "participation": f"{p.participation:.2f}", "franchise": f"{p.franchise:.2f}",
+        } for p in self.pricing.lines)
 
 
 @dataclass(frozen=True)
@@ -375,11 +386,6 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[Issue], Compu
 def computed_of(pricing) -> Computed:
     return Computed(
         charged=pricing.charged, base=pricing.base, amo=pricing.amo,
-        lines=tuple({
-            "number": p.number, "charged": f"{p.charged:.2f}", "base": f"{p.base:.2f}", "rate": p.rate,
-            "amo": f"{p.amo:.2f}", "label": p.label,
-            "participation": f"{p.participation:.2f}", "franchise": f"{p.franchise:.2f}",
-        } for p in pricing.lines),
         participation=pricing.charges.participation,
         franchise=pricing.charges.franchise,
         pricing=pricing,
