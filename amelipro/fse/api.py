@@ -7,6 +7,7 @@ the negative ARL as body), 201 with the positive ARL (even when FSE are rejected
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +49,19 @@ def _body_error(exc: BodyError) -> Response:
     return _refuse(exc.error, exc.detail)
 
 
+def _body_bytes() -> bytes:
+    """The request body, not copied: the bytes ``amelipro.uploads`` read and checked (a lot
+    can weigh tens of MB; ``get_data`` would make a second copy, alive with the first until
+    the response)."""
+    environ = request.environ
+    stream = environ.get("wsgi.input")
+    if environ.get("amelipro.body_checked") and isinstance(stream, io.BytesIO) and stream.tell() == 0:
+        body = stream.getvalue()  # the very bytes given to the buffer: no copy
+        if len(body) == request.content_length:
+            return body
+    return request.get_data(cache=False)
+
+
 def _read_body() -> bytes | Response:
     if request.mimetype not in XML_TYPES:
         return _refuse(lot_errors.CONTENT_TYPE, f"Reçu : {request.mimetype or 'aucun'}.")
@@ -55,7 +69,7 @@ def _read_body() -> bytes | Response:
     if limit and request.content_length is not None and request.content_length > limit:
         return _refuse(xml_errors.TOO_LARGE, f"Taille maximale : {limit} octets.")
     try:
-        body = request.get_data(cache=False)
+        body = _body_bytes()
     except RequestEntityTooLarge:
         return _refuse(xml_errors.TOO_LARGE)
     if limit and len(body) > limit:

@@ -17,10 +17,11 @@ client), :func:`build_lot` and :func:`document_bytes`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import TypeVar
 
 from lxml import etree
 
@@ -36,14 +37,16 @@ from amelipro.fse.domain import (
     Totals,
 )
 from amelipro.xmlcore import errors as xml_errors
-from amelipro.xmlcore.lot import LotHeader, LotReading, read_lot
+from amelipro.xmlcore.lot import FseOutcome, LotHeader, LotReading, read_lot, read_lot_each
 from amelipro.xmlcore.safe import DEFAULT_LIMITS, ParseLimits
 from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_NS, LOT_TAG, SchemaRegistry, XmlIssue
 from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
 
 F = f"{{{FSE_NS}}}"
 _F_LEN = len(F)
+_F_ANY = f"{F}*"
 L = f"{{{LOT_NS}}}"
+T = TypeVar("T")
 
 LINE_TAGS: dict[LineKind, str] = {
     LineKind.NGAP: "ActeNGAP",
@@ -155,10 +158,8 @@ class _Fields:
 
     def __init__(self, element: etree._Element) -> None:
         children: dict[str, etree._Element] = {}
-        for child in element:
-            tag = child.tag  # lxml builds a new string at each access: read it once
-            if isinstance(tag, str) and tag.startswith(F):
-                children.setdefault(tag[_F_LEN:], child)
+        for child in element.iterchildren(_F_ANY):  # the FSE namespace's elements, chosen by lxml
+            children.setdefault(child.tag[_F_LEN:], child)
         self.children = children
 
     def node(self, name: str) -> _Fields | None:
@@ -167,13 +168,15 @@ class _Fields:
 
     def text(self, name: str) -> str:
         child = self.children.get(name)
-        if child is None or child.text is None:
+        text = child.text if child is not None else None  # lxml builds a new string at each access
+        if text is None:
             raise ValueError(f"missing {name}")
-        return child.text.strip()
+        return text.strip()
 
     def opt(self, name: str) -> str | None:
         child = self.children.get(name)
-        return child.text.strip() if child is not None and child.text else None
+        text = child.text if child is not None else None
+        return text.strip() if text else None
 
     def __getitem__(self, name: str) -> _Fields:
         found = self.node(name)
@@ -426,27 +429,44 @@ def read_lot_document(data: bytes, policy: VerifyPolicy, *, token_rpps: str | No
 
     Raises ``amelipro.xmlcore.errors.LotError`` (``.issues``; ``.errors``: their dicts) when the lot is
     refused whole: answer a negative ARL. Otherwise every FSE has its CareSheet or errors.
+    The whole tree is kept (``FseDocument.locate``): :func:`read_lot_documents_each` reads a
+    lot FSE by FSE.
     """
     reading: LotReading = read_lot(data, policy, limits=limits, registry=registry, now=now,
                                    accept_single_fse=accept_single_fse)
-    documents = []
-    for outcome in reading.outcomes:
-        sheet = None
-        issues = list(outcome.errors)
-        if outcome.ok:
-            try:
-                sheet = care_sheet_from_xml(outcome.signed)
-            except (ValueError, KeyError, ArithmeticError) as exc:  # schema-valid but unmappable
-                issues.append(XmlIssue.of(xml_errors.XSD_INVALID, type(exc).__name__, "/FSE", outcome.line))
-                documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, None,
-                                             outcome.verified, tuple(issues)))
-                continue
-            signer_issues = check_signer(outcome.verified, sheet.professional.rpps, token_rpps)
-            if signer_issues:  # locate only when there is something to report
-                doc = FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
-                                  outcome.verified, ())
-                path, line = doc.locate("professional.rpps")
-                issues.extend(replace(i, path=path, line=line) for i in signer_issues)
-        documents.append(FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
-                                     outcome.verified, tuple(issues)))
-    return LotDocument(reading.lot_id, reading.header, reading.digest, tuple(documents))
+    documents = tuple(fse_document(outcome, token_rpps) for outcome in reading.outcomes)
+    return LotDocument(reading.lot_id, reading.header, reading.digest, documents)
+
+
+def read_lot_documents_each(data: bytes, policy: VerifyPolicy, visit: Callable[[FseDocument], T], *,
+                            token_rpps: str | None = None, limits: ParseLimits = DEFAULT_LIMITS,
+                            registry: SchemaRegistry | None = None,
+                            now: datetime | None = None) -> tuple[LotDocument, list[T]]:
+    """:func:`read_lot_document`, FSE by FSE (``xmlcore.lot.read_lot_each``): ``visit(document)``
+    for each FSE in order, its result kept; each FSE's received element is emptied once
+    visited (``visit`` keeps nothing of its tree: see :func:`source_lines`). The lot
+    (``documents`` empty) and the results."""
+    reading, results = read_lot_each(data, policy, lambda outcome: visit(fse_document(outcome, token_rpps)),
+                                     limits=limits, registry=registry, now=now)
+    return LotDocument(reading.lot_id, reading.header, reading.digest, ()), results
+
+
+def fse_document(outcome: FseOutcome, token_rpps: str | None) -> FseDocument:
+    """One FSE of a lot read: its signed content mapped to a CareSheet, its signer checked."""
+    sheet = None
+    issues = list(outcome.errors)
+    if outcome.ok:
+        try:
+            sheet = care_sheet_from_xml(outcome.signed)
+        except (ValueError, KeyError, ArithmeticError) as exc:  # schema-valid but unmappable
+            issues.append(XmlIssue.of(xml_errors.XSD_INVALID, type(exc).__name__, "/FSE", outcome.line))
+            return FseDocument(outcome.position, outcome.element_id, outcome.line, None,
+                               outcome.verified, tuple(issues))
+        signer_issues = check_signer(outcome.verified, sheet.professional.rpps, token_rpps)
+        if signer_issues:  # locate only when there is something to report
+            doc = FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
+                              outcome.verified, ())
+            path, line = doc.locate("professional.rpps")
+            issues.extend(replace(i, path=path, line=line) for i in signer_issues)
+    return FseDocument(outcome.position, outcome.element_id, outcome.line, sheet,
+                       outcome.verified, tuple(issues))

@@ -42,7 +42,6 @@ class Computed:
     charged: Decimal
     base: Decimal
     amo: Decimal
-    lines: tuple[dict[str, Any], ...] = ()  # per line: number, base, rate, amo, label, charges
     participation: Decimal = Decimal("0.00")
     franchise: Decimal = Decimal("0.00")
     pricing: Any = None  # the Pricing itself, to charge it again against the history
@@ -50,6 +49,18 @@ class Computed:
     @property
     def patient_charges(self) -> Decimal:
         return self.participation + self.franchise
+
+    @property
+    def lines(self) -> tuple[dict[str, Any], ...]:
+        """Per line: number, base, rate, amo, label, charges (as text), from the pricing;
+        made when asked (to be stored), not kept by each of a lot's thousands of sheets."""
+        if self.pricing is None:
+            return ()
+        return tuple({
+            "number": p.number, "charged": f"{p.charged:.2f}", "base": f"{p.base:.2f}", "rate": p.rate,
+            "amo": f"{p.amo:.2f}", "label": p.label,
+            "participation": f"{p.participation:.2f}", "franchise": f"{p.franchise:.2f}",
+        } for p in self.pricing.lines)
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,9 @@ class ReadFse:
     signer_rpps: str | None
     sheet: CareSheet | None
     errors: tuple[Issue, ...] = ()
-    # The received FSE element, for the line numbers of errors found later (the signed copy
-    # and its verification result are not kept: a lot's memory is its tree and its sheets).
-    source: Any = None
+    # The lines of the lot's FSE elements (``received_lines.LotLines``), for the line numbers
+    # of errors found later: neither the received tree nor the signed copy is kept.
+    lines: Any = None
     line: int | None = None
 
 
@@ -184,29 +195,33 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
     than its professional, or billed by another than the token's owner: nothing of it is
     stored. Every such error of every FSE is reported together, placed in the lot.
     """
-    from amelipro.fse.document import read_lot_document
+    from amelipro.fse.document import read_lot_documents_each
+    from amelipro.fse.received_lines import LotLines
     from amelipro.xmlcore import errors as xml_errors
 
-    try:
-        lot = read_lot_document(body, gw.policy, token_rpps=token_rpps, limits=gw.limits,
-                                registry=gw.registry)
-    except xml_errors.LotError as exc:
-        status = max((_status_of(e.code) for e in exc.issues), default=400)
-        raise LotRefusedError(status, list(exc.issues)) from None
-    refusals: list[Issue] = []
-    fses: list[ReadFse] = []
-    for doc in lot.documents:
+    lines = LotLines(body, gw.limits)  # read only if an error must be placed
+
+    def read_one(doc) -> ReadFse | list[Issue]:
+        """One FSE: its refusals, or what the next stages read of it (nothing of its trees)."""
         if not doc.ok:
-            refusals.extend(
-                issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
-                               element_id=doc.element_id or "")
-                for issue in doc.errors)
-            continue
+            return [issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
+                                   element_id=doc.element_id or "")
+                    for issue in doc.errors]
         # Stored: what the signature covers, with the signature, so that anyone can verify it
         # again later (and nothing the sender added outside the signed content). Nothing is
         # ever read back from it: the stored fields come from the verified content.
-        fses.append(ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified),
-                            doc.verified.rpps, doc.sheet, source=doc.verified.source, line=doc.line))
+        return ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified), doc.verified.rpps,
+                       doc.sheet, lines=lines, line=doc.line)
+
+    try:
+        lot, read = read_lot_documents_each(body, gw.policy, read_one, token_rpps=token_rpps, limits=gw.limits,
+                                            registry=gw.registry)
+    except xml_errors.LotError as exc:
+        status = max((_status_of(e.code) for e in exc.issues), default=400)
+        raise LotRefusedError(status, list(exc.issues)) from None
+    refusals = [issue for item in read if isinstance(item, list) for issue in item]
+    fses = [item for item in read if isinstance(item, ReadFse)]
+    del read
     if refusals:
         token_code = xml_errors.SIG_TOKEN_MISMATCH.code
         status = 403 if all(e.code == token_code for e in refusals) else 422
@@ -329,15 +344,14 @@ def locate(read: ReadFse, field_path: str) -> tuple[str, int | None]:
 def _source_line(read: ReadFse, path: str) -> int | None:
     """Line in the received document of the element at ``path`` ("/FSE/Lignes/ActeNGAP[2]/Code").
 
-    Only a line number is read from the received tree: the path was resolved on the verified
-    content (the care sheet), and the signed element is the received element minus its
-    signature.
+    Only a line number is read from the received document: the path was resolved on the
+    verified content (the care sheet), and the signed element is the received element minus
+    its signature.
     """
-    from amelipro.fse.document import walk
-
-    if read.source is None:
+    found = read.lines.of(read.position) if read.lines is not None else None
+    if found is None:
         return read.line
-    return walk(read.source, path)[0].sourceline  # the deepest element found when the path stops short
+    return found.line_at(path)  # the deepest element found when the path stops short
 
 
 def check_read(ctx: CheckContext, read: ReadFse) -> tuple[list[Issue], Computed | None]:
@@ -372,11 +386,6 @@ def check_sheet(ctx: CheckContext, sheet: CareSheet) -> tuple[list[Issue], Compu
 def computed_of(pricing) -> Computed:
     return Computed(
         charged=pricing.charged, base=pricing.base, amo=pricing.amo,
-        lines=tuple({
-            "number": p.number, "charged": f"{p.charged:.2f}", "base": f"{p.base:.2f}", "rate": p.rate,
-            "amo": f"{p.amo:.2f}", "label": p.label,
-            "participation": f"{p.participation:.2f}", "franchise": f"{p.franchise:.2f}",
-        } for p in pricing.lines),
         participation=pricing.charges.participation,
         franchise=pricing.charges.franchise,
         pricing=pricing,

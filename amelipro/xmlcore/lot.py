@@ -8,15 +8,18 @@ independently, so a bad FSE rejects only itself.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from lxml import etree
 
 from amelipro.xmlcore import errors
-from amelipro.xmlcore.safe import DEFAULT_LIMITS, ParseLimits, parse_untrusted
+from amelipro.xmlcore.safe import DEFAULT_LIMITS, XINCLUDE_NAMESPACES, ParseLimits, parse_untrusted
 from amelipro.xmlcore.schemas import (
     FSE_NS,
     FSE_TAG,
@@ -36,6 +39,7 @@ from amelipro.xmlcore.signature import (
 )
 
 L = f"{{{LOT_NS}}}"
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -88,17 +92,59 @@ def read_lot(data: bytes, policy: VerifyPolicy, *, limits: ParseLimits = DEFAULT
     """Parse, validate and verify a lot (or a single FSE when ``accept_single_fse``).
 
     Raises :class:`amelipro.xmlcore.errors.LotError` (every lot-level error, an
-    :class:`XmlIssue` each, ``.issues``) when the lot is refused whole.
+    :class:`XmlIssue` each, ``.issues``) when the lot is refused whole. The whole tree is kept
+    (each outcome's ``verified.source``): :func:`read_lot_each` reads a lot FSE by FSE.
     """
-    digest = hashlib.sha256(data).hexdigest()
+    envelope, outcomes = _read_whole(data, policy, limits, registry or get_registry(), now,
+                                     accept_single_fse, _keep, release=False)
+    return replace(envelope, outcomes=tuple(outcomes))
+
+
+def read_lot_each(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutcome], T], *,
+                  limits: ParseLimits = DEFAULT_LIMITS, registry: SchemaRegistry | None = None,
+                  now: datetime | None = None, accept_single_fse: bool = True) -> tuple[LotReading, list[T]]:
+    """:func:`read_lot`, FSE by FSE: ``visit(outcome)`` for each FSE in the lot's order, its
+    result kept; the lot (``outcomes`` empty) and the results. The same answers as
+    :func:`read_lot` (the same ``LotError``, the same outcomes).
+
+    A lot is read as it is parsed (lxml ``iterparse``): each FSE's element is emptied once
+    visited, so that the whole tree is never in memory (``visit`` must not keep the
+    outcome's elements). The lot-level checks are made on what remains (the envelope, the
+    emptied FSE elements and the text between them). Anything unusual at the lot level (a
+    syntax error, a construct the safe parser refuses, an invalid envelope, a foreign
+    element, a wrong count, an Id twice) and the lot is read again whole, as by
+    :func:`read_lot`, whose answer is given (the results of the first reading are dropped).
+    """
     registry = registry or get_registry()
+    if isinstance(data, bytes) and 0 < len(data) <= limits.max_bytes:
+        try:
+            return _read_streaming(data, policy, visit, limits, registry, now)
+        except _Unusual:
+            pass
+    return _read_whole(data, policy, limits, registry, now, accept_single_fse, visit, release=True)
+
+
+def _keep(outcome: FseOutcome) -> FseOutcome:
+    return outcome
+
+
+class _Unusual(Exception):
+    """The streaming reading stops: the lot is read whole (:func:`_read_whole`)."""
+
+
+def _read_whole(data: bytes, policy: VerifyPolicy, limits: ParseLimits, registry: SchemaRegistry,
+                now: datetime | None, accept_single_fse: bool, visit: Callable[[FseOutcome], T], *,
+                release: bool) -> tuple[LotReading, list[T]]:
+    """The whole tree parsed, the lot-level checks, then each FSE visited (emptied after its
+    visit when ``release``)."""
+    digest = hashlib.sha256(data).hexdigest()
     try:
         root = parse_untrusted(data, limits)
     except errors.UnsafeXmlError as exc:
         raise errors.LotError([XmlIssue.from_error(exc)]) from None
     if root.tag == FSE_TAG and accept_single_fse:
         outcome = _read_fse(root, 1, registry, policy, now, duplicates=frozenset())
-        return LotReading(root.get("Id"), None, digest, (outcome,))
+        return LotReading(root.get("Id"), None, digest, ()), [visit(outcome)]
     if root.tag != LOT_TAG:
         raise errors.LotError([XmlIssue.of(
             errors.UNEXPECTED_ROOT, f"élément racine « {etree.QName(root).localname} » "
@@ -126,10 +172,100 @@ def read_lot(data: bytes, policy: VerifyPolicy, *, limits: ParseLimits = DEFAULT
         raise errors.LotError(lot_errors)
     ids = Counter(str(v) for v in _ID_XPATH_SELF(root))
     duplicates = frozenset(v for v, n in ids.items() if n > 1)
-    outcomes = tuple(
-        _read_fse(el, pos, registry, policy, now, duplicates) for pos, el in enumerate(items, 1)
+    results = []
+    for pos, el in enumerate(items, 1):
+        results.append(visit(_read_fse(el, pos, registry, policy, now, duplicates)))
+        if release:
+            el.clear(keep_tail=True)
+    return LotReading(root.get("Id"), header, digest, ()), results
+
+
+_XINCLUDE_TAGS = tuple(f"{{{ns}}}*" for ns in XINCLUDE_NAMESPACES)
+_HEADER_TAG = f"{L}Entete"
+_STREAMED_TAGS = (LOT_TAG, _HEADER_TAG, FSE_TAG)  # the parser's events: these elements and PIs
+
+
+def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutcome], T],
+                    limits: ParseLimits, registry: SchemaRegistry,
+                    now: datetime | None) -> tuple[LotReading, list[T]]:
+    """A lot read as it is parsed; raises :class:`_Unusual` at the first doubt (then the
+    whole reading answers). Each FSE is visited at its end tag, then emptied; the lot's
+    element keeps its envelope, the emptied FSE elements and the text around them, on which
+    the lot schema is checked at the end (the FSE are ``processContents="skip"`` there).
+
+    What the safe parser refuses is looked for where a lot can hold it: processing
+    instructions anywhere (the parser's events), a doctype, and in the header and each FSE
+    (the lot's only children, else the lot is unusual) an element too deep or an XInclude."""
+    if limits.max_depth < 3:
+        raise _Unusual
+    digest = hashlib.sha256(data).hexdigest()
+    parser = etree.iterparse(
+        io.BytesIO(data), events=("start", "end", "pi"), tag=_STREAMED_TAGS, resolve_entities=False,
+        no_network=True, load_dtd=False, dtd_validation=False, attribute_defaults=False, huge_tree=False,
+        remove_blank_text=False,
     )
-    return LotReading(root.get("Id"), header, digest, outcomes)
+    too_deep = _depth_below(limits.max_depth - 1)  # from a child of the lot: deeper than max_depth
+    root: etree._Element | None = None
+    header_el: etree._Element | None = None
+    ids: Counter[str] = Counter()
+    results: list[T] = []
+    try:
+        for event, el in parser:
+            if event == "pi":
+                raise _Unusual
+            if root is None:  # the first element's start: the lot's
+                if event != "start" or el.getparent() is not None or el.tag != LOT_TAG \
+                        or _has_doctype(el.getroottree().docinfo):
+                    raise _Unusual
+                root = el
+                continue
+            if event == "start" or el.getparent() is not root:
+                continue  # an FSE's end is read at its end; nested ones are the FSE's business
+            if too_deep(el) or next(el.iter(*_XINCLUDE_TAGS), None) is not None:
+                raise _Unusual
+            if header_el is None:  # the first child: the envelope's header, kept
+                if el.tag != _HEADER_TAG:
+                    raise _Unusual
+                header_el = el
+                continue
+            if el.tag != FSE_TAG:
+                raise _Unusual
+            ids.update(str(v) for v in _ID_XPATH_SELF(el))
+            outcome = _read_fse(el, len(results) + 1, registry, policy, now, duplicates=frozenset())
+            try:
+                results.append(visit(outcome))
+            except Exception:
+                raise _Unusual from None  # the whole reading decides: a lot error, or the same again
+            del outcome
+            el.clear(keep_tail=True)
+    except etree.XMLSyntaxError:
+        raise _Unusual from None
+    if root is None or _has_doctype(root.getroottree().docinfo) or any(
+            isinstance(s, etree._ProcessingInstruction)
+            for s in (*root.itersiblings(preceding=True), *root.itersiblings())):
+        raise _Unusual
+    if not registry.is_valid(root, "lot"):
+        raise _Unusual
+    children = [c for c in root if isinstance(c.tag, str)]
+    header_el = children[0]
+    if header_el.tag != _HEADER_TAG or any(c.tag != FSE_TAG for c in children[1:]):
+        raise _Unusual
+    header = _header(header_el)
+    if header.declared_count != len(children) - 1 or len(results) != len(children) - 1:
+        raise _Unusual
+    ids.update(str(v) for v in _ID_XPATH_SELF(root))  # the envelope's (the FSE are emptied)
+    if any(n > 1 for n in ids.values()):
+        raise _Unusual
+    return LotReading(root.get("Id"), header, digest, ()), results
+
+
+def _depth_below(levels: int) -> etree.XPath:
+    """Whether an element has descendants ``levels`` below it."""
+    return etree.XPath("boolean(" + "/".join(["*"] * levels) + ")")
+
+
+def _has_doctype(info) -> bool:
+    return bool(info.doctype) or info.internalDTD is not None or info.externalDTD is not None
 
 
 def _read_fse(element: etree._Element, position: int, registry: SchemaRegistry,
@@ -179,4 +315,4 @@ def _header(el: etree._Element) -> LotHeader:
     )
 
 
-__all__ = ["FSE_NS", "FseOutcome", "LotHeader", "LotReading", "read_lot"]
+__all__ = ["FSE_NS", "FseOutcome", "LotHeader", "LotReading", "read_lot", "read_lot_each"]
