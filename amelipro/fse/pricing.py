@@ -57,7 +57,9 @@ _ACT_KINDS = frozenset({LineKind.NGAP, LineKind.CCAM})
 
 def money(value: Decimal | int | str) -> Decimal:
     """Round half-up to the cent (never banker's rounding)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    if type(value) is not Decimal:
+        value = Decimal(value)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def part(base: Decimal, rate: int) -> Decimal:
@@ -273,6 +275,10 @@ def recharge(
     profession_value, birth_date = _who(sheet, rights, profession)
     lines, charges = _apply_charges(sheet, list(pricing.lines), rights, profession_value,
                                     birth_date, prior or PriorCharges(), config)
+    if _same_charges(charges, pricing.charges) and all(
+        new is old for new, old in zip(lines, pricing.lines, strict=True)
+    ):
+        return pricing  # the history takes nothing more off: the very same pricing
     return replace(pricing, lines=tuple(lines), charges=charges)
 
 
@@ -424,22 +430,28 @@ _COVER_REASONS = {
 }
 
 
+def _zero() -> Decimal:
+    return ZERO
+
+
+def _in_care_order(item: PricedLine) -> tuple[date, int]:
+    return item.care_date, item.number
+
+
 def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRights | None,
                    profession: str, birth_date: date, prior: PriorCharges,
                    config: BillingConfig) -> tuple[list[PricedLine], PatientCharges]:
     pf_cfg, fr_cfg = config.participation, config.franchise
-    pf_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    para_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    pf_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    fr_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    pf_day: dict[date, Decimal] = defaultdict(_zero)
+    para_day: dict[date, Decimal] = defaultdict(_zero)
+    pf_year: dict[int, Decimal] = defaultdict(_zero)
+    fr_year: dict[int, Decimal] = defaultdict(_zero)
     reasons: list[str] = []
     out: list[PricedLine] = []
-    for line in sorted(lines, key=lambda item: (item.care_date, item.number)):
+    for line in sorted(lines, key=_in_care_order) if len(lines) > 1 else lines:
         at = line.care_date
-        if not line.priced:
-            out.append(_with_charges(line, ZERO, ZERO, None))
-            continue
-        if line.majoration:  # part of its consultation or visit: charged once, with it
+        if line.problem is not None or line.majoration:
+            # Not priced, or a majoration (part of its consultation or visit: charged once, with it).
             out.append(_with_charges(line, ZERO, ZERO, None))
             continue
         reason = charge_exemption(sheet, rights, birth_date, at, config)
@@ -471,7 +483,8 @@ def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRig
         elif reason not in reasons:
             reasons.append(reason)
         out.append(_with_charges(line, participation, franchise, reason))
-    out.sort(key=lambda item: item.number)
+    if len(out) > 1:
+        out.sort(key=_number)
     return out, PatientCharges(
         participation=money(sum(pf_year.values(), ZERO)),
         franchise=money(sum(fr_year.values(), ZERO)),
@@ -486,7 +499,26 @@ def _capped(amount: Decimal, day_left: Decimal | None, year_left: Decimal) -> De
     return money(min(limits))
 
 
+def _number(item: PricedLine) -> int:
+    return item.number
+
+
+def _same(a: Decimal, b: Decimal) -> bool:
+    """The same amount written the same way (0.00 is not 0)."""
+    return a is b or (a == b and a.as_tuple() == b.as_tuple())
+
+
+def _same_charges(a: PatientCharges, b: PatientCharges) -> bool:
+    return (_same(a.participation, b.participation) and _same(a.franchise, b.franchise)
+            and a.exemptions == b.exemptions)
+
+
 def _with_charges(line: PricedLine, participation: Decimal, franchise: Decimal,
                   reason: str | None) -> PricedLine:
-    return replace(line, participation=participation, franchise=franchise,
-                   charge_exemption=reason)
+    """The line with these charges: the line itself when they are the ones it has."""
+    if (reason == line.charge_exemption and _same(participation, line.participation)
+            and _same(franchise, line.franchise)):
+        return line
+    # Built from the line's fields (dataclasses.replace checks every field, several times slower).
+    return PricedLine(**{**line.__dict__, "participation": participation, "franchise": franchise,
+                         "charge_exemption": reason})
