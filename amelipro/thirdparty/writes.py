@@ -48,7 +48,10 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
 def insert_ignore(session: Session, model, rows: list[dict], conflict: list[str] | None, returning):
     """INSERT … ON CONFLICT DO NOTHING on ``conflict``'s unique index, or on any unique
     constraint when ``conflict`` is None; the ``returning`` columns of the rows inserted."""
-    stmt = _insert(session, model).on_conflict_do_nothing(index_elements=conflict).returning(*returning)
+    # The table, not the mapped class: a plain Core executemany (the ORM's bulk path adds
+    # nothing here but its per-row bookkeeping).
+    table = getattr(model, "__table__", model)
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=conflict).returning(*returning)
     return session.execute(stmt, rows).all() if rows else []
 
 
