@@ -138,6 +138,8 @@ def line_path(line: Line, name: str) -> str:
 
 def dates_of_care(sheet: CareSheet) -> list[tuple[date, list[Line]]]:
     """Distinct dates of care, each with its lines, in order."""
+    if len(sheet.lines) == 1:
+        return [(sheet.lines[0].care_date, [sheet.lines[0]])]
     by_date: dict[date, list[Line]] = {}
     for line in sheet.lines:
         by_date.setdefault(line.care_date, []).append(line)

@@ -99,6 +99,9 @@ def rule_exemption_in_file(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleV
                             cpam_code=E.CPAM_EXEMPTION_NOT_IN_FILE)
 
 
+_NATURES_IN_FILE = frozenset({InsuranceNature.AT_MP, InsuranceNature.MATERNITE})  # checked at each date
+
+
 def rule_nature(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
     nature, exemption = sheet.nature, sheet.exemption
     problems: list[str] = []
@@ -111,7 +114,7 @@ def rule_nature(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
     if nature == InsuranceNature.MATERNITE and exemption not in (Exemption.MATERNITY, Exemption.NONE):
         problems.append(f"nature 30 (maternité) avec l'exonération « {exemption.value} »")
     rights = ctx.rights
-    if ctx.config.check_rights and rights is not None:
+    if ctx.config.check_rights and rights is not None and nature in _NATURES_IN_FILE:
         for at, _lines in dates_of_care(sheet):
             if not rights.is_open(at):
                 continue
