@@ -254,7 +254,10 @@ def charge(session: Session, pro: Professional, decisions: list[Decision],
         charged = computed  # priced with nothing taken before: right when the history is empty
         if prior.years or prior.days:
             charged = intake.recharge(context, sheet, computed, prior)
-            decision.checked = replace(decision.checked, computed=charged)
+            if charged.pricing is computed.pricing:
+                charged = computed  # the history takes nothing more off: the same computation
+            else:
+                decision.checked = replace(decision.checked, computed=charged)
         if decision.status == FseStatus.ACCEPTED and charged.pricing is not None:
             ledger.add(sheet.patient.nir, sheet.patient.rank, charged.pricing.lines)
     return decisions
