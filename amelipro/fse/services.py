@@ -56,6 +56,7 @@ from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by the
 )
 from amelipro.fse.reports import FseReport, LotReport, SubmitResult
 from amelipro.issues import INVOICE, Issue
+from amelipro.thirdparty.writes import driver_insert
 
 RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
@@ -511,8 +512,8 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     PostgreSQL: ids drawn from the sequence in one query, then one COPY (several times
     faster than a multi-row INSERT for 1,000 rows of signed XML). SQLite: this transaction
     holds the database's write lock (the lot's row is written), so the ids SQLite would give
-    (the largest + 1, in order) are known: one plain executemany with them (RETURNING with
-    the rows' order costs one statement per row).
+    (the largest + 1, in order) are known: one executemany with them through the driver
+    (RETURNING with the rows' order costs one statement per row).
     """
     if not rows:
         return []
@@ -520,8 +521,8 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     if dialect == "sqlite":
         first = (session.scalar(select(func.max(StoredFse.id))) or 0) + 1
         ids = list(range(first, first + len(rows)))
-        session.execute(StoredFse.__table__.insert(),
-                        [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
+        driver_insert(session, StoredFse.__table__,
+                      [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
         return ids
     if dialect != "postgresql":
         return list(session.scalars(
