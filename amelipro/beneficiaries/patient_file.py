@@ -15,6 +15,7 @@ A lot or a liquidation batch asks ``rights_of(keys)`` (or ``prefetch(keys)`` the
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,7 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from amelipro.beneficiaries.domain import CoverPeriod, EhpadStay, PatientRights, Period
-from amelipro.beneficiaries.models import Beneficiary
+from amelipro.beneficiaries.models import Beneficiary, RightsPeriod
+from amelipro.beneficiaries.models import CoverPeriod as CoverRow
+from amelipro.beneficiaries.models import EhpadStay as EhpadStayRow
 
 Key = tuple[str, int]  # (NIR, rank)
 IN_CHUNK = 500
@@ -133,15 +136,50 @@ def find_rights(session: Session, nir: str, rank: int = 1) -> PatientRights | No
 
 
 def find_rights_many(session: Session, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], PatientRights]:
-    """Records for many (NIR, rank) pairs in a few queries (a lot of FSE at once)."""
+    """Records for many (NIR, rank) pairs in a few queries (a lot of FSE at once).
+
+    Plain rows, not ORM objects: the people of a chunk of NIR, then their rights, covers and
+    EHPAD stays (ordered by start date, as the relationships are), straight into
+    :class:`PatientRights`."""
     wanted = set(keys)
     nirs = sorted({nir for nir, _rank in wanted})
     out: dict[tuple[str, int], PatientRights] = {}
     for start in range(0, len(nirs), IN_CHUNK):
         chunk = nirs[start:start + IN_CHUNK]
-        rows = session.scalars(select(Beneficiary).where(Beneficiary.nir.in_(chunk)).options(*with_periods()))
-        for row in rows:
-            if (row.nir, row.rank) in wanted:
-                out[(row.nir, row.rank)] = to_rights(row)
+        people = [row for row in session.execute(_PEOPLE.where(Beneficiary.nir.in_(chunk)))
+                  if (row.nir, row.rank) in wanted]
+        ids = sorted(row.id for row in people)
+        rights: dict[int, list[Period]] = defaultdict(list)
+        covers: dict[int, list[CoverPeriod]] = defaultdict(list)
+        stays: dict[int, list[EhpadStay]] = defaultdict(list)
+        for first in range(0, len(ids), IN_CHUNK):
+            some = ids[first:first + IN_CHUNK]
+            for owner, begin, end in session.execute(_RIGHTS.where(RightsPeriod.beneficiary_id.in_(some))):
+                rights[owner].append(Period(begin, end))
+            for owner, cover, begin, end, detail in session.execute(
+                    _COVERS.where(CoverRow.beneficiary_id.in_(some))):
+                covers[owner].append(CoverPeriod(cover, Period(begin, end), detail))
+            for owner, begin, end, finess, name in session.execute(
+                    _STAYS.where(EhpadStayRow.beneficiary_id.in_(some))):
+                stays[owner].append(EhpadStay(Period(begin, end), finess, name))
+        for row in people:
+            out[(row.nir, row.rank)] = PatientRights(
+                nir=row.nir, rank=row.rank, birth_date=row.birth_date, last_name=row.last_name,
+                first_name=row.first_name, regime=row.regime, caisse=row.caisse, centre=row.centre,
+                alsace_moselle=row.alsace_moselle, rights=tuple(rights.get(row.id, ())),
+                covers=tuple(covers.get(row.id, ())), ehpad_stays=tuple(stays.get(row.id, ())),
+            )
     return out
 
+
+_PEOPLE = select(Beneficiary.id, Beneficiary.nir, Beneficiary.rank, Beneficiary.birth_date,
+                 Beneficiary.last_name, Beneficiary.first_name, Beneficiary.regime, Beneficiary.caisse,
+                 Beneficiary.centre, Beneficiary.alsace_moselle)
+_RIGHTS = (select(RightsPeriod.beneficiary_id, RightsPeriod.start_date, RightsPeriod.end_date)
+           .order_by(RightsPeriod.start_date, RightsPeriod.id))
+_COVERS = (select(CoverRow.beneficiary_id, CoverRow.cover, CoverRow.start_date, CoverRow.end_date,
+                  CoverRow.detail)
+           .order_by(CoverRow.start_date, CoverRow.id))
+_STAYS = (select(EhpadStayRow.beneficiary_id, EhpadStayRow.start_date, EhpadStayRow.end_date,
+                 EhpadStayRow.finess, EhpadStayRow.name)
+          .order_by(EhpadStayRow.start_date, EhpadStayRow.id))

@@ -42,15 +42,33 @@ class Dated(Generic[T]):
         return self.start <= at and (self.end is None or at <= self.end)
 
 
+_MEMO_DATES = 4096  # bound on the dates a timeline remembers (a lot asks a handful)
+
+
 @dataclass(frozen=True)
 class Timeline(Generic[T]):
-    """Non-overlapping dated values of one setting."""
+    """Non-overlapping dated values of one setting.
+
+    The entry in force on a date is remembered (pricing asks the same few dates of care
+    thousands of times per lot); the memo is no part of the value (not compared, not hashed).
+    """
 
     name: str
     entries: tuple[Dated[T], ...]
+    _memo: dict[date, Dated[T] | None] = field(default_factory=dict, init=False, repr=False,
+                                               compare=False, hash=False)
 
     def entry_at(self, at: date) -> Dated[T] | None:
-        return next((e for e in self.entries if e.covers(at)), None)
+        memo = self._memo
+        try:
+            return memo[at]
+        except KeyError:
+            pass
+        found = next((e for e in self.entries if e.covers(at)), None)
+        if len(memo) >= _MEMO_DATES:
+            memo.clear()
+        memo[at] = found
+        return found
 
     def at(self, at: date) -> T:
         entry = self.entry_at(at)

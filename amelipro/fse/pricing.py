@@ -31,7 +31,6 @@ Every amount is a Decimal rounded half-up to the cent.
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -57,11 +56,16 @@ _ACT_KINDS = frozenset({LineKind.NGAP, LineKind.CCAM})
 
 def money(value: Decimal | int | str) -> Decimal:
     """Round half-up to the cent (never banker's rounding)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    if type(value) is not Decimal:
+        value = Decimal(value)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_HUNDRED = Decimal(100)
 
 
 def part(base: Decimal, rate: int) -> Decimal:
-    return money(base * rate / Decimal(100))
+    return money(base * rate / _HUNDRED)
 
 
 class Sector(enum.StrEnum):
@@ -273,6 +277,10 @@ def recharge(
     profession_value, birth_date = _who(sheet, rights, profession)
     lines, charges = _apply_charges(sheet, list(pricing.lines), rights, profession_value,
                                     birth_date, prior or PriorCharges(), config)
+    if _same_charges(charges, pricing.charges) and all(
+        new is old for new, old in zip(lines, pricing.lines, strict=True)
+    ):
+        return pricing  # the history takes nothing more off: the very same pricing
     return replace(pricing, lines=tuple(lines), charges=charges)
 
 
@@ -424,54 +432,69 @@ _COVER_REASONS = {
 }
 
 
+def _in_care_order(item: PricedLine) -> tuple[date, int]:
+    return item.care_date, item.number
+
+
 def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRights | None,
                    profession: str, birth_date: date, prior: PriorCharges,
                    config: BillingConfig) -> tuple[list[PricedLine], PatientCharges]:
     pf_cfg, fr_cfg = config.participation, config.franchise
-    pf_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    para_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    pf_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    fr_year: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    takes_participation = profession in pf_cfg.professions
+    takes_paramedical = profession in fr_cfg.paramedical_professions
+    # What the history took before (the first entry of a year or day, as PriorCharges answers).
+    prior_years: dict[int, YearCharges] = {}
+    for entry in prior.years:
+        prior_years.setdefault(entry.year, entry)
+    prior_days: dict[date, DayCharges] = {}
+    for entry in prior.days:
+        prior_days.setdefault(entry.day, entry)
+    # Taken by this sheet so far, by day and by year.
+    pf_day: dict[date, Decimal] = {}
+    para_day: dict[date, Decimal] = {}
+    pf_year: dict[int, Decimal] = {}
+    fr_year: dict[int, Decimal] = {}
     reasons: list[str] = []
     out: list[PricedLine] = []
-    for line in sorted(lines, key=lambda item: (item.care_date, item.number)):
+    for line in sorted(lines, key=_in_care_order) if len(lines) > 1 else lines:
+        if line.problem is not None or line.majoration:
+            # Not priced, or a majoration (part of its consultation or visit: charged once, with it).
+            out.append(_with_charges(line, ZERO, ZERO, None))
+            continue
         at = line.care_date
-        if not line.priced:
-            out.append(_with_charges(line, ZERO, ZERO, None))
-            continue
-        if line.majoration:  # part of its consultation or visit: charged once, with it
-            out.append(_with_charges(line, ZERO, ZERO, None))
-            continue
         reason = charge_exemption(sheet, rights, birth_date, at, config)
         participation = franchise = ZERO
         if reason is None:
-            before_year, before_day = prior.year(at.year), prior.day(at)
-            if line.kind in _ACT_KINDS and profession in pf_cfg.professions:
+            year = at.year
+            before_year, before_day = prior_years.get(year, _NO_YEAR), prior_days.get(at, _NO_DAY)
+            kind = line.kind
+            if kind in _ACT_KINDS and takes_participation:
                 participation = _capped(
                     pf_cfg.unit.at(at),
-                    pf_cfg.day_cap.at(at) - before_day.participation - pf_day[at],
-                    pf_cfg.year_cap.at(at) - before_year.participation - pf_year[at.year],
+                    pf_cfg.day_cap.at(at) - before_day.participation - pf_day.get(at, ZERO),
+                    pf_cfg.year_cap.at(at) - before_year.participation - pf_year.get(year, ZERO),
                 )
-                pf_day[at] += participation
-                pf_year[at.year] += participation
-            elif line.kind in _ACT_KINDS and profession in fr_cfg.paramedical_professions:
+                pf_day[at] = pf_day.get(at, ZERO) + participation
+                pf_year[year] = pf_year.get(year, ZERO) + participation
+            elif kind in _ACT_KINDS and takes_paramedical:
                 franchise = _capped(
                     fr_cfg.paramedical_act.at(at),
-                    fr_cfg.paramedical_day_cap.at(at) - before_day.paramedical_franchise - para_day[at],
-                    fr_cfg.year_cap.at(at) - before_year.franchise - fr_year[at.year],
+                    fr_cfg.paramedical_day_cap.at(at) - before_day.paramedical_franchise - para_day.get(at, ZERO),
+                    fr_cfg.year_cap.at(at) - before_year.franchise - fr_year.get(year, ZERO),
                 )
-                para_day[at] += franchise
-            elif line.kind == LineKind.MEDICINE:
+                para_day[at] = para_day.get(at, ZERO) + franchise
+            elif kind == LineKind.MEDICINE:
                 franchise = _capped(
                     fr_cfg.medicine_box.at(at) * line.quantity,
                     None,
-                    fr_cfg.year_cap.at(at) - before_year.franchise - fr_year[at.year],
+                    fr_cfg.year_cap.at(at) - before_year.franchise - fr_year.get(year, ZERO),
                 )
-            fr_year[at.year] += franchise
+            fr_year[year] = fr_year.get(year, ZERO) + franchise
         elif reason not in reasons:
             reasons.append(reason)
         out.append(_with_charges(line, participation, franchise, reason))
-    out.sort(key=lambda item: item.number)
+    if len(out) > 1:
+        out.sort(key=_number)
     return out, PatientCharges(
         participation=money(sum(pf_year.values(), ZERO)),
         franchise=money(sum(fr_year.values(), ZERO)),
@@ -479,14 +502,39 @@ def _apply_charges(sheet: CareSheet, lines: list[PricedLine], rights: PatientRig
     )
 
 
+_NO_YEAR = YearCharges(0)  # nothing taken that year (only its amounts are read)
+_NO_DAY = DayCharges(date.min)
+
+
 def _capped(amount: Decimal, day_left: Decimal | None, year_left: Decimal) -> Decimal:
-    limits = [amount, max(year_left, ZERO)]
-    if day_left is not None:
-        limits.append(max(day_left, ZERO))
-    return money(min(limits))
+    if day_left is None:
+        return money(min(amount, max(year_left, ZERO)))
+    return money(min(amount, max(year_left, ZERO), max(day_left, ZERO)))
+
+
+def _number(item: PricedLine) -> int:
+    return item.number
+
+
+def _same(a: Decimal, b: Decimal) -> bool:
+    """The same amount written the same way (0.00 is not 0)."""
+    return a is b or (a == b and a.as_tuple() == b.as_tuple())
+
+
+def _same_charges(a: PatientCharges, b: PatientCharges) -> bool:
+    return (_same(a.participation, b.participation) and _same(a.franchise, b.franchise)
+            and a.exemptions == b.exemptions)
 
 
 def _with_charges(line: PricedLine, participation: Decimal, franchise: Decimal,
                   reason: str | None) -> PricedLine:
-    return replace(line, participation=participation, franchise=franchise,
-                   charge_exemption=reason)
+    """The line with these charges: the line itself when they are the ones it has."""
+    if (reason == line.charge_exemption and _same(participation, line.participation)
+            and _same(franchise, line.franchise)):
+        return line
+    # A copy of the line's fields with the new charges: PricedLine has no __post_init__ and
+    # no slots, and dataclasses.replace (which checks every field) is several times slower.
+    changed = object.__new__(PricedLine)
+    changed.__dict__.update(line.__dict__, participation=participation, franchise=franchise,
+                            charge_exemption=reason)
+    return changed

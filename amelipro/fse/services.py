@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,7 @@ from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by the
 )
 from amelipro.fse.reports import FseReport, LotReport, SubmitResult
 from amelipro.issues import INVOICE, Issue
+from amelipro.thirdparty.writes import driver_insert
 
 RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
@@ -254,7 +255,10 @@ def charge(session: Session, pro: Professional, decisions: list[Decision],
         charged = computed  # priced with nothing taken before: right when the history is empty
         if prior.years or prior.days:
             charged = intake.recharge(context, sheet, computed, prior)
-            decision.checked = replace(decision.checked, computed=charged)
+            if charged.pricing is computed.pricing:
+                charged = computed  # the history takes nothing more off: the same computation
+            else:
+                decision.checked = replace(decision.checked, computed=charged)
         if decision.status == FseStatus.ACCEPTED and charged.pricing is not None:
             ledger.add(sheet.patient.nir, sheet.patient.rank, charged.pricing.lines)
     return decisions
@@ -506,12 +510,21 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the lot's FSE rows in the lot's transaction; their ids, in order.
 
     PostgreSQL: ids drawn from the sequence in one query, then one COPY (several times
-    faster than a multi-row INSERT for 1,000 rows of signed XML). SQLite: one executemany
-    with RETURNING.
+    faster than a multi-row INSERT for 1,000 rows of signed XML). SQLite: this transaction
+    holds the database's write lock (the lot's row is written), so the ids SQLite would give
+    (the largest + 1, in order) are known: one executemany with them through the driver
+    (RETURNING with the rows' order costs one statement per row).
     """
     if not rows:
         return []
-    if session.get_bind().dialect.name != "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        first = (session.scalar(select(func.max(StoredFse.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        driver_insert(session, StoredFse.__table__,
+                      [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
+        return ids
+    if dialect != "postgresql":
         return list(session.scalars(
             insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True), rows
         ))

@@ -15,9 +15,16 @@ from amelipro.issues import Issue, as_dicts
 
 # --- writing -------------------------------------------------------------------------------
 
+_CENT = Decimal("0.01")
+# One encoder for every row: ``json.dumps(value, ensure_ascii=False, default=str)`` builds
+# one per call; the text is the same (the stored values are never circular).
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+
 
 def _money(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+    if value is None:
+        return None
+    return (value if type(value) is Decimal else Decimal(value)).quantize(_CENT)
 
 
 def lines_view(sheet: CareSheet, computed) -> list[dict[str, Any]]:
@@ -54,7 +61,7 @@ def fse_row(*, lot_id: int, professional_id: int, position: int, element_id: str
         "lot_id": lot_id, "professional_id": professional_id, "position": position,
         "element_id": element_id[:64], "status": status, "content_hash": content_hash,
         "duplicate_of_id": duplicate_of_id, "corrects_id": corrects_id,
-        "errors_json": json.dumps(as_dicts(errors), ensure_ascii=False, default=str),
+        "errors_json": _to_json(as_dicts(errors)) if errors else "[]",
         "signed_xml": signed_xml, "created_at": created_at,
         "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
         "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
@@ -74,7 +81,7 @@ def fse_row(*, lot_id: int, professional_id: int, position: int, element_id: str
             tiers_payant_amc=sheet.tiers_payant_amc,
             charged_sent=_money(sheet.totals.charged), base_sent=_money(sheet.totals.base),
             amo_sent=_money(sheet.totals.amo),
-            lines_json=json.dumps(lines_view(sheet, computed), ensure_ascii=False, default=str),
+            lines_json=_to_json(lines_view(sheet, computed)),
         )
     if computed is not None:
         row.update(

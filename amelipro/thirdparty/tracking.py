@@ -29,7 +29,7 @@ from amelipro.thirdparty.writes import (
     INTAKE_COUNTER,
     bulk_insert,
     bump_counter,
-    insert_ignore,
+    insert_numbered,
     is_postgresql,
 )
 
@@ -126,12 +126,16 @@ def _track_rows(session: Session, rows, actor: str) -> int:
     now = clock.utcnow()
     payments = []
     meta = {}
+    status = next_status(PaymentStatus.RECEIVED, PaymentEvent.ACKNOWLEDGE).value
+    acks: dict[datetime, date] = {}  # a lot's FSE share its reception time
     for r in rows:
-        ack = clock.paris_date(r.received_at)
+        ack = acks.get(r.received_at)
+        if ack is None:
+            ack = acks[r.received_at] = clock.paris_date(r.received_at)
         amo = r.amo_sent if r.amo_sent is not None else (r.amo_computed or ZERO)
         payments.append({
             "fse_id": r.id, "professional_id": r.professional_id,
-            "status": next_status(PaymentStatus.RECEIVED, PaymentEvent.ACKNOWLEDGE).value,
+            "status": status,
             "invoice_number": r.invoice_number, "patient_nir": r.patient_nir,
             "care_date": r.first_care_date, "acknowledged_on": ack, "due_date": _due_date(ack),
             "charged": r.charged_sent if r.charged_sent is not None else (r.charged_computed or ZERO),
@@ -149,13 +153,16 @@ def _track_rows(session: Session, rows, actor: str) -> int:
         bulk_insert(session, Payment.__table__, payments)
         created = [(p["id"], p["fse_id"]) for p in payments]
     else:
-        created = insert_ignore(session, Payment, payments, ["fse_id"], [Payment.id, Payment.fse_id])
+        # The rows come from _untracked_rows in this transaction: none has a payment yet.
+        created = insert_numbered(session, Payment.__table__, payments, "fse_id")
     transitions = []
+    event, from_status = PaymentEvent.ACKNOWLEDGE.value, PaymentStatus.RECEIVED.value
+    to_status = PaymentStatus.ACCEPTED.value
     for payment_id, fse_id in created:
         r = meta[fse_id]
         transitions.append({
-            "payment_id": payment_id, "at": r.received_at, "event": PaymentEvent.ACKNOWLEDGE.value,
-            "from_status": PaymentStatus.RECEIVED.value, "to_status": PaymentStatus.ACCEPTED.value,
+            "payment_id": payment_id, "at": r.received_at, "event": event,
+            "from_status": from_status, "to_status": to_status,
             "cause": f"Accusé de réception positif du lot {r.lot_id}.", "actor": actor,
         })
     bulk_insert(session, PaymentTransition.__table__, transitions)

@@ -104,7 +104,10 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def _text(value: object, limit: int = 2000) -> str:
     """Text safe in XML (an error detail may quote what was received), at most ``limit``."""
-    return _NOT_XML.sub("\ufffd", str(value))[:limit]
+    text = str(value)
+    if text.isascii() and text.isprintable():  # nothing to replace (most ids and numbers)
+        return text[:limit]
+    return _NOT_XML.sub("\ufffd", text)[:limit]
 
 
 def _error_element(parent: etree._Element, error: ArlError) -> None:

@@ -67,7 +67,7 @@ def test_a_lot_writes_its_payments_in_one_batched_insert_not_one_per_fse(client,
             return real(session, table, rows, *rest)
         return spy
 
-    for name in ("bulk_insert", "insert_ignore"):
+    for name in ("bulk_insert", "insert_numbered"):
         monkeypatch.setattr(tracking, name, spying(getattr(tracking, name)))
     demo = fse_env.sheets(12, invalid=0.0, seed=5)
     headers = {"Authorization": f"Bearer {fse_env.token}", "Content-Type": "application/xml"}

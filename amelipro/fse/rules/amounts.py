@@ -73,18 +73,25 @@ def rule_amounts(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
         )
 
 
+# Agreement: « montant facturé attendu », « part AMO attendue ».
+_TOTAL_LABELS = {"charged": ("montant facturé", "attendu", "reçu"), "base": ("base", "attendue", "reçue"),
+                 "amo": ("part AMO", "attendue", "reçue")}
+
+
 def rule_totals(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
     if not sheet.lines or any(line.amounts is None for line in sheet.lines):
         return
-    pricing = ctx.pricing
+    pricing, totals = ctx.pricing, sheet.totals
     charged = money(sum((line.amounts.charged for line in sheet.lines), Decimal(0)))
+    if totals.charged == charged and (
+        not pricing.complete or (totals.base == pricing.base and totals.amo == pricing.amo)
+    ):
+        return  # the common case, without building the comparison below
     expected = {"charged": charged}
     if pricing.complete:
         expected |= {"base": pricing.base, "amo": pricing.amo}
-    received = {"charged": sheet.totals.charged, "base": sheet.totals.base, "amo": sheet.totals.amo}
-    # Agreement: « montant facturé attendu », « part AMO attendue ».
-    labels = {"charged": ("montant facturé", "attendu", "reçu"), "base": ("base", "attendue", "reçue"),
-              "amo": ("part AMO", "attendue", "reçue")}
+    received = {"charged": totals.charged, "base": totals.base, "amo": totals.amo}
+    labels = _TOTAL_LABELS
     wrong = [name for name, value in expected.items() if received[name] != value]
     if wrong:
         yield violation(

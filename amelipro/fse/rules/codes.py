@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 
 from stdnum import ean
 
@@ -24,13 +25,18 @@ _NGAP = re.compile(r"[A-Z][A-Z0-9]{0,5}")
 
 
 def code_format_ok(line: Line) -> bool:
-    if line.kind == LineKind.MEDICINE:
-        return bool(_CIP13.fullmatch(line.code)) and ean.is_valid(line.code)
-    if line.kind == LineKind.DEVICE:
-        return bool(_LPP.fullmatch(line.code))
-    if line.kind == LineKind.CCAM:
-        return bool(_CCAM.fullmatch(line.code))
-    return bool(_NGAP.fullmatch(line.code))
+    return _format_ok(line.kind, line.code)
+
+
+@lru_cache(maxsize=8192)  # a lot bills a few hundred distinct codes, each asked on every line
+def _format_ok(kind: LineKind, code: str) -> bool:
+    if kind == LineKind.MEDICINE:
+        return bool(_CIP13.fullmatch(code)) and ean.is_valid(code)
+    if kind == LineKind.DEVICE:
+        return bool(_LPP.fullmatch(code))
+    if kind == LineKind.CCAM:
+        return bool(_CCAM.fullmatch(code))
+    return bool(_NGAP.fullmatch(code))
 
 
 _UNKNOWN_BY_KIND = {
@@ -53,25 +59,31 @@ def rule_codes(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
     """Codes exist and are reimbursable on the date of care (from the pricing's lookups)."""
     for line in sheet.lines:
         priced = ctx.pricing.line(line.number)
-        path = line_path(line, "code")
         if not code_format_ok(line):
+            path = line_path(line, "code")
             yield violation(_UNKNOWN_BY_KIND[line.kind], path,
                             f"Ligne {line.number} : « {line.code} » n'a pas le format d'un "
                             f"{_CODE_LABELS[line.kind]}.", line=line.number)
+        elif priced.problem is None:
+            continue
         elif priced.problem == LineProblem.UNKNOWN:
+            path = line_path(line, "code")
             yield violation(_UNKNOWN_BY_KIND[line.kind], path,
                             f"Ligne {line.number} : « {line.code} » inconnu le {fr_date(line.care_date)}.",
                             line=line.number)
         elif priced.problem == LineProblem.VALUE_UNKNOWN:
+            path = line_path(line, "code")
             yield violation(E.MAJORATION_VALUE_UNKNOWN, path,
                             f"Ligne {line.number} : majoration {line.code} ({priced.label}), "
                             f"aucune valeur connue le {fr_date(line.care_date)}.", line=line.number)
         elif priced.problem == LineProblem.NO_TARIFF and line.kind == LineKind.DEVICE:
+            path = line_path(line, "code")
             label = f" ({priced.label.rstrip(' .')})" if priced.label else ""
             yield violation(E.LPP_NO_TARIFF, path,
                             f"Ligne {line.number} : code LPP {line.code}{label}, tarif absent du "
                             f"référentiel chargé le {fr_date(line.care_date)}.", line=line.number)
         elif priced.problem in (LineProblem.NOT_REIMBURSABLE, LineProblem.NO_TARIFF):
+            path = line_path(line, "code")
             why = ("non remboursable" if priced.problem == LineProblem.NOT_REIMBURSABLE
                    else "sans tarif de remboursement")
             label = f" ({priced.label.rstrip(' .')})" if priced.label else ""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from amelipro.beneficiaries.domain import PatientRights
@@ -24,6 +25,7 @@ from amelipro.reference.facts import ReferenceLookup
 BILLING_LIMIT_YEARS = 2
 
 
+@lru_cache(maxsize=4096)  # a pure function of a few dates of care: asked for every line
 def billing_deadline(care_date: date, years: int = BILLING_LIMIT_YEARS) -> date:
     """The last day on which care of ``care_date`` may be billed: ``years`` years from the
     first day of the quarter following the care, that anniversary excluded (care on
@@ -136,6 +138,8 @@ def line_path(line: Line, name: str) -> str:
 
 def dates_of_care(sheet: CareSheet) -> list[tuple[date, list[Line]]]:
     """Distinct dates of care, each with its lines, in order."""
+    if len(sheet.lines) == 1:
+        return [(sheet.lines[0].care_date, [sheet.lines[0]])]
     by_date: dict[date, list[Line]] = {}
     for line in sheet.lines:
         by_date.setdefault(line.care_date, []).append(line)

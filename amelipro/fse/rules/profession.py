@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from stdnum import luhn
 
@@ -33,6 +34,7 @@ _KIND_LABELS = {
 }
 
 
+@lru_cache(maxsize=64)
 def _profession_label(value: str) -> str:
     try:
         return Profession(value).label
