@@ -244,12 +244,14 @@ def post_together(server: Server, where: Site, lots: list[bytes], clients: int) 
 
     def client(mine: list[tuple[int, bytes]]) -> int:
         accepted = 0
-        with requests.Session() as http:
-            for i, body in mine:
+        for i, body in mine:
+            # each lot on a connection of its own, as lots from different practices arrive: a
+            # kept-alive connection stays with the worker that accepted it, whatever its load
+            with requests.Session() as http:
                 status, n = post_lot(http, server, where, body, f"bench-service-{i}")
-                if status != 201:
-                    raise RuntimeError(f"lot {i} (service): HTTP {status}")
-                accepted += n
+            if status != 201:
+                raise RuntimeError(f"lot {i} (service): HTTP {status}")
+            accepted += n
         return accepted
 
     shares = [[(i, body) for i, body in enumerate(lots) if i % clients == c] for c in range(clients)]
