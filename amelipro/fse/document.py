@@ -204,8 +204,6 @@ def _member(members: dict[str, T], kind: Callable[[str], T], value: str) -> T:
     "Montants", "Numero", "Date", "RPPS", "NumeroAM", "Specialite", "FINESS", "NIR", "DateNaissance", "Rang",
     "Regime", "Caisse", "Centre", "Nature", "ParcoursSoins", "Exoneration", "AMO", "AMC", "Base", "Taux",
     "PartAMO", "DateSoins", "Code", "Quantite", "Coefficient", "Heure", "SecondActe"))
-_GROUPS = ((_PROFESSIONNEL, "Professionnel"), (_PATIENT, "Patient"), (_FACTURE, "Facture"),
-           (_ASSURANCE, "Assurance"), (_TIERS_PAYANT, "TiersPayant"), (_TOTAUX, "Totaux"))
 _NATURES = {member.value: member for member in InsuranceNature}
 _EXEMPTIONS = {member.value: member for member in Exemption}
 _ONE = Decimal("1")
@@ -219,7 +217,12 @@ def care_sheet_from_xml(signed: etree._Element) -> CareSheet:
     if signed.tag != FSE_TAG:
         raise ValueError("not an FSE element")
     fse = _children(signed)
-    pro, pat, facture, assurance, tp, totals = (_texts(fse.get(tag), name) for tag, name in _GROUPS)
+    pro = _texts(fse.get(_PROFESSIONNEL), "Professionnel")  # in this order: the first missing one is reported
+    pat = _texts(fse.get(_PATIENT), "Patient")
+    facture = _texts(fse.get(_FACTURE), "Facture")
+    assurance = _texts(fse.get(_ASSURANCE), "Assurance")
+    tp = _texts(fse.get(_TIERS_PAYANT), "TiersPayant")
+    totals = _texts(fse.get(_TOTAUX), "Totaux")
     lines = []
     number = 0
     lignes = fse.get(_LIGNES)
