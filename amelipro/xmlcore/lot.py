@@ -31,15 +31,16 @@ from amelipro.xmlcore.schemas import (
     fse_schema_name,
     get_registry,
 )
-from amelipro.xmlcore.signature import (
-    _ID_XPATH_SELF,
-    VerifyPolicy,
-    VerifyResult,
-    verify_signed_element,
-)
+from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, verify_signed_element
 
 L = f"{{{LOT_NS}}}"
 T = TypeVar("T")
+# The Id attributes (Id, ID or id, in any namespace) of an element and its descendants: the
+# values of ``signature._ID_XPATH_SELF``, in the same order; the cheap predicate (two-letter
+# names) first, so that the names are compared for a few attributes only.
+_IDS = ("descendant-or-self::*/@*[string-length(local-name())=2]"
+        "[local-name()='Id' or local-name()='ID' or local-name()='id']")
+_ID_VALUES = etree.XPath(_IDS, smart_strings=False)
 log = logging.getLogger(__name__)
 
 
@@ -170,7 +171,7 @@ def _read_whole(data: bytes, policy: VerifyPolicy, limits: ParseLimits, registry
         ))
     if lot_errors:
         raise errors.LotError(lot_errors)
-    ids = Counter(str(v) for v in _ID_XPATH_SELF(root))
+    ids = Counter(_ID_VALUES(root))
     duplicates = frozenset(v for v, n in ids.items() if n > 1)
     results = []
     for pos, el in enumerate(items, 1):
@@ -180,7 +181,6 @@ def _read_whole(data: bytes, policy: VerifyPolicy, limits: ParseLimits, registry
     return LotReading(root.get("Id"), header, digest, ()), results
 
 
-_XINCLUDE_TAGS = tuple(f"{{{ns}}}*" for ns in XINCLUDE_NAMESPACES)
 _HEADER_TAG = f"{L}Entete"
 _STREAMED_TAGS = (LOT_TAG, _HEADER_TAG, FSE_TAG)  # the parser's events: these elements and PIs
 
@@ -204,7 +204,7 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
         no_network=True, load_dtd=False, dtd_validation=False, attribute_defaults=False, huge_tree=False,
         remove_blank_text=False,
     )
-    too_deep = _depth_below(limits.max_depth - 1)  # from a child of the lot: deeper than max_depth
+    scan = _scan(limits.max_depth - 1)  # from a child of the lot: deeper than max_depth
     root: etree._Element | None = None
     header_el: etree._Element | None = None
     ids: Counter[str] = Counter()
@@ -221,7 +221,8 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
                 continue
             if event == "start" or el.getparent() is not root:
                 continue  # an FSE's end is read at its end; nested ones are the FSE's business
-            if too_deep(el) or next(el.iter(*_XINCLUDE_TAGS), None) is not None:
+            found = scan(el)  # its Id values (strings); an element too deep or an XInclude
+            if any(not isinstance(value, str) for value in found):
                 raise _Unusual
             if header_el is None:  # the first child: the envelope's header, kept
                 if el.tag != _HEADER_TAG:
@@ -230,7 +231,7 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
                 continue
             if el.tag != FSE_TAG:
                 raise _Unusual
-            ids.update(str(v) for v in _ID_XPATH_SELF(el))
+            ids.update(found)
             outcome = _read_fse(el, len(results) + 1, registry, policy, now, duplicates=frozenset())
             try:
                 results.append(visit(outcome))
@@ -253,15 +254,28 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
     header = _header(header_el)
     if header.declared_count != len(children) - 1 or len(results) != len(children) - 1:
         raise _Unusual
-    ids.update(str(v) for v in _ID_XPATH_SELF(root))  # the envelope's (the FSE are emptied)
+    ids.update(_ID_VALUES(root))  # the envelope's (the FSE are emptied)
     if any(n > 1 for n in ids.values()):
         raise _Unusual
     return LotReading(root.get("Id"), header, digest, ()), results
 
 
-def _depth_below(levels: int) -> etree.XPath:
-    """Whether an element has descendants ``levels`` below it."""
-    return etree.XPath("boolean(" + "/".join(["*"] * levels) + ")")
+_SCANS: dict[int, etree.XPath] = {}
+
+
+def _scan(levels: int) -> etree.XPath:
+    """One pass over an element (one XPath, compiled once per depth): its Id values, as
+    strings (:data:`_ID_VALUES`), and, as elements, its XInclude elements and its
+    descendants ``levels`` below it (any element means the lot is unusual)."""
+    found = _SCANS.get(levels)
+    if found is None:
+        namespaces = {f"xi{i}": uri for i, uri in enumerate(XINCLUDE_NAMESPACES)}
+        found = _SCANS[levels] = etree.XPath(
+            " | ".join([_IDS, *(f"descendant-or-self::{prefix}:*" for prefix in namespaces),
+                        "/".join(["*"] * levels)]),
+            namespaces=namespaces, smart_strings=False,
+        )
+    return found
 
 
 def _has_doctype(info) -> bool:
@@ -272,8 +286,8 @@ def _read_fse(element: etree._Element, position: int, registry: SchemaRegistry,
               policy: VerifyPolicy, now: datetime | None, duplicates: frozenset[str]) -> FseOutcome:
     element_id = element.get("Id")
     line = element.sourceline
-    if duplicates and any(str(v) in duplicates for v in _ID_XPATH_SELF(element)):
-        dup = next(str(v) for v in _ID_XPATH_SELF(element) if str(v) in duplicates)
+    if duplicates and any(v in duplicates for v in _ID_VALUES(element)):
+        dup = next(v for v in _ID_VALUES(element) if v in duplicates)
         issue = XmlIssue.of(errors.SIG_DUPLICATE_ID, dup, "/FSE", line)
         return FseOutcome(position, element_id, line, None, (issue,))
     try:

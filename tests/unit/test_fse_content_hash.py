@@ -82,3 +82,27 @@ def test_gc_pause_nests_and_restores():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def _pinned_sheets():
+    sheet = sample_care_sheet(1, care_date=date(2026, 3, 2))
+    v2 = replace(sheet, lines=(replace(sheet.lines[0], care_time=time(21, 0), second_act=True, amounts=None,
+                                       coefficient=Decimal("1.50")), *sheet.lines[1:]),
+                 prescriber_rpps="10000000041", prescription_date=date(2026, 2, 1))
+    return sheet, v2
+
+
+def test_hash_values_are_stable():
+    """Stored hashes are compared across lots: the values never change (computed once, kept here)."""
+    sheet, v2 = _pinned_sheets()
+    assert content_hash(sheet) == "3c82527436fd3d1cbb6f5b3e58e7434b53ea92fffaf79d015510f90a21cb8c74"
+    assert content_hash(v2) == "17a68b814f65f431c6264456b525a9a90a2824990ded08372e87252f76c77223"
+
+
+def test_a_sheet_read_back_from_its_xml_has_its_hash_and_fields():
+    from amelipro.fse.document import care_sheet_from_xml, care_sheet_to_xml
+
+    for sheet in _pinned_sheets():
+        read = care_sheet_from_xml(care_sheet_to_xml(sheet))
+        assert read == sheet
+        assert content_hash(read) == content_hash(sheet)
