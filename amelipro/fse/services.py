@@ -299,9 +299,11 @@ def record(
     ]
     if in_lot_duplicates:
         session.execute(update(StoredFse), in_lot_duplicates)  # one executemany by primary key
-    accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
-    for hook in hooks:
-        hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
+    if hooks:
+        accepted = [dict(row, id=fse_id) for d, row, fse_id in zip(decisions, rows, ids, strict=True)
+                    if d.status == FseStatus.ACCEPTED]
+        for hook in hooks:
+            hook(session, accepted, f"lot:{lot.id}")  # same transaction: all or nothing
     audit.record(
         session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
         fse=len(decisions), accepted=lot.accepted_count, rejected=lot.rejected_count,
@@ -408,10 +410,13 @@ def _validate_lot(session: Session, pro: Professional, body: bytes, gw: intake.G
     return SubmitResult(200, acknowledge(gw, report), report)
 
 
-def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
-    """Register ``hook(session, accepted_fse_ids, actor)``, called when a lot is recorded, in
+def on_recorded(app: Flask, hook: Callable[[Session, list[dict[str, Any]], str], Any]) -> None:
+    """Register ``hook(session, accepted_fses, actor)``, called when a lot is recorded, in
     the lot's transaction before its commit (e.g. the tiers-payant package creates the
-    payments of the accepted FSE there). A hook that fails makes the whole lot fail."""
+    payments of the accepted FSE there). ``accepted_fses``: the rows of the lot's accepted
+    FSE as just inserted (``fse`` column name -> value, ``id`` included; ``status`` an
+    ``FseStatus``), in the lot's order; a hook reads them, never changes them. A hook that
+    fails makes the whole lot fail."""
     app.extensions.setdefault(RECORDED_HOOKS, []).append(hook)
 
 
