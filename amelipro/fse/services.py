@@ -191,11 +191,13 @@ def decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -
             decisions.append(Decision(item, FseStatus.REJECTED, list(item.errors)))
             continue
         invoice = item.sheet.invoice_number
-        history_ = existing.get(invoice, [])
-        accepted = next(((i, h) for i, s, h in history_ if s == FseStatus.ACCEPTED), None)
-        # A corrected resubmission: same invoice number as a rejected FSE, other content.
-        last_rejected = next((i for i, s, h in reversed(history_)
-                              if s == FseStatus.REJECTED and h != item.content_hash), None)
+        history_ = existing.get(invoice)
+        accepted = last_rejected = None
+        if history_:  # most invoice numbers are new
+            accepted = next(((i, h) for i, s, h in history_ if s == FseStatus.ACCEPTED), None)
+            # A corrected resubmission: same invoice number as a rejected FSE, other content.
+            last_rejected = next((i for i, s, h in reversed(history_)
+                                  if s == FseStatus.REJECTED and h != item.content_hash), None)
         if accepted is not None:
             orig_id, orig_hash = accepted
             decisions.append(_invoice_taken(
@@ -210,7 +212,8 @@ def decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -
             continue
         errors = list(item.errors)
         patient = billed.setdefault((item.sheet.patient.nir, item.sheet.patient.rank), {})
-        twice = [v.issue() for v in rules.duplicate_care(item.sheet, patient)]
+        # Nothing billed yet for this patient (most of them): no duplicate care to look for.
+        twice = [v.issue() for v in rules.duplicate_care(item.sheet, patient)] if patient else []
         if twice and item.read is not None:
             errors.extend(intake.place_errors(item.read, twice))
         elif twice:
