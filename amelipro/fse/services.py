@@ -191,11 +191,13 @@ def decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -
             decisions.append(Decision(item, FseStatus.REJECTED, list(item.errors)))
             continue
         invoice = item.sheet.invoice_number
-        history_ = existing.get(invoice, [])
-        accepted = next(((i, h) for i, s, h in history_ if s == FseStatus.ACCEPTED), None)
-        # A corrected resubmission: same invoice number as a rejected FSE, other content.
-        last_rejected = next((i for i, s, h in reversed(history_)
-                              if s == FseStatus.REJECTED and h != item.content_hash), None)
+        history_ = existing.get(invoice)
+        accepted = last_rejected = None
+        if history_:  # most invoice numbers are new
+            accepted = next(((i, h) for i, s, h in history_ if s == FseStatus.ACCEPTED), None)
+            # A corrected resubmission: same invoice number as a rejected FSE, other content.
+            last_rejected = next((i for i, s, h in reversed(history_)
+                                  if s == FseStatus.REJECTED and h != item.content_hash), None)
         if accepted is not None:
             orig_id, orig_hash = accepted
             decisions.append(_invoice_taken(
@@ -210,7 +212,8 @@ def decide(session: Session, pro: Professional, checked: Sequence[CheckedFse]) -
             continue
         errors = list(item.errors)
         patient = billed.setdefault((item.sheet.patient.nir, item.sheet.patient.rank), {})
-        twice = [v.issue() for v in rules.duplicate_care(item.sheet, patient)]
+        # Nothing billed yet for this patient (most of them): no duplicate care to look for.
+        twice = [v.issue() for v in rules.duplicate_care(item.sheet, patient)] if patient else []
         if twice and item.read is not None:
             errors.extend(intake.place_errors(item.read, twice))
         elif twice:
@@ -299,9 +302,11 @@ def record(
     ]
     if in_lot_duplicates:
         session.execute(update(StoredFse), in_lot_duplicates)  # one executemany by primary key
-    accepted_ids = [i for d, i in zip(decisions, ids, strict=True) if d.status == FseStatus.ACCEPTED]
-    for hook in hooks:
-        hook(session, accepted_ids, f"lot:{lot.id}")  # same transaction: all or nothing
+    if hooks:
+        accepted = [dict(row, id=fse_id) for d, row, fse_id in zip(decisions, rows, ids, strict=True)
+                    if d.status == FseStatus.ACCEPTED]
+        for hook in hooks:
+            hook(session, accepted, f"lot:{lot.id}")  # same transaction: all or nothing
     audit.record(
         session, "lot.submitted", actor_id=pro.id, actor_login=pro.login, lot_id=lot.id,
         fse=len(decisions), accepted=lot.accepted_count, rejected=lot.rejected_count,
@@ -408,10 +413,13 @@ def _validate_lot(session: Session, pro: Professional, body: bytes, gw: intake.G
     return SubmitResult(200, acknowledge(gw, report), report)
 
 
-def on_recorded(app: Flask, hook: Callable[[Session, list[int], str], Any]) -> None:
-    """Register ``hook(session, accepted_fse_ids, actor)``, called when a lot is recorded, in
+def on_recorded(app: Flask, hook: Callable[[Session, list[dict[str, Any]], str], Any]) -> None:
+    """Register ``hook(session, accepted_fses, actor)``, called when a lot is recorded, in
     the lot's transaction before its commit (e.g. the tiers-payant package creates the
-    payments of the accepted FSE there). A hook that fails makes the whole lot fail."""
+    payments of the accepted FSE there). ``accepted_fses``: the rows of the lot's accepted
+    FSE as just inserted (``fse`` column name -> value, ``id`` included; ``status`` an
+    ``FseStatus``), in the lot's order; a hook reads them, never changes them. A hook that
+    fails makes the whole lot fail."""
     app.extensions.setdefault(RECORDED_HOOKS, []).append(hook)
 
 

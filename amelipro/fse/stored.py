@@ -56,40 +56,49 @@ def lines_view(sheet: CareSheet, computed) -> list[dict[str, Any]]:
 def fse_row(*, lot_id: int, professional_id: int, position: int, element_id: str, status, content_hash: str,
             duplicate_of_id: int | None, corrects_id: int | None, errors: list[Issue],
             signed_xml: str, created_at: datetime, sheet: CareSheet | None, computed) -> dict[str, Any]:
-    """The ``fse`` row (a plain dict, for one bulk insert) of a checked FSE."""
+    """The ``fse`` row (a plain dict, for one bulk insert) of a checked FSE; every row has the
+    same keys in the same order, with or without a care sheet and a computation."""
     row: dict[str, Any] = {
         "lot_id": lot_id, "professional_id": professional_id, "position": position,
         "element_id": element_id[:64], "status": status, "content_hash": content_hash,
         "duplicate_of_id": duplicate_of_id, "corrects_id": corrects_id,
         "errors_json": _to_json(as_dicts(errors)) if errors else "[]",
         "signed_xml": signed_xml, "created_at": created_at,
-        "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
-        "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
-        "exemption": "", "tiers_payant_amo": False, "tiers_payant_amc": False,
-        "charged_sent": None, "base_sent": None, "amo_sent": None,
-        "charged_computed": None, "base_computed": None, "amo_computed": None, "patient_charges": None,
-        "participation": None, "franchise": None,
-        "lines_json": "[]",
     }
     if sheet is not None:
-        row.update(
-            invoice_number=sheet.invoice_number[:32], invoice_date=sheet.invoice_date,
-            first_care_date=sheet.first_care_date, last_care_date=sheet.last_care_date,
-            patient_nir=sheet.patient.nir[:15], patient_birth_date=sheet.patient.birth_date,
-            patient_rank=sheet.patient.rank, nature=sheet.nature.value, pathway=sheet.pathway,
-            exemption=sheet.exemption.value, tiers_payant_amo=sheet.tiers_payant_amo,
-            tiers_payant_amc=sheet.tiers_payant_amc,
-            charged_sent=_money(sheet.totals.charged), base_sent=_money(sheet.totals.base),
-            amo_sent=_money(sheet.totals.amo),
-            lines_json=_to_json(lines_view(sheet, computed)),
-        )
+        patient, totals = sheet.patient, sheet.totals
+        row.update({
+            "invoice_number": sheet.invoice_number[:32], "invoice_date": sheet.invoice_date,
+            "first_care_date": sheet.first_care_date, "last_care_date": sheet.last_care_date,
+            "patient_nir": patient.nir[:15], "patient_birth_date": patient.birth_date,
+            "patient_rank": patient.rank, "nature": sheet.nature.value, "pathway": sheet.pathway,
+            "exemption": sheet.exemption.value, "tiers_payant_amo": sheet.tiers_payant_amo,
+            "tiers_payant_amc": sheet.tiers_payant_amc,
+            "charged_sent": _money(totals.charged), "base_sent": _money(totals.base),
+            "amo_sent": _money(totals.amo),
+        })
+    else:
+        row.update(_NO_SHEET)
     if computed is not None:
-        row.update(
-            charged_computed=_money(computed.charged), base_computed=_money(computed.base),
-            amo_computed=_money(computed.amo), patient_charges=_money(computed.patient_charges),
-            participation=_money(computed.participation), franchise=_money(computed.franchise),
-        )
+        row.update({
+            "charged_computed": _money(computed.charged), "base_computed": _money(computed.base),
+            "amo_computed": _money(computed.amo), "patient_charges": _money(computed.patient_charges),
+            "participation": _money(computed.participation), "franchise": _money(computed.franchise),
+        })
+    else:
+        row.update(_NOT_COMPUTED)
+    row["lines_json"] = _to_json(lines_view(sheet, computed)) if sheet is not None else "[]"
     return row
+
+
+_NO_SHEET: dict[str, Any] = {  # the columns of an FSE whose care sheet could not be read
+    "invoice_number": "", "invoice_date": None, "first_care_date": None, "last_care_date": None,
+    "patient_nir": "", "patient_birth_date": None, "patient_rank": 1, "nature": "", "pathway": True,
+    "exemption": "", "tiers_payant_amo": False, "tiers_payant_amc": False,
+    "charged_sent": None, "base_sent": None, "amo_sent": None,
+}
+_NOT_COMPUTED: dict[str, Any] = dict.fromkeys((
+    "charged_computed", "base_computed", "amo_computed", "patient_charges", "participation", "franchise"))
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Following accepted tiers-payant FSE: each one gets its payment row when its lot is recorded.
 
-- :func:`track_recorded` (the FSE package's ``on_recorded`` hook, in the lot's transaction):
-  every accepted FSE in tiers payant (AMO) gets its payment row, status ACCEPTED, day 0 = the
-  date of the positive acknowledgement of its lot; a corrected FSE marks the rejected payment
-  it replaces as RESUBMITTED (linked). One batched insert per lot, never one per FSE, and
+- :func:`track_lot` (the FSE package's ``on_recorded`` hook, in the lot's transaction, given
+  the rows just recorded; :func:`track_recorded` given FSE ids, for FSE inserted otherwise):
+  every accepted FSE in tiers payant (AMO) gets its payment row, status ACCEPTED, day 0 =
+  the date of the positive acknowledgement of its lot; a corrected FSE marks the rejected
+  payment it replaces as RESUBMITTED (linked). One batched insert per lot, never one per FSE, and
   never while a page is rendered.
 - :func:`track_accepted`: the backfill of accepted FSE that have no payment yet (FSE recorded
   before payments came with their lot, or inserted in bulk by the demo tools); run by
@@ -12,10 +13,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
@@ -62,16 +65,51 @@ def _untracked_rows() -> Select:
 
 
 def track_recorded(session: Session, fse_ids: Sequence[int], actor: str) -> int:
-    """Create the payment rows of FSE being recorded (the lot's transaction; no commit).
-
-    Called by the FSE recording path when a lot is stored, so that an accepted tiers-payant
-    FSE has its payment ("en attente") from the moment its lot is acknowledged, and no page
-    ever has to create one. The ids are new in this transaction: nobody else can track them.
+    """Create the payment rows of FSE being recorded, given their ids (the caller's
+    transaction; no commit): FSE inserted otherwise than by a lot (the demo tools, tests), as
+    :func:`track_lot` does for a lot's, so that an accepted tiers-payant FSE has its payment
+    ("en attente") from the moment it is recorded and no page ever has to create one. The ids
+    are new in this transaction: nobody else can track them.
     """
     ids = list(fse_ids)
     rows = []
     for start in range(0, len(ids), IN_CHUNK):
         rows += session.execute(_untracked_rows().where(StoredFse.id.in_(ids[start:start + IN_CHUNK]))).all()
+    return _track_rows(session, rows, actor) if rows else 0  # one batched insert for the lot
+
+
+class _Recorded(NamedTuple):
+    """What a payment needs of an FSE row just recorded (the columns of ``_untracked_rows``)."""
+
+    id: int
+    professional_id: int
+    invoice_number: str
+    patient_nir: str
+    first_care_date: date | None
+    corrects_id: int | None
+    charged_sent: Decimal | None
+    base_sent: Decimal | None
+    amo_sent: Decimal | None
+    charged_computed: Decimal | None
+    base_computed: Decimal | None
+    amo_computed: Decimal | None
+    received_at: datetime
+    lot_id: int
+
+
+def track_lot(session: Session, fses: Sequence[Mapping[str, Any]], actor: str) -> int:
+    """The ``on_recorded`` hook: the payment rows of the accepted FSE of a lot being recorded
+    (the lot's transaction; no commit), from their rows as recorded (``fse`` columns and
+    ``id``): what :func:`track_recorded` would read back, without reading it back.
+
+    The FSE are new in this transaction (no payment yet) and accepted; those in tiers payant
+    AMO get their payment. Their reception time is their lot's (``created_at``)."""
+    rows = sorted((
+        _Recorded(f["id"], f["professional_id"], f["invoice_number"], f["patient_nir"], f["first_care_date"],
+                  f["corrects_id"], f["charged_sent"], f["base_sent"], f["amo_sent"], f["charged_computed"],
+                  f["base_computed"], f["amo_computed"], f["created_at"], f["lot_id"])
+        for f in fses if f["tiers_payant_amo"] and f["status"] == FseStatus.ACCEPTED
+    ), key=attrgetter("id"))
     return _track_rows(session, rows, actor) if rows else 0  # one batched insert for the lot
 
 

@@ -9,11 +9,11 @@ from amelipro.filters import date_fr, euros
 from amelipro.fse.services import on_recorded
 from amelipro.thirdparty import api, services, views
 from amelipro.thirdparty.liquidation import liquidation_backlog
-from amelipro.thirdparty.tracking import track_recorded
+from amelipro.thirdparty.tracking import track_lot
 
 
 def register(app: Flask) -> None:
-    on_recorded(app, track_recorded)  # payments are created with their lot, never by a page
+    on_recorded(app, track_lot)  # payments are created with their lot, never by a page
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     home.add_panel(app, _home_panel)
