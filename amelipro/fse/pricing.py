@@ -336,16 +336,11 @@ def _price_line(sheet: CareSheet, line: Line, lookup: ReferenceLookup, professio
     if problem is not None:
         base = ZERO
     charged = line.amounts.charged if line.amounts is not None else base
-    # PricedLine(...) with every field given, without the frozen dataclass's __init__ (one
-    # object.__setattr__ per field: a quarter of the line's pricing); as _with_charges does.
-    priced = object.__new__(PricedLine)
-    priced.__dict__.update(
+    return PricedLine(
         number=line.number, kind=line.kind, code=line.code, care_date=at,
         quantity=line.quantity, unit_price=unit, charged=money(charged), base=base, rate=rate,
-        amo=part(base, rate), participation=ZERO, franchise=ZERO, charge_exemption=None,
-        problem=problem, label=label, majoration=majoration is not None,
+        amo=part(base, rate), problem=problem, label=label, majoration=majoration is not None,
     )
-    return priced
 
 
 def _act_unit(line: Line, fact: ActFact | None, sector: Sector,

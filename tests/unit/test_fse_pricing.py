@@ -5,7 +5,7 @@ The builders here are shared with ``test_fse_rules.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from decimal import Decimal
 
@@ -23,7 +23,6 @@ from amelipro.fse.charges import (
 from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.pricing import (
     LineProblem,
-    PricedLine,
     PriorCharges,
     Sector,
     YearCharges,
@@ -207,15 +206,6 @@ def test_g_value_changes_on_22_december_2024(at, base, amo):
     assert (priced.base, priced.rate, priced.amo) == (base, 70, amo)
     assert result.totals.amo == amo
     assert isinstance(priced.base, Decimal) and isinstance(priced.amo, Decimal)
-
-
-def test_a_priced_line_has_every_field_of_the_dataclass():
-    # _price_line fills the line's __dict__ itself (no __init__): a field added later must be
-    # set there too.
-    priced = price(sheet(line(at=date(2025, 1, 6))), rights()).line(1)
-    assert list(vars(priced)) == [f.name for f in fields(PricedLine)]
-    assert priced == PricedLine(**vars(priced))
-    assert (priced.participation, priced.franchise, priced.charge_exemption) == (D("2.00"), D("0.00"), None)
 
 
 def test_every_line_is_priced_at_its_own_date():
