@@ -3,7 +3,7 @@ bank statement upload and match result, monthly penalty statement.
 
 Views parse input, call a service (every query scoped to the logged-in professional) and
 render; a GET never writes. An accepted FSE has its payment ("en attente") from the moment
-its lot is recorded (``tracking.track_recorded``, in the lot's transaction).
+its lot is recorded (``tracking.track_lot``, in the lot's transaction).
 """
 
 from __future__ import annotations
