@@ -259,6 +259,15 @@ def serve(where: Site, settings: Mapping[str, str] | None = None, **command: obj
     raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-2000:]}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat``); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_hwm_mb(pid: int) -> float | None:
     """Peak resident memory (VmHWM) of a process, in MB; None when it is gone."""
     try:

@@ -45,6 +45,7 @@ from bench.common import (
     Server,
     Site,
     api_headers,
+    cpu_seconds,
     load_average,
     percentile,
     quick,
@@ -75,6 +76,7 @@ class Figures:
     service_fse: int = 0
     service_seconds: float = 0.0
     service_accepted: int = 0
+    worker_cpu: tuple[float, ...] = ()  # CPU seconds of each worker while the service lots were sent
 
     @property
     def service_rate(self) -> float:
@@ -227,11 +229,14 @@ def run(database: str, n_fse: int, n_lots: int, clients: int) -> Figures:
                         raise RuntimeError(f"lot {i}: HTTP {status}")
                     accepted += n
                 floor.close()
+            pids = server.worker_pids()
+            cpu_before = [cpu_seconds(pid) for pid in pids]
             service_seconds, service_accepted = post_together(server, where, service_lots, clients)
+            worker_cpu = tuple(cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True))
         finally:
             server.stop()
     return Figures(database, n_fse, times, floor_times, accepted, clients, n_fse * len(service_lots),
-                   service_seconds, service_accepted)
+                   service_seconds, service_accepted, worker_cpu)
 
 
 def post_together(server: Server, where: Site, lots: list[bytes], clients: int) -> tuple[float, int]:
@@ -309,7 +314,8 @@ def print_figures(rows: list[Figures], n_fse: int, n_lots: int) -> None:
         if f.clients:
             print(f"{f.database:<11} service, {f.clients} clients à la fois : {f.service_rate:>6,.0f} FSE/s "
                   f"({f.service_fse // f.fse} lots en {f.service_seconds:.2f} s, {f.service_accepted} acceptées ; "
-                  f"{f.service_rate / f.e2e_rate:.2f} × un lot à la fois) — cible ≥ {TARGET_RATE:,.0f} FSE/s : "
+                  f"{f.service_rate / f.e2e_rate:.2f} × un lot à la fois ; CPU des workers "
+                  f"{' / '.join(f'{c:.1f}' for c in f.worker_cpu)} s) — cible ≥ {TARGET_RATE:,.0f} FSE/s : "
                   f"{verdict(f.service_rate >= TARGET_RATE)}")
     print("plancher = read_lot de xmlcore (analyse sûre, XSD, vérification stricte des signatures) + un "
           "executemany des lignes fse (et du lot) sur la même base, validé ; mêmes lots, en alternance")
