@@ -35,9 +35,9 @@ from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, verify_signed
 
 L = f"{{{LOT_NS}}}"
 T = TypeVar("T")
-# The Id attributes (Id, ID or id, in any namespace) of an element and its descendants: the
-# values of ``signature._ID_XPATH_SELF``, in the same order; the cheap predicate (two-letter
-# names) first, so that the names are compared for a few attributes only.
+# The Id attributes (Id, ID or id, in any namespace) of an element and its descendants, in
+# document order; the cheap predicate (two-letter names) first, so that the names are
+# compared for a few attributes only.
 _IDS = ("descendant-or-self::*/@*[string-length(local-name())=2]"
         "[local-name()='Id' or local-name()='ID' or local-name()='id']")
 _ID_VALUES = etree.XPath(_IDS, smart_strings=False)

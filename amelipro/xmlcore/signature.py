@@ -69,10 +69,9 @@ __all__ = [
 ]
 
 _KEY_INFO, _X509_DATA, _X509_CERTIFICATE = f"{DS}KeyInfo", f"{DS}X509Data", f"{DS}X509Certificate"
-_ID_XPATH_SELF = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']",
-                             smart_strings=False)  # (amelipro.xmlcore.lot's, on the whole lot)
-# The same attributes per FSE, in the same order: the two-letter names by XPath (a cheap
-# predicate for libxml2), the names themselves checked in Python on the (smart) strings.
+# The Id attributes (Id, ID or id, in any namespace) of the FSE, in document order: the
+# two-letter names by XPath (a cheap predicate for libxml2), the names themselves checked in
+# Python on the (smart) strings.
 _ID_CANDIDATES = etree.XPath("descendant-or-self::*/@*[string-length(local-name())=2]")
 _ID_NAMES = frozenset(("Id", "ID", "id"))
 # the profile's algorithms by URI (set and dict lookups, not enum constructions, per FSE)
