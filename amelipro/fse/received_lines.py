@@ -10,11 +10,9 @@ received line of the deepest element reached by a path of ``document.field_path`
 
 from __future__ import annotations
 
-import io
-
 from lxml import etree
 
-from amelipro.xmlcore.safe import ParseLimits, parse_untrusted
+from amelipro.xmlcore.safe import ParseLimits, iterparse_untrusted, parse_untrusted
 from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_TAG
 
 F = f"{{{FSE_NS}}}"
@@ -105,10 +103,7 @@ class LotLines:
         memo: dict = {}
         lines: list[SourceLines] = []
         try:
-            for _event, el in etree.iterparse(
-                io.BytesIO(self.data), events=("end",), tag=FSE_TAG, resolve_entities=False, no_network=True,
-                load_dtd=False, attribute_defaults=False, huge_tree=False, remove_blank_text=False,
-            ):
+            for _event, el in iterparse_untrusted(self.data, ("end",), (FSE_TAG,)):
                 parent = el.getparent()
                 if parent is None or (parent.tag == LOT_TAG and parent.getparent() is None):  # the document's or the lot's
                     lines.append(source_lines(el, memo))

@@ -8,7 +8,6 @@ independently, so a bad FSE rejects only itself.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +18,13 @@ from typing import TypeVar
 from lxml import etree
 
 from amelipro.xmlcore import errors
-from amelipro.xmlcore.safe import DEFAULT_LIMITS, XINCLUDE_NAMESPACES, ParseLimits, parse_untrusted
+from amelipro.xmlcore.safe import (
+    DEFAULT_LIMITS,
+    XINCLUDE_NAMESPACES,
+    ParseLimits,
+    iterparse_untrusted,
+    parse_untrusted,
+)
 from amelipro.xmlcore.schemas import (
     FSE_NS,
     FSE_TAG,
@@ -199,11 +204,7 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
     if limits.max_depth < 3:
         raise _Unusual
     digest = hashlib.sha256(data).hexdigest()
-    parser = etree.iterparse(
-        io.BytesIO(data), events=("start", "end", "pi"), tag=_STREAMED_TAGS, resolve_entities=False,
-        no_network=True, load_dtd=False, dtd_validation=False, attribute_defaults=False, huge_tree=False,
-        remove_blank_text=False,
-    )
+    parser = iterparse_untrusted(data, ("start", "end", "pi"), _STREAMED_TAGS)
     scan = _scan(limits.max_depth - 1)  # from a child of the lot: deeper than max_depth
     root: etree._Element | None = None
     header_el: etree._Element | None = None

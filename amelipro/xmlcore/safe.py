@@ -8,6 +8,7 @@ XInclude elements, each with its own stable code (``amelipro.xmlcore.errors``).
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,17 +46,31 @@ class _RefuseResolver(etree.Resolver):
         raise etree.XMLSyntaxError(f"external resource refused: {url}", None, 0, 0)
 
 
+#: The parser's options, for the whole-tree parser and its streamed form alike.
+# NB: collect_ids=False makes libxml2 try to load an external DTD subset: keep the default.
+_OPTIONS: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+    "remove_blank_text": False,
+}
+
+
 def _new_parser() -> etree.XMLParser:
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_blank_text=False,
-        # NB: collect_ids=False makes libxml2 try to load an external DTD subset: keep the default.
-    )
+    parser = etree.XMLParser(**_OPTIONS)
+    parser.resolvers.add(_RefuseResolver())
+    return parser
+
+
+def iterparse_untrusted(data: bytes, events: tuple[str, ...], tag: tuple[str, ...]) -> etree.iterparse:
+    """The same parser, streamed (lxml ``iterparse`` over ``data``), for a reader that keeps
+    only part of the tree (``xmlcore.lot``). Only the parser's own protections apply here: the
+    caller checks the size before and the doctype, processing instructions, depth and XInclude
+    as it reads, and hands anything unusual to :func:`parse_untrusted`."""
+    parser = etree.iterparse(io.BytesIO(data), events=events, tag=tag, **_OPTIONS)
     parser.resolvers.add(_RefuseResolver())
     return parser
 
