@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,7 @@ from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by the
 )
 from amelipro.fse.reports import FseReport, LotReport, SubmitResult
 from amelipro.issues import INVOICE, Issue
-from amelipro.thirdparty.writes import driver_insert
+from amelipro.thirdparty.writes import driver_insert, next_ids
 
 RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
@@ -525,23 +525,12 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        first = (session.scalar(select(func.max(StoredFse.id))) or 0) + 1
-        ids = list(range(first, first + len(rows)))
-        driver_insert(session, StoredFse.__table__,
-                      [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
-        return ids
-    if dialect != "postgresql":
-        return list(session.scalars(
-            insert(StoredFse).returning(StoredFse.id, sort_by_parameter_order=True), rows
-        ))
-    ids = list(session.scalars(
-        text("SELECT nextval(pg_get_serial_sequence('fse', 'id')) FROM generate_series(1, :n)"),
-        {"n": len(rows)},
-    ))
-    columns = ["id", *rows[0].keys()]
     table = StoredFse.__table__
+    ids = next_ids(session, table, len(rows))
+    if session.get_bind().dialect.name == "sqlite":
+        driver_insert(session, table, [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
+        return ids
+    columns = ["id", *rows[0].keys()]
     names = ", ".join(f'"{table.c[c].name}"' for c in columns)
     raw = session.connection().connection.driver_connection
     import psycopg

@@ -20,7 +20,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from amelipro import clock
@@ -34,6 +34,7 @@ from amelipro.thirdparty.writes import (
     bump_counter,
     insert_numbered,
     is_postgresql,
+    next_ids,
 )
 
 ZERO = Decimal("0.00")
@@ -97,6 +98,11 @@ class _Recorded(NamedTuple):
     lot_id: int
 
 
+#: The ``fse`` columns of a recorded row that make a ``_Recorded`` (the reception time is the
+#: row's ``created_at``, its lot's ``received_at``).
+_RECORDED_COLUMNS = tuple("created_at" if name == "received_at" else name for name in _Recorded._fields)
+
+
 def track_lot(session: Session, fses: Sequence[Mapping[str, Any]], actor: str) -> int:
     """The ``on_recorded`` hook: the payment rows of the accepted FSE of a lot being recorded
     (the lot's transaction; no commit), from their rows as recorded (``fse`` columns and
@@ -104,12 +110,9 @@ def track_lot(session: Session, fses: Sequence[Mapping[str, Any]], actor: str) -
 
     The FSE are new in this transaction (no payment yet) and accepted; those in tiers payant
     AMO get their payment. Their reception time is their lot's (``created_at``)."""
-    rows = sorted((
-        _Recorded(f["id"], f["professional_id"], f["invoice_number"], f["patient_nir"], f["first_care_date"],
-                  f["corrects_id"], f["charged_sent"], f["base_sent"], f["amo_sent"], f["charged_computed"],
-                  f["base_computed"], f["amo_computed"], f["created_at"], f["lot_id"])
-        for f in fses if f["tiers_payant_amo"] and f["status"] == FseStatus.ACCEPTED
-    ), key=attrgetter("id"))
+    rows = sorted((_Recorded(*(f[column] for column in _RECORDED_COLUMNS))
+                   for f in fses if f["tiers_payant_amo"] and f["status"] == FseStatus.ACCEPTED),
+                  key=attrgetter("id"))
     return _track_rows(session, rows, actor) if rows else 0  # one batched insert for the lot
 
 
@@ -183,9 +186,7 @@ def _track_rows(session: Session, rows, actor: str) -> int:
         meta[r.id] = r
     if is_postgresql(session):
         # Intakes are serialised by the "intake" counter lock: ids from the sequence, COPY.
-        ids = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence('tp_payment', 'id')) FROM generate_series(1, :n)"),
-            {"n": len(payments)}).scalars().all()
+        ids = next_ids(session, Payment.__table__, len(payments))
         for payment_id, payment in zip(ids, payments, strict=True):
             payment["id"] = payment_id
         bulk_insert(session, Payment.__table__, payments)

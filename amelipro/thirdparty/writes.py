@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,25 @@ def _insert(session: Session, model):
     return (postgresql if is_postgresql(session) else sqlite).insert(model)
 
 
+def _sqlite_insert(table, conflict: str | None):
+    stmt = sqlite.insert(table)
+    return stmt if conflict is None else stmt.on_conflict_do_nothing(index_elements=[conflict])
+
+
+def next_ids(session: Session, table, count: int) -> list[int]:
+    """Ids for the next ``count`` rows of ``table``, in order. PostgreSQL: drawn from the
+    table's sequence in one query. SQLite: the ids SQLite would give (no AUTOINCREMENT: the
+    largest + 1, in order), for a transaction that holds SQLite's write lock (it has written
+    already), so that nobody else can take them."""
+    if is_postgresql(session):
+        return list(session.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ))
+    first = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
+
+
 _PREPARED: dict[tuple, Any] = {}  # (table, keys, dialect, conflict) -> (SQL, converters) or None
 
 
@@ -43,10 +62,7 @@ def _prepare(table, keys: tuple[str, ...], dialect, conflict: str | None):
     Python-side default (SQLAlchemy would fill it in)."""
     if any(c.key not in keys and c.default is not None for c in table.c):
         return None
-    stmt = sqlite.insert(table) if dialect.name == "sqlite" else table.insert()
-    if conflict is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[conflict])
-    compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+    compiled = _sqlite_insert(table, conflict).compile(dialect=dialect, column_keys=list(keys))
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(keys):
         return None
@@ -71,11 +87,8 @@ def driver_insert(session: Session, table, rows: list[dict], conflict: str | Non
         prepared = _PREPARED[cache_key]
     except KeyError:
         prepared = _PREPARED[cache_key] = _prepare(table, keys, conn.dialect, conflict)
-    if prepared is None or conn.dialect.name != "sqlite":
-        stmt = sqlite.insert(table) if conn.dialect.name == "sqlite" else table.insert()
-        if conflict is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=[conflict])
-        return session.execute(stmt, rows).rowcount
+    if prepared is None:
+        return session.execute(_sqlite_insert(table, conflict), rows).rowcount
     sql, converters = prepared
     params = [tuple([row[k] if convert is None else convert(row[k])
                      for k, convert in converters]) for row in rows]
@@ -121,13 +134,13 @@ def insert_numbered(session: Session, table, rows: list[dict], key: str) -> list
     """
     if not rows:
         return []
-    first = (session.scalar(select(func.max(table.c.id))) or 0) + 1
-    for number, row in enumerate(rows, start=first):
+    numbers = next_ids(session, table, len(rows))
+    for number, row in zip(numbers, rows, strict=True):
         row["id"] = number
     if driver_insert(session, table, rows, key) == len(rows):
         return [(row["id"], row[key]) for row in rows]
     return [(number, value) for number, value in session.execute(
-        select(table.c.id, table.c[key]).where(table.c.id >= first).order_by(table.c.id))]
+        select(table.c.id, table.c[key]).where(table.c.id >= numbers[0]).order_by(table.c.id))]
 
 
 def bump_counter(session: Session, name: str, by: int) -> int:
