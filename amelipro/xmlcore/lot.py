@@ -287,8 +287,8 @@ def _read_fse(element: etree._Element, position: int, registry: SchemaRegistry,
               policy: VerifyPolicy, now: datetime | None, duplicates: frozenset[str]) -> FseOutcome:
     element_id = element.get("Id")
     line = element.sourceline
-    if duplicates and any(v in duplicates for v in _ID_VALUES(element)):
-        dup = next(v for v in _ID_VALUES(element) if v in duplicates)
+    dup = next((v for v in _ID_VALUES(element) if v in duplicates), None) if duplicates else None
+    if dup is not None:
         issue = XmlIssue.of(errors.SIG_DUPLICATE_ID, dup, "/FSE", line)
         return FseOutcome(position, element_id, line, None, (issue,))
     try:

@@ -1,6 +1,6 @@
 """What every billing rule shares: the violation, the settings, the context a rule reads, the
-result of a check, the billing time limit, the per-check memo of the reference's answers, and
-the French formatting of dates, amounts and paths. Pure: no database, no web.
+result of a check, the billing time limit, and the French formatting of dates, amounts and
+paths. Pure: no database, no web.
 """
 
 from __future__ import annotations
