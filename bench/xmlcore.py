@@ -1,6 +1,6 @@
 """The XML core alone, per FSE and on a 1,000-FSE lot: safe parse, XSD validation,
 signature verification (RSA-2048 and ECDSA P-256) by the strict-profile verifier and by
-signxml (the reference) on the same documents, and ``read_lot_document`` (everything the
+signxml (the reference) on the same documents, and ``read_lot_documents_each`` (everything the
 gateway does before the business rules), against plain signxml with a CA file for reference.
 Target (issue 15): strict verification of an RSA-2048 FSE, all rules, <= 100 µs.
 
@@ -39,7 +39,7 @@ def main(count: int = 1000, repeat: int = 5) -> None:
         build_lot,
         care_sheet_to_xml,
         document_bytes,
-        read_lot_document,
+        read_lot_documents_each,
     )
     from amelipro.xmlcore import pki
     from amelipro.xmlcore.safe import ParseLimits, parse_untrusted
@@ -110,9 +110,9 @@ def main(count: int = 1000, repeat: int = 5) -> None:
                         verify_signed_element(element, which)
                     per_fse.setdefault((key_name, name), []).append((time.perf_counter() - start) / len(elements))
 
-        def full() -> None:
-            doc = read_lot_document(lot, policy, limits=limits, token_rpps=rpps)
-            assert all(d.ok for d in doc.documents)
+        def full() -> None:  # as the submission service reads a lot: FSE by FSE
+            _doc, ok = read_lot_documents_each(lot, policy, lambda d: d.ok, limits=limits, token_rpps=rpps)
+            assert all(ok)
 
         floor_s = min(_timed(floor) for _ in range(3))
         full_s = min(_timed(full) for _ in range(3))
@@ -135,8 +135,8 @@ def main(count: int = 1000, repeat: int = 5) -> None:
           " timings scale with the load, the ratio much less)")
     print(f"\nlot of {count} FSE, {len(lot) / 1e6:.1f} MB")
     print(f"{'floor: parse + verify + XSD':<36} {floor_s * 1e3:>8.0f} ms  {count / floor_s:>7.0f} FSE/s")
-    print(f"{'read_lot_document (+ mapping, RPPS)':<36} {full_s * 1e3:>8.0f} ms  {count / full_s:>7.0f} FSE/s")
-    print(f"{'ratio read_lot_document / floor':<36} {floor_s / full_s:>8.2f}")
+    print(f"{'service reading (+ mapping, RPPS)':<36} {full_s * 1e3:>8.0f} ms  {count / full_s:>7.0f} FSE/s")
+    print(f"{'ratio service reading / floor':<36} {floor_s / full_s:>8.2f}")
 
 
 def _floor_of(element: etree._Element, cert) -> Callable[[], None]:

@@ -5,11 +5,12 @@ registry picks ``xsd/fse/1`` or ``xsd/fse/2``): version 2 adds, on lines, an opt
 care (``Heure``) and a flag for a distinct second act of the same day (``SecondActe``). A
 care sheet that uses neither is written as version 1, byte for byte as before.
 
-Reading: :func:`read_lot_document` is the one call for the submission service: safe parse,
-lot schema, each FSE's signature verified, its *signed content* validated against fse.xsd
-and mapped to a :class:`CareSheet`, the certificate's RPPS compared to the FSE's
-professional (and to the API token's owner when given). Only the verified signed element
-is read (:func:`care_sheet_from_xml`).
+Reading: :func:`read_lot_documents_each` is the submission service's call (FSE by FSE, the
+lot's tree never whole), :func:`read_lot_document` the same answers at once (the whole tree
+kept): safe parse, lot schema, each FSE's signature verified, its *signed content* validated
+against fse.xsd and mapped to a :class:`CareSheet`, the certificate's RPPS compared to the
+FSE's professional (and to the API token's owner when given). Only the verified signed
+element is read (:func:`care_sheet_from_xml`).
 
 Writing: :func:`care_sheet_to_xml` (unsigned FSE element, for the demo generator and the
 client), :func:`build_lot` and :func:`document_bytes`.
