@@ -28,6 +28,7 @@ from amelipro.beneficiaries.domain import CoverPeriod, EhpadStay, PatientRights,
 from amelipro.beneficiaries.models import Beneficiary, RightsPeriod
 from amelipro.beneficiaries.models import CoverPeriod as CoverRow
 from amelipro.beneficiaries.models import EhpadStay as EhpadStayRow
+from amelipro.db import one_of
 
 Key = tuple[str, int]  # (NIR, rank)
 IN_CHUNK = 500
@@ -146,7 +147,7 @@ def find_rights_many(session: Session, keys: Iterable[tuple[str, int]]) -> dict[
     out: dict[tuple[str, int], PatientRights] = {}
     for start in range(0, len(nirs), IN_CHUNK):
         chunk = nirs[start:start + IN_CHUNK]
-        people = [row for row in session.execute(_PEOPLE.where(Beneficiary.nir.in_(chunk)))
+        people = [row for row in session.execute(_PEOPLE.where(one_of(session, Beneficiary.nir, chunk)))
                   if (row.nir, row.rank) in wanted]
         ids = sorted(row.id for row in people)
         rights: dict[int, list[Period]] = defaultdict(list)
@@ -154,13 +155,14 @@ def find_rights_many(session: Session, keys: Iterable[tuple[str, int]]) -> dict[
         stays: dict[int, list[EhpadStay]] = defaultdict(list)
         for first in range(0, len(ids), IN_CHUNK):
             some = ids[first:first + IN_CHUNK]
-            for owner, begin, end in session.execute(_RIGHTS.where(RightsPeriod.beneficiary_id.in_(some))):
+            for owner, begin, end in session.execute(
+                    _RIGHTS.where(one_of(session, RightsPeriod.beneficiary_id, some))):
                 rights[owner].append(Period(begin, end))
             for owner, cover, begin, end, detail in session.execute(
-                    _COVERS.where(CoverRow.beneficiary_id.in_(some))):
+                    _COVERS.where(one_of(session, CoverRow.beneficiary_id, some))):
                 covers[owner].append(CoverPeriod(cover, Period(begin, end), detail))
             for owner, begin, end, finess, name in session.execute(
-                    _STAYS.where(EhpadStayRow.beneficiary_id.in_(some))):
+                    _STAYS.where(one_of(session, EhpadStayRow.beneficiary_id, some))):
                 stays[owner].append(EhpadStay(Period(begin, end), finess, name))
         for row in people:
             out[(row.nir, row.rank)] = PatientRights(

@@ -27,6 +27,7 @@ from decimal import Decimal
 from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from amelipro.db import one_of
 from amelipro.fse import stored
 from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, LineKind
@@ -117,7 +118,7 @@ def load_year_charges(
             select(StoredFse.patient_nir, StoredFse.patient_rank, y_first, y_last,
                    func.coalesce(func.sum(StoredFse.participation), 0),
                    func.coalesce(func.sum(StoredFse.franchise), 0))
-            .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.patient_nir.in_(chunk),
+            .where(StoredFse.status == FseStatus.ACCEPTED, one_of(session, StoredFse.patient_nir, chunk),
                    StoredFse.last_care_date >= first, StoredFse.first_care_date <= last)
             .group_by(StoredFse.patient_nir, StoredFse.patient_rank, y_first, y_last)
         )
@@ -130,7 +131,7 @@ def load_year_charges(
         for chunk in _chunks(sorted({nir for nir, _ in spanning})):
             rows = session.execute(
                 select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.lines_json)
-                .where(StoredFse.status == FseStatus.ACCEPTED, StoredFse.patient_nir.in_(chunk),
+                .where(StoredFse.status == FseStatus.ACCEPTED, one_of(session, StoredFse.patient_nir, chunk),
                        StoredFse.last_care_date >= first, StoredFse.first_care_date <= last,
                        y_first != y_last)
             )
@@ -160,7 +161,7 @@ def load_day_charges(
             .where(
                 StoredFse.professional_id == professional_id,
                 StoredFse.status == FseStatus.ACCEPTED,
-                StoredFse.patient_nir.in_(chunk),
+                one_of(session, StoredFse.patient_nir, chunk),
                 or_(StoredFse.participation > 0, StoredFse.franchise > 0),
                 or_(
                     StoredFse.first_care_date.in_(days),
@@ -199,7 +200,7 @@ def load_billed_care(
             select(StoredFse.id, StoredFse.invoice_number, StoredFse.patient_nir, StoredFse.patient_rank,
                    StoredFse.lines_json)
             .where(StoredFse.professional_id == professional_id, StoredFse.status == FseStatus.ACCEPTED,
-                   StoredFse.patient_nir.in_(chunk), StoredFse.first_care_date <= days[-1],
+                   one_of(session, StoredFse.patient_nir, chunk), StoredFse.first_care_date <= days[-1],
                    StoredFse.last_care_date >= days[0],
                    ~StoredFse.id.in_(select(Payment.fse_id).where(Payment.status.in_(_UNPAID))))
             .order_by(StoredFse.id)

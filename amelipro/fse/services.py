@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from amelipro import audit
 from amelipro.auth.models import Professional
 from amelipro.auth.practice import practice_history
-from amelipro.db import utcnow
+from amelipro.db import one_of, utcnow
 from amelipro.errors import ErrorCode
 from amelipro.fse import errors as rule_errors
 from amelipro.fse import history, idempotency, intake, lot_errors, rules, stored
@@ -149,7 +149,7 @@ def _existing_by_invoice(
         chunk = items[start:start + _IN_CHUNK]
         rows = session.execute(
             select(StoredFse.invoice_number, StoredFse.id, StoredFse.status, StoredFse.content_hash)
-            .where(StoredFse.professional_id == pro_id, StoredFse.invoice_number.in_(chunk))
+            .where(StoredFse.professional_id == pro_id, one_of(session, StoredFse.invoice_number, chunk))
             .where(StoredFse.status != FseStatus.DUPLICATE)
             .order_by(StoredFse.id)
         )
