@@ -155,9 +155,11 @@ def load_day_charges(
     if not wanted:
         return ledger
     days = sorted({day for _, _, day in wanted})
+    days_of = _days_by_patient((nir, rank, day) for nir, rank, day in wanted)
     for chunk in _chunks(sorted({nir for nir, _, _ in wanted})):
         rows = session.execute(
-            select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.lines_json)
+            select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.first_care_date,
+                   StoredFse.last_care_date, StoredFse.lines_json)
             .where(
                 StoredFse.professional_id == professional_id,
                 StoredFse.status == FseStatus.ACCEPTED,
@@ -170,7 +172,9 @@ def load_day_charges(
                 ),
             )
         )
-        for nir, rank, lines_json in rows:
+        for nir, rank, first_day, last_day, lines_json in rows:
+            if not _covers_one_of(first_day, last_day, days_of.get((nir, rank))):
+                continue  # another patient of that NIR, or none of this patient's days
             for day, kind, participation, franchise in stored.charged_lines(lines_json):
                 if (nir, rank, day) in wanted:
                     ledger.add_day(nir, rank, day, participation, franchise if kind in _ACTS else ZERO)
@@ -189,36 +193,55 @@ def load_billed_care(
     not paid, and billing it again under a new number is the correction."""
     sheets = list(sheets)
     days = sorted({line.care_date for sheet in sheets for line in sheet.lines})
-    patients = {(s.patient.nir, s.patient.rank) for s in sheets}
+    days_of = _days_by_patient((s.patient.nir, s.patient.rank, line.care_date) for s in sheets for line in s.lines)
     found: dict[PatientKey, dict[CareKey, BilledCare]] = {}
     if not days:
         return found
     majorations = default_billing_config().majorations
-    wanted_days = set(days)
-    for chunk in _chunks(sorted({nir for nir, _ in patients})):
+    for chunk in _chunks(sorted({nir for nir, _ in days_of})):
         rows = session.execute(
             select(StoredFse.id, StoredFse.invoice_number, StoredFse.patient_nir, StoredFse.patient_rank,
-                   StoredFse.lines_json)
+                   StoredFse.first_care_date, StoredFse.last_care_date, StoredFse.lines_json)
             .where(StoredFse.professional_id == professional_id, StoredFse.status == FseStatus.ACCEPTED,
                    one_of(session, StoredFse.patient_nir, chunk), StoredFse.first_care_date <= days[-1],
                    StoredFse.last_care_date >= days[0],
                    ~StoredFse.id.in_(select(Payment.fse_id).where(Payment.status.in_(_UNPAID))))
             .order_by(StoredFse.id)
         )
-        for fse_id, invoice, nir, rank, lines_json in rows:
-            if (nir, rank) not in patients:
-                continue
+        for fse_id, invoice, nir, rank, first_day, last_day, lines_json in rows:
+            patient_days = days_of.get((nir, rank))
+            if not _covers_one_of(first_day, last_day, patient_days):
+                continue  # another patient of that NIR, or none of this patient's days of care
             billed = found.setdefault((nir, rank), {})
             for raw in stored.read_lines(lines_json):
                 if raw.get("second_act") or raw.get("code") in majorations:
                     continue
                 day = date.fromisoformat(raw["care_date"])
-                if day not in wanted_days or raw.get("kind") == LineKind.DEVICE.value:
+                if day not in patient_days or raw.get("kind") == LineKind.DEVICE.value:
                     continue
                 quantity = int(raw.get("quantity") or 0) if raw.get("kind") == LineKind.MEDICINE.value else 0
                 billed.setdefault((day, raw.get("kind", ""), raw.get("code", ""), quantity),
                                   BilledCare(invoice, fse_id))
     return found
+
+
+def _days_by_patient(keys: Iterable[tuple[str, int, date]]) -> dict[PatientKey, frozenset[date]]:
+    """The days of care of each patient of the lot."""
+    days: dict[PatientKey, set[date]] = defaultdict(set)
+    for nir, rank, day in keys:
+        days[(nir, rank)].add(day)
+    return {key: frozenset(found) for key, found in days.items()}
+
+
+def _covers_one_of(first: date | None, last: date | None, days: frozenset[date] | None) -> bool:
+    """Whether a stored FSE (its first and last days of care) may hold one of ``days``: the
+    rows whose lines cannot count are not parsed (the query reads the lot's range of days for
+    every patient; a patient's history on the lot's other days counts for nothing)."""
+    if not days:
+        return False
+    if first is None or last is None:
+        return True  # no dates stored: read its lines, as before
+    return any(first <= day <= last for day in days)
 
 
 def _lock_key(nir: str, rank: int) -> int:

@@ -277,6 +277,33 @@ def test_history_loaders_count_who_they_should(db_session, make_professional):
                           DayCharges(date(y, 3, 2), D("0.00"), D("1.00")))
 
 
+def test_history_loaders_read_each_patients_own_days(db_session, make_professional):
+    """The queries read the lot's range of days for all its patients; what counts is each
+    patient's own days of care, including a day strictly inside a stored FSE's span."""
+    from amelipro.fse.history import load_billed_care, load_day_charges
+
+    one = make_professional()
+    a, b = MARTIN.nir, CASANOVA.nir
+    y = 2025
+    _store(db_session, one.id, a, [(date(y, 3, 3), "ngap", "2.00", "0.00")])
+    _store(db_session, one.id, a, [(date(y, 3, 2), "ngap", "2.00", "0.00")])
+    _store(db_session, one.id, b, [(date(y, 3, 1), "ngap", "1.00", "0.00"), (date(y, 3, 3), "ngap", "1.50", "0.00"),
+                                   (date(y, 3, 5), "ngap", "1.00", "0.00")])
+    db_session.commit()
+
+    # a is seen on 2 March, b on 3 March (inside its FSE of 1-5 March) and on 2 March
+    keys = {(a, 1, date(y, 3, 2)), (b, 1, date(y, 3, 3)), (b, 1, date(y, 3, 2))}
+    ledger = load_day_charges(db_session, one.id, keys)
+    assert ledger.prior(_sheet(a, date(y, 3, 2))).days == (DayCharges(date(y, 3, 2), D("2.00"), D("0.00")),)
+    assert ledger.prior(_sheet(b, date(y, 3, 2), date(y, 3, 3))).days == (
+        DayCharges(date(y, 3, 3), D("1.50"), D("0.00")),)
+
+    billed = load_billed_care(db_session, one.id, [_sheet(a, date(y, 3, 2)), _sheet(b, date(y, 3, 3))])
+    assert sorted(day for day, *_ in billed[(a, 1)]) == [date(y, 3, 2)]  # not a's 3 March (b's day)
+    assert sorted(day for day, *_ in billed[(b, 1)]) == [date(y, 3, 3)]
+    assert load_billed_care(db_session, one.id, [_sheet(a, date(y, 3, 4))]) == {}
+
+
 def _sheet(nir: str, *days: date) -> CareSheet:
     return CareSheet(
         id="X", invoice_number="X", invoice_date=max(days),
