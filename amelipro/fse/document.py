@@ -38,7 +38,14 @@ from amelipro.fse.domain import (
     Totals,
 )
 from amelipro.xmlcore import errors as xml_errors
-from amelipro.xmlcore.lot import FseOutcome, LotHeader, LotReading, read_lot, read_lot_each
+from amelipro.xmlcore.lot import (
+    FseOutcome,
+    LotHeader,
+    LotReading,
+    read_lot,
+    read_lot_each,
+    read_lot_share,
+)
 from amelipro.xmlcore.safe import DEFAULT_LIMITS, ParseLimits
 from amelipro.xmlcore.schemas import FSE_NS, FSE_TAG, LOT_NS, LOT_TAG, SchemaRegistry, XmlIssue
 from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, check_signer
@@ -477,6 +484,20 @@ def read_lot_documents_each(data: bytes, policy: VerifyPolicy, visit: Callable[[
     (``documents`` empty) and the results."""
     reading, results = read_lot_each(data, policy, lambda outcome: visit(fse_document(outcome, token_rpps)),
                                      limits=limits, registry=registry, now=now)
+    return LotDocument(reading.lot_id, reading.header, reading.digest, ()), results
+
+
+def read_lot_documents_share(data: bytes, policy: VerifyPolicy, visit: Callable[[FseDocument], T],
+                             share: tuple[int, int], *, token_rpps: str | None = None,
+                             limits: ParseLimits = DEFAULT_LIMITS, registry: SchemaRegistry | None = None,
+                             now: datetime | None = None) -> tuple[LotDocument, list[T | None]] | None:
+    """:func:`read_lot_documents_each` for one share of the lot's FSE (``xmlcore.lot.read_lot_share``):
+    the other shares' results are ``None``; None when the lot is not read in shares."""
+    read = read_lot_share(data, policy, lambda outcome: visit(fse_document(outcome, token_rpps)), share,
+                          limits=limits, registry=registry, now=now)
+    if read is None:
+        return None
+    reading, results = read
     return LotDocument(reading.lot_id, reading.header, reading.digest, ()), results
 
 

@@ -130,6 +130,26 @@ def read_lot_each(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutcome
     return _read_whole(data, policy, limits, registry, now, accept_single_fse, visit, release=True)
 
 
+def read_lot_share(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutcome], T], share: tuple[int, int], *,
+                   limits: ParseLimits = DEFAULT_LIMITS, registry: SchemaRegistry | None = None,
+                   now: datetime | None = None) -> tuple[LotReading, list[T | None]] | None:
+    """:func:`read_lot_each` for one share of a lot's FSE, so that processes can read a lot
+    together: with ``share = (index, count)``, the FSE at positions ``p`` such that
+    ``(p - 1) % count == index`` are verified and visited; the others are left ``None`` (the
+    other processes' shares). Every lot-level check is made as by :func:`read_lot_each`.
+
+    None when the lot is not read in shares: anything unusual at the lot level (where
+    :func:`read_lot_each` reads the lot again whole), a visit that fails, or a lot that is
+    not a lot. The caller then reads it with :func:`read_lot_each`, whose answer counts."""
+    index, count = share
+    if not 0 <= index < count or not isinstance(data, bytes) or not 0 < len(data) <= limits.max_bytes:
+        return None
+    try:
+        return _read_streaming(data, policy, visit, limits, registry or get_registry(), now, share)
+    except _Unusual:
+        return None
+
+
 def _keep(outcome: FseOutcome) -> FseOutcome:
     return outcome
 
@@ -191,12 +211,14 @@ _STREAMED_TAGS = (LOT_TAG, _HEADER_TAG, FSE_TAG)  # the parser's events: these e
 
 
 def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutcome], T],
-                    limits: ParseLimits, registry: SchemaRegistry,
-                    now: datetime | None) -> tuple[LotReading, list[T]]:
+                    limits: ParseLimits, registry: SchemaRegistry, now: datetime | None,
+                    share: tuple[int, int] = (0, 1)) -> tuple[LotReading, list[T]]:
     """A lot read as it is parsed; raises :class:`_Unusual` at the first doubt (then the
     whole reading answers). Each FSE is visited at its end tag, then emptied; the lot's
     element keeps its envelope, the emptied FSE elements and the text around them, on which
     the lot schema is checked at the end (the FSE are ``processContents="skip"`` there).
+    ``share``: the FSE visited (:func:`read_lot_share`); the others are checked as parts of
+    the lot and left ``None``.
 
     What the safe parser refuses is looked for where a lot can hold it: processing
     instructions anywhere (the parser's events), a doctype, and in the header and each FSE
@@ -204,6 +226,7 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
     if limits.max_depth < 3:
         raise _Unusual
     digest = hashlib.sha256(data).hexdigest()
+    index, count = share
     parser = iterparse_untrusted(data, ("start", "end", "pi"), _STREAMED_TAGS)
     scan = _scan(limits.max_depth - 1)  # from a child of the lot: deeper than max_depth
     root: etree._Element | None = None
@@ -233,6 +256,10 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
             if el.tag != FSE_TAG:
                 raise _Unusual
             ids.update(found)
+            if len(results) % count != index:
+                results.append(None)  # another share's
+                el.clear(keep_tail=True)
+                continue
             outcome = _read_fse(el, len(results) + 1, registry, policy, now, duplicates=frozenset())
             try:
                 results.append(visit(outcome))
@@ -330,4 +357,4 @@ def _header(el: etree._Element) -> LotHeader:
     )
 
 
-__all__ = ["FSE_NS", "FseOutcome", "LotHeader", "LotReading", "read_lot", "read_lot_each"]
+__all__ = ["FSE_NS", "FseOutcome", "LotHeader", "LotReading", "read_lot", "read_lot_each", "read_lot_share"]
