@@ -25,6 +25,7 @@ def _defaults(instance_path: Path) -> dict[str, object]:
         "SIGNATURE_MAX_AGE_DAYS": 90,  # an FSE signed longer ago is refused (FSE-SIG-017)
         "SIGNATURE_VERIFIER": "strict",  # "strict" (lxml C14N + cryptography) or "signxml" (the reference)
         "FSE_CHECK_RIGHTS": True,  # False only without a caisse file: skips rules FSE-R-006..010
+        "FSE_PARALLEL_READ": True,  # a large lot read on two cores when one is idle (fse/parallel_read.py)
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "SESSION_HOURS": 12,
@@ -63,6 +64,7 @@ _PARSERS = {
     "XML_MAX_DEPTH": int,
     "SIGNATURE_MAX_AGE_DAYS": int,
     "FSE_CHECK_RIGHTS": _bool,
+    "FSE_PARALLEL_READ": _bool,
     "LOGIN_MAX_FAILURES": int,
     "LOGIN_LOCK_MINUTES": int,
     "SESSION_HOURS": int,

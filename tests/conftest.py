@@ -107,6 +107,9 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
         "PKI_DIR": str(tmp_path / "pki"),
         "TRUST_STORE_DIR": str(tmp_path / "pki" / "trust"),
         "REFERENCE_DIR": "",
+        # No helper process per test app: the shared reading has its own tests
+        # (test_fse_parallel_read.py, and the golden lots read both ways).
+        "FSE_PARALLEL_READ": False,
     }
 
 

@@ -148,3 +148,22 @@ def fse_env(app, pki, reference_demo, make_professional, api_token) -> FseEnv:
     doctor = make_professional(rpps=RPPS_MEDECIN, profession=Profession.MEDECIN_GENERALISTE,
                                am_number="751234567")
     return FseEnv(app, doctor, api_token(doctor), pki)
+
+
+def start_parallel_reading(app, monkeypatch, timeout: float = 60.0):
+    """The app's lots read in two shares (``fse/parallel_read.py``) whatever their size and
+    the machine's load, once its helper process is ready; the helper (``.close()`` it)."""
+    import time
+
+    from amelipro.fse import intake, parallel_read
+
+    monkeypatch.setattr(parallel_read, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel_read, "idle_core", lambda: True)
+    reader = parallel_read.ParallelReader(app.config)
+    intake.pipeline(app).gateway().parallel = reader
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while not reader.ready:
+        assert time.monotonic() < deadline, "the helper process did not start"
+        time.sleep(0.05)
+    return reader

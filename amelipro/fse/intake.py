@@ -9,14 +9,17 @@ trust store are loaded once per application, on the first lot, and cached in
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
 from amelipro.fse.domain import CareSheet
+from amelipro.fse.identity import content_hash
 from amelipro.issues import LOT_REFUSAL, RULE_PLACED, Issue
 from amelipro.xmlcore.signature import signed_document
 
@@ -77,6 +80,7 @@ class ReadFse:
     # of errors found later: neither the received tree nor the signed copy is kept.
     lines: Any = None
     line: int | None = None
+    content_hash: str = ""  # ``identity.content_hash`` of the sheet (computed where it is read)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class Gateway:
     arl_key: Any = None
     arl_cert: Any = None
     rule_config: Any = None
+    parallel: Any = None  # the app's ``parallel_read.ParallelReader``, or None: every lot read here
 
 
 class Pipeline:
@@ -121,9 +126,12 @@ class Pipeline:
                 from amelipro.fse.lot_errors import GATEWAY_KEYS_MISSING
 
                 raise AmeliproError(GATEWAY_KEYS_MISSING)
+            from amelipro.fse import parallel_read
+
+            found.parallel = parallel_read.for_config(self.app.config)
             extensions[EXTENSION_KEY] = found
         else:
-            _refresh_trust_store(found, self.app.config)
+            refresh_trust_store(found, self.app.config)
         return found
 
     @property
@@ -145,11 +153,9 @@ def gateway() -> Gateway:
     return pipeline().gateway()
 
 
-def _refresh_trust_store(gw: Gateway, config) -> None:
+def refresh_trust_store(gw: Gateway, config) -> None:
     """A CA or CRL file added to the trust store takes effect on the next lot, no restart
     (one directory listing per lot; the store itself is reloaded only when a file changed)."""
-    from dataclasses import replace
-
     from amelipro.xmlcore.signature import trust_store_for
 
     store = trust_store_for(config["TRUST_STORE_DIR"])
@@ -194,28 +200,25 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
     invalid, or when any FSE is unsigned, badly signed, schema-invalid, signed by another
     than its professional, or billed by another than the token's owner: nothing of it is
     stored. Every such error of every FSE is reported together, placed in the lot.
+
+    A large lot may be read on two cores (``gw.parallel``, ``fse/parallel_read.py``): this
+    process reads one share of its FSE while the helper reads the other; otherwise, or if
+    either share cannot be read so, the lot is read here whole. The same results either way.
     """
     from amelipro.fse.document import read_lot_documents_each
     from amelipro.fse.received_lines import LotLines
     from amelipro.xmlcore import errors as xml_errors
 
     lines = LotLines(body, gw.limits)  # read only if an error must be placed
-
-    def read_one(doc) -> ReadFse | list[Issue]:
-        """One FSE: its refusals, or what the next stages read of it (nothing of its trees)."""
-        if not doc.ok:
-            return [issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
-                                   element_id=doc.element_id or "")
-                    for issue in doc.errors]
-        # Stored: what the signature covers, with the signature, so that anyone can verify it
-        # again later (and nothing the sender added outside the signed content). Nothing is
-        # ever read back from it: the stored fields come from the verified content.
-        return ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified), doc.verified.rpps,
-                       doc.sheet, lines=lines, line=doc.line)
-
+    now = datetime.now(UTC)  # one instant for the whole lot, in both shares
     try:
-        lot, read = read_lot_documents_each(body, gw.policy, read_one, token_rpps=token_rpps, limits=gw.limits,
-                                            registry=gw.registry)
+        shared = _read_shared(gw, body, token_rpps, now, lines)
+        if shared is not None:
+            lot, read = shared
+        else:
+            lot, read = read_lot_documents_each(body, gw.policy, partial(_read_one, lines=lines),
+                                                token_rpps=token_rpps, limits=gw.limits, registry=gw.registry,
+                                                now=now)
     except xml_errors.LotError as exc:
         status = max((_status_of(e.code) for e in exc.issues), default=400)
         raise LotRefusedError(status, list(exc.issues)) from None
@@ -228,6 +231,63 @@ def read_lot(gw: Gateway, body: bytes, token_rpps: str | None) -> LotReading:
         raise LotRefusedError(status, refusals)
     number = lot.header.number if lot.header is not None else (lot.lot_id or "")
     return LotReading(number, tuple(fses))
+
+
+def _read_one(doc, lines: Any = None) -> ReadFse | list[Issue]:
+    """One FSE: its refusals, or what the next stages read of it (nothing of its trees)."""
+    if not doc.ok:
+        return [issue.laid_out(LOT_REFUSAL, path=_lot_path(doc.position, issue.path), fse=doc.position,
+                               element_id=doc.element_id or "")
+                for issue in doc.errors]
+    # Stored: what the signature covers, with the signature, so that anyone can verify it
+    # again later (and nothing the sender added outside the signed content). Nothing is
+    # ever read back from it: the stored fields come from the verified content.
+    return ReadFse(doc.position, doc.element_id or "", signed_document(doc.verified), doc.verified.rpps,
+                   doc.sheet, lines=lines, line=doc.line, content_hash=content_hash(doc.sheet))
+
+
+def read_share(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime,
+               share: tuple[int, int]) -> list[ReadFse | list[Issue] | None] | None:
+    """What :func:`read_lot` reads of each FSE of one share of the lot (the others ``None``;
+    the ``ReadFse`` without their ``lines``), or None when the lot is not read in shares
+    (``xmlcore.lot.read_lot_share``); a lot error too is None: the whole reading says it."""
+    from amelipro.fse.document import read_lot_documents_share
+    from amelipro.xmlcore import errors as xml_errors
+
+    try:
+        read = read_lot_documents_share(body, gw.policy, _read_one, share, token_rpps=token_rpps,
+                                        limits=gw.limits, registry=gw.registry, now=now)
+    except xml_errors.LotError:
+        return None
+    return None if read is None else read[1]
+
+
+def _read_shared(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime, lines: Any):
+    """The lot read in two shares, here and by the helper (``fse/parallel_read.py``), merged
+    in the lot's order; None when it is not (then :func:`read_lot` reads it here whole)."""
+    from amelipro.fse.document import read_lot_documents_share
+
+    helper = gw.parallel
+    future = helper.submit(body, token_rpps, now) if helper is not None else None
+    if future is None:
+        return None
+    try:
+        mine = read_lot_documents_share(body, gw.policy, partial(_read_one, lines=lines), (0, 2),
+                                        token_rpps=token_rpps, limits=gw.limits, registry=gw.registry, now=now)
+    except Exception:
+        future.cancel()
+        raise
+    theirs = helper.result(future)
+    if mine is None or theirs is None or len(theirs) != len(mine[1]):
+        return None
+    lot, read = mine
+    merged: list[ReadFse | list[Issue]] = []
+    for here, there in zip(read, theirs, strict=True):
+        item = here if here is not None else there
+        if item is None:
+            return None
+        merged.append(replace(item, lines=lines) if isinstance(item, ReadFse) and item.lines is None else item)
+    return lot, merged
 
 
 def _status_of(code: str | None) -> int:

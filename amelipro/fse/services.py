@@ -132,7 +132,7 @@ def check_and_price(session: Session, pro: Professional, reading: intake.LotRead
     checked = []
     for fse in reading.fses:
         errors, computed = intake.check_read(context, fse)
-        checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, content_hash(fse.sheet),
+        checked.append(CheckedFse(fse.position, fse.element_id, fse.signed_xml, fse.content_hash,
                                   fse.sheet, tuple(errors), computed, fse))
     return CheckedLot(reading.lot_number, tuple(checked), context)
 

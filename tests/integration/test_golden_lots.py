@@ -189,10 +189,22 @@ def signed(sheets, holder, number: str) -> bytes:
 
 # --- scenarios ---------------------------------------------------------------------------
 
-@pytest.fixture
-def env(app, pki, reference_demo, make_professional, api_token) -> Iterator[GoldenEnv]:
+@pytest.fixture(params=["read here", "read in shares"])
+def env(request, app, pki, reference_demo, make_professional, api_token, monkeypatch) -> Iterator[GoldenEnv]:
+    """Each scenario twice: every lot read in the request's process, then every lot read in
+    two shares with the helper process (``fse/parallel_read.py``): the same answers."""
+    from tests.fixtures_fse import start_parallel_reading
+
     with clock.frozen(FIXED_NOW):  # the gateway's one clock override, for the whole test
-        yield make_golden_env(app, pki, make_professional, api_token)
+        golden = make_golden_env(app, pki, make_professional, api_token)
+        reader = start_parallel_reading(app, monkeypatch) if request.param == "read in shares" else None
+        try:
+            yield golden
+            if reader is not None:
+                assert reader.served > 0, "no lot of the scenario was read in shares"
+        finally:
+            if reader is not None:
+                reader.close()
 
 
 def test_gp_lot_all_accepted(client, env):
