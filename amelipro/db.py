@@ -20,7 +20,10 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    func,
+    select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -170,6 +173,20 @@ def one_of(session: Session, column: Any, values: Any) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def pairs_in(session: Session, columns: tuple[Any, Any], pairs: Any) -> ColumnElement[bool]:
+    """``(a, b) IN (pairs)`` for a long list of pairs (a lot's patients and days of care).
+    PostgreSQL: the pairs as two array parameters (``unnest``), not two placeholders per
+    pair; SQLite: a row-value IN list. The same rows either way."""
+    a, b = columns
+    pairs = list(pairs)
+    if session.get_bind().dialect.name == "postgresql":
+        rows = func.unnest(bindparam(None, [p[0] for p in pairs], type_=ARRAY(a.type)),
+                           bindparam(None, [p[1] for p in pairs], type_=ARRAY(b.type)))
+        rows = rows.table_valued("a", "b").render_derived()
+        return tuple_(a, b).in_(select(rows.c.a, rows.c.b))
+    return tuple_(a, b).in_(pairs)
 
 
 def health_probe() -> HealthProbe:

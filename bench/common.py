@@ -216,6 +216,17 @@ class Server:
         except OSError:
             return []
 
+    def helper_pids(self) -> list[int]:
+        """The workers' own children: their parallel-reading helpers (``fse/parallel_read.py``)."""
+        found = []
+        for worker in self.worker_pids():
+            for task in Path(f"/proc/{worker}/task").glob("*/children"):  # any thread may have started it
+                try:
+                    found += [int(p) for p in task.read_text().split()]
+                except OSError:
+                    pass
+        return found
+
     def stop(self) -> None:
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -280,13 +291,31 @@ def vm_hwm_mb(pid: int) -> float | None:
 
 
 def warm(server: Server, where: Site, body: bytes, times: int) -> None:
-    """Dry-run a small lot ``times`` times, so that every worker has loaded its keys, trust
-    store and schemas before anything is timed."""
+    """Dry-run a small lot ``times`` times or more, so that every worker has loaded its keys,
+    trust store and schemas (and started its parallel-reading helper) before anything is timed."""
     import requests
 
-    with requests.Session() as http:
-        for _ in range(times):
-            http.post(f"{server.url}/api/v1/fse/validate", data=body, headers=api_headers(where))
+    helpers = server.settings.get("FSE_PARALLEL_READ", "true") != "false"
+    for i in range(max(times, 40)):
+        # each on a connection of its own (a kept-alive one stays with one worker), until every
+        # worker has loaded its gateway, and so started its parallel-reading helper
+        requests.post(f"{server.url}/api/v1/fse/validate", data=body, headers=api_headers(where), timeout=60)
+        if i + 1 >= times and (not helpers or len(server.helper_pids()) >= len(server.worker_pids())):
+            break
+    _settle_helpers(server)
+
+
+def _settle_helpers(server: Server, timeout: float = 30.0) -> None:
+    """Wait until the workers' parallel-reading helpers, started with their gateways, have
+    loaded (their CPU time no longer grows): the lots are then timed in the steady state."""
+    deadline = time.monotonic() + timeout
+    last: dict[int, float] = {}
+    while time.monotonic() < deadline:
+        now = {pid: cpu_seconds(pid) for pid in server.helper_pids()}
+        if now == last and (now or time.monotonic() > deadline - timeout + 5):
+            return  # loaded, or none started within 5 s (parallel reading off)
+        last = now
+        time.sleep(0.5)
 
 
 def api_headers(where: Site, key: str | None = None) -> dict[str, str]:

@@ -2,8 +2,8 @@
 PostgreSQL, beside the floor measured in the same run on the same lots and database; then a
 10,000-FSE lot and the peak memory of the worker that served it.
 
-    .venv/bin/python -m bench.submit [--fse 1000] [--lots 5] [--clients 2] [--db sqlite,postgresql]
-                                     [--big-fse 10000] [--big-db postgresql]
+    .venv/bin/python -m bench.submit [--fse 1000] [--lots 5] [--clients 4] [--db sqlite,postgresql]
+                                     [--big-fse 10000] [--big-db postgresql] [--parallel-read on|off]
 
 End to end: ``POST /api/v1/lots`` (HTTP, the lot verified, checked, priced, persisted and its
 signed ARL returned) through ``amelipro serve``'s stack with its default workers.
@@ -22,8 +22,13 @@ what the service does with the machine's cores, as when several practices send a
 Targets (issue 15): ≥ 3,000 FSE/s end to end on each database and ≥ 40 % of the floor (the
 ratio compares one lot at a time to the floor, both on one core).
 
+A worker reads a lot of 256 KB or more on two cores when one is idle (its helper process
+reads half of the FSE: ``amelipro/fse/parallel_read.py``), so one lot at a time uses both
+cores for its reading; the floor is one process. ``--parallel-read off`` measures the worker
+alone. The helpers are started with the workers' gateways and left to load before timing.
+
 The big lot: the worker's peak RSS is VmHWM of /proc/<pid>/status, read for every worker
-before and after (target ≤ 400 MB). The configured request limits are printed; they are
+before and after (target ≤ 400 MB), and that of the workers' helpers. The configured request limits are printed; they are
 raised, for this benchmark's server only, when a lot of that size exceeds them.
 PostgreSQL: ``AMELIPRO_BENCH_PG_URL`` (default the test server), in a database made for the
 run and dropped at its end. ``AMELIPRO_BENCH_QUICK=1``: 200-FSE lots, a 2,000-FSE big lot.
@@ -58,6 +63,8 @@ from bench.common import (
 )
 
 TARGET_RATE = 3000.0
+#: Settings of the benchmark's servers (``--parallel-read off``: FSE_PARALLEL_READ=false).
+SERVER_SETTINGS: dict[str, str] = {}
 TARGET_RATIO = 0.40
 TARGET_RSS_MB = 400.0
 #: The floor's rows belong to another demo professional, with NIRs of their own, so that
@@ -106,6 +113,7 @@ class BigLot:
     limits: str
     before: dict[int, float | None]
     after: dict[int, float | None]
+    helpers: dict[int, float | None]  # the workers' parallel-reading helpers: VmHWM after
 
     @property
     def peak_mb(self) -> float:
@@ -210,7 +218,7 @@ def run(database: str, n_fse: int, n_lots: int, clients: int) -> Figures:
     with site(database) as where:
         lots = signed_lots(where, [5] + [n_fse] * (n_lots + 2 * clients))
         lots, service_lots = lots[:n_lots + 1], lots[n_lots + 1:]
-        server = serve(where)
+        server = serve(where, SERVER_SETTINGS)
         try:
             warm(server, where, lots[0], 4)
             with requests.Session() as http:
@@ -274,10 +282,10 @@ def run_big(database: str, n_fse: int) -> BigLot:
         config = where.app().config
         content, xml = int(config["MAX_CONTENT_LENGTH"]), int(config["XML_MAX_BYTES"])
         limits = f"limites configurées MAX_CONTENT_LENGTH {content / 2**20:.0f} Mio, XML_MAX_BYTES {xml / 2**20:.0f} Mio"
-        settings = {}
+        settings = dict(SERVER_SETTINGS)
         if len(body) > min(content, xml):
             raised = len(body) + 2**20
-            settings = {"MAX_CONTENT_LENGTH": str(raised), "XML_MAX_BYTES": str(raised)}
+            settings.update({"MAX_CONTENT_LENGTH": str(raised), "XML_MAX_BYTES": str(raised)})
             limits += f" < {len(body) / 2**20:.1f} Mio : relevées à {raised / 2**20:.0f} Mio pour ce serveur seulement"
         else:
             limits += " : lot admis sans changement"
@@ -290,15 +298,17 @@ def run_big(database: str, n_fse: int) -> BigLot:
                 status, accepted = post_lot(http, server, where, body, "bench-big")
             seconds = time.perf_counter() - started
             after = {pid: vm_hwm_mb(pid) for pid in before}
+            helpers = {pid: vm_hwm_mb(pid) for pid in server.helper_pids()}
         finally:
             server.stop()
-    return BigLot(database, n_fse, len(body) / 1e6, status, seconds, accepted, limits, before, after)
+    return BigLot(database, n_fse, len(body) / 1e6, status, seconds, accepted, limits, before, after, helpers)
 
 
 def _serving_label() -> str:
     from amelipro.serving import DEFAULT_THREADS, DEFAULT_WORKERS
 
-    return f"gunicorn gthread {DEFAULT_WORKERS} workers × {DEFAULT_THREADS} threads"
+    parallel = "non" if SERVER_SETTINGS.get("FSE_PARALLEL_READ") == "false" else "oui (quand un cœur est libre)"
+    return f"gunicorn gthread {DEFAULT_WORKERS} workers × {DEFAULT_THREADS} threads, lecture sur deux cœurs : {parallel}"
 
 
 def print_figures(rows: list[Figures], n_fse: int, n_lots: int) -> None:
@@ -329,6 +339,9 @@ def print_big(big: BigLot) -> None:
     workers = ", ".join(f"{pid} : {big.before[pid] or 0:.0f} → {big.after[pid] or 0:.0f} Mo" for pid in big.before)
     print(f"  VmHWM des workers avant → après ({workers}) ; pic du worker qui l'a servi : {big.peak_mb:.0f} Mo "
           f"— cible ≤ {TARGET_RSS_MB:.0f} Mo : {verdict(big.peak_mb <= TARGET_RSS_MB)}")
+    if big.helpers:
+        helpers = ", ".join(f"{pid} : {mb or 0:.0f} Mo" for pid, mb in big.helpers.items())
+        print(f"  VmHWM des processus auxiliaires de lecture en parallèle (un par worker) : {helpers}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -343,7 +356,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--big-fse", type=int, default=2000 if small else 10_000, help="0: no big lot")
     parser.add_argument("--big-db", default="postgresql")
+    parser.add_argument("--parallel-read", choices=("on", "off"), default="on",
+                        help="off: the server's AMELIPRO_FSE_PARALLEL_READ=false (every lot read by its worker alone)")
     args = parser.parse_args(argv if argv is not None else [])
+    SERVER_SETTINGS.clear()
+    if args.parallel_read == "off":
+        SERVER_SETTINGS["FSE_PARALLEL_READ"] = "false"
     rows, failures = [], []
     for db in (d.strip() for d in args.db.split(",") if d.strip()):
         try:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from amelipro.db import one_of
+from amelipro.db import one_of, pairs_in
 from amelipro.fse import stored
 from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, LineKind
@@ -166,7 +166,8 @@ def load_day_charges(
                 one_of(session, StoredFse.patient_nir, chunk),
                 or_(StoredFse.participation > 0, StoredFse.franchise > 0),
                 or_(
-                    StoredFse.first_care_date.in_(days),
+                    pairs_in(session, (StoredFse.patient_nir, StoredFse.first_care_date),
+                             _patient_days(days_of, chunk)),
                     and_(StoredFse.first_care_date != StoredFse.last_care_date,
                          StoredFse.first_care_date <= days[-1], StoredFse.last_care_date >= days[0]),
                 ),
@@ -203,8 +204,13 @@ def load_billed_care(
             select(StoredFse.id, StoredFse.invoice_number, StoredFse.patient_nir, StoredFse.patient_rank,
                    StoredFse.first_care_date, StoredFse.last_care_date, StoredFse.lines_json)
             .where(StoredFse.professional_id == professional_id, StoredFse.status == FseStatus.ACCEPTED,
-                   one_of(session, StoredFse.patient_nir, chunk), StoredFse.first_care_date <= days[-1],
-                   StoredFse.last_care_date >= days[0],
+                   one_of(session, StoredFse.patient_nir, chunk),
+                   or_(  # a day of the patient's own, or a span across the lot's days (rare)
+                       and_(StoredFse.first_care_date == StoredFse.last_care_date,
+                            pairs_in(session, (StoredFse.patient_nir, StoredFse.first_care_date),
+                                     _patient_days(days_of, chunk))),
+                       and_(StoredFse.first_care_date != StoredFse.last_care_date,
+                            StoredFse.first_care_date <= days[-1], StoredFse.last_care_date >= days[0])),
                    ~StoredFse.id.in_(select(Payment.fse_id).where(Payment.status.in_(_UNPAID))))
             .order_by(StoredFse.id)
         )
@@ -231,6 +237,13 @@ def _days_by_patient(keys: Iterable[tuple[str, int, date]]) -> dict[PatientKey, 
     for nir, rank, day in keys:
         days[(nir, rank)].add(day)
     return {key: frozenset(found) for key, found in days.items()}
+
+
+def _patient_days(days_of: dict[PatientKey, frozenset[date]], nirs: list[str]) -> set[tuple[str, date]]:
+    """(NIR, day) of care of the lot's patients of these NIR: the stored FSE of a single day
+    worth reading (one query reads them, not the patients' whole range of the lot's days)."""
+    wanted = set(nirs)
+    return {(nir, day) for (nir, _rank), days in days_of.items() if nir in wanted for day in days}
 
 
 def _covers_one_of(first: date | None, last: date | None, days: frozenset[date] | None) -> bool:

@@ -6,7 +6,7 @@ mapped to a care sheet) is about half of a lot's CPU time, and each FSE is read 
 (``xmlcore.lot.read_lot_share``: FSE 1, 3, 5... here, 2, 4, 6... in the helper, the lot-level
 checks made by both). The helper is one process per app process, a fresh interpreter
 (``python -m amelipro.fse.parallel_read``: never a fork of a threaded server) fed through its
-pipes, started in the background on the first large lot. It is used only:
+pipes, started in the background with the app's gateway (its first lot). It is used only:
 
 - for a lot of at least :data:`MIN_BYTES` (below, the helper's fixed costs outweigh it);
 - when no other lot of this process is using it (a lock tried, never waited for);
@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -56,15 +57,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def idle_core(loadavg: str = "/proc/loadavg") -> bool:
-    """Whether a core is idle now: fewer runnable tasks (this one included) than cores.
+def idle_core(loadavg: str = "/proc/loadavg", looks: int = 3) -> bool:
+    """Whether a core is idle now: fewer runnable tasks (this one included) than cores at
+    most of ``looks`` looks 1 ms apart (a task runnable for an instant, a kernel thread or a
+    client finishing its request, is no reason to read alone; a busy process stays).
     Where ``/proc/loadavg`` cannot be read, assume so."""
-    try:
-        with open(loadavg) as handle:
-            running = int(handle.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return True
-    return running < cores()
+    idle = 0
+    for look in range(looks):
+        if look:
+            time.sleep(0.001)
+        try:
+            with open(loadavg) as handle:
+                running = int(handle.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return True
+        idle += running < cores()
+        if 2 * idle > looks or 2 * (look + 1 - idle) >= looks:
+            break  # the majority is known
+    return 2 * idle > looks
 
 
 def _send(stream: IO[bytes], message: Any) -> None:

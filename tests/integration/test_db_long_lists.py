@@ -1,6 +1,6 @@
-"""db.one_of: the rows of ``column IN (values)`` on either database (PostgreSQL renders one
-array parameter, ``= ANY``; SQLite the IN list), for strings and integers, long lists,
-absent values, duplicates and an empty list."""
+"""db.one_of and db.pairs_in: the rows of ``column IN (values)`` and ``(a, b) IN (pairs)`` on
+either database (PostgreSQL: array parameters; SQLite: IN lists), for strings, integers and
+dates, long lists, absent values, duplicates and empty lists."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from amelipro.beneficiaries.domain import PatientRights, Period
 from amelipro.beneficiaries.importing import import_beneficiaries
 from amelipro.beneficiaries.models import Beneficiary, RightsPeriod
-from amelipro.db import one_of
+from amelipro.db import one_of, pairs_in
 from tests.conftest import TEST_DB
 
 
@@ -50,3 +50,15 @@ def test_one_of_is_one_parameter_on_postgresql_and_an_in_list_on_sqlite(db_sessi
         assert "ANY" in sql and sql.count("%(") == 1
     else:
         assert " IN " in sql and "ANY" not in sql
+
+
+def test_pairs_in_selects_the_same_rows_as_a_row_value_in(db_session):
+    people = _people(700)
+    import_beneficiaries(db_session, people, actor="test")
+    db_session.flush()
+    columns = (Beneficiary.nir, Beneficiary.birth_date)
+    wanted = [(p.nir, p.birth_date) for p in people[::3]]
+    wanted += [(people[1].nir, date(1900, 1, 1)), ("999999999999999", people[0].birth_date), wanted[0]]
+    got = set(db_session.execute(select(*columns).where(pairs_in(db_session, columns, wanted))).all())
+    assert got == {(p.nir, p.birth_date) for p in people[::3]}  # a NIR with another date: not found
+    assert list(db_session.execute(select(*columns).where(pairs_in(db_session, columns, [])))) == []
