@@ -270,7 +270,7 @@ def _read_shared(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime
     from amelipro.fse.document import read_lot_documents_share
 
     helper = gw.parallel
-    future = helper.submit(body, token_rpps, now) if helper is not None else None
+    future = helper.submit(body, token_rpps, now, gw.policy, gw.limits) if helper is not None else None
     if future is None:
         return None
     try:

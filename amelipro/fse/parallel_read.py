@@ -141,9 +141,12 @@ class ParallelReader:
             log.exception("parallel lot reading unavailable")
         self._stop(process)
 
-    def submit(self, body: bytes, token_rpps: str | None, now: datetime) -> Future | None:
+    def submit(self, body: bytes, token_rpps: str | None, now: datetime, policy: Any = None,
+               limits: Any = None) -> Future | None:
         """The helper's share of ``body`` (``intake.read_share(..., (1, SHARES))``) on its
-        way, or None when the lot is to be read here whole (see the module's docstring)."""
+        way, or None when the lot is to be read here whole (see the module's docstring).
+        ``policy`` (a ``VerifyPolicy``) and ``limits`` (``ParseLimits``): this process's,
+        which the helper reads with (its own trust store, loaded from the same directory)."""
         if len(body) < MIN_BYTES:
             return None
         if self._process is None:
@@ -155,7 +158,8 @@ class ParallelReader:
             self._lock.release()
             return None
         try:
-            future = self._waiter.submit(self._exchange, self._process, (body, token_rpps, now))
+            request = (body, token_rpps, now, _without_store(policy), limits)
+            future = self._waiter.submit(self._exchange, self._process, request)
         except RuntimeError:  # closed
             self._lock.release()
             return None
@@ -210,11 +214,24 @@ def for_config(config: Mapping[str, Any]) -> ParallelReader | None:
 
 # --- in the helper process ---------------------------------------------------------------
 
+def _without_store(policy: Any) -> Any:
+    """The policy to send: its trust store (certificates, CRLs, caches) stays here."""
+    from dataclasses import replace
+
+    return None if policy is None else replace(policy, trust_store=None)
+
+
 def _read_share(gateway: Any, settings: Mapping[str, Any], body: bytes, token_rpps: str | None,
-                now: datetime) -> list | None:
+                now: datetime, policy: Any, limits: Any) -> list | None:
+    from dataclasses import replace
+
     from amelipro.fse import intake
 
     intake.refresh_trust_store(gateway, settings)  # a CA or CRL added: as in the app
+    if policy is not None:  # the app process's policy, with the trust store of the same directory
+        gateway.policy = replace(policy, trust_store=gateway.policy.trust_store)
+    if limits is not None:
+        gateway.limits = limits
     gc.disable()  # as the app's process reads a lot (services._GcPause)
     try:
         return intake.read_share(gateway, body, token_rpps, now, (1, SHARES))
@@ -234,9 +251,9 @@ def main() -> None:
         gateway = load_gateway(settings)
         _send(answers, True)
         while True:
-            body, token_rpps, now = _receive(requests)
+            body, token_rpps, now, policy, limits = _receive(requests)
             try:
-                result = _read_share(gateway, settings, body, token_rpps, now)
+                result = _read_share(gateway, settings, body, token_rpps, now, policy, limits)
             except Exception:  # noqa: BLE001 - never a 5xx: the app process reads it whole
                 log.exception("parallel lot reading: share failed")
                 result = None

@@ -140,3 +140,15 @@ def test_the_setting_turns_it_off(app):
     assert parallel_read.for_config({**app.config, "FSE_PARALLEL_READ": False}) is None
     found = parallel_read.for_config({**app.config, "FSE_PARALLEL_READ": True})
     assert (found is not None) == (parallel_read.cores() >= 2)
+
+
+def test_the_helper_reads_with_this_process_policy(fse_env, reader):
+    """A policy changed in the app process (here: ECDSA only) is the helper's too."""
+    from signxml import SignatureMethod
+
+    gw = _gateway(fse_env.app)
+    gw.policy = replace(gw.policy, signature_methods=frozenset({SignatureMethod.ECDSA_SHA256}))
+    body = fse_env.lot(fse_env.sheets(4).sheets)  # signed RSA
+    here, shared, served = both_ways(fse_env.app, body, reader, fse_env.doctor.rpps)
+    assert served == 1 and shared == here
+    assert here[0] == 422 and [e.fse for e in here[1]] == [1, 2, 3, 4]
