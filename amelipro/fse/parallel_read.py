@@ -108,7 +108,7 @@ class ParallelReader:
         self._lock = threading.Lock()  # one lot at a time uses the helper
         self._state = threading.Lock()  # starting and stopping
         self._waiter = ThreadPoolExecutor(1, thread_name_prefix="amelipro-parallel-read")
-        self._failures = 0  # helpers that failed: after MAX_FAILURES, lots are read here only
+        self._failures = 0  # helpers that failed in a row: at MAX_FAILURES, lots are read here only
         self.served = 0  # shares the helper read (what the tests and the logs can count)
 
     @property
@@ -117,7 +117,8 @@ class ParallelReader:
 
     @property
     def failures(self) -> int:
-        """Helpers that failed or were stopped (at :data:`MAX_FAILURES`, none is started again)."""
+        """Helpers that failed or were stopped since one last started (at :data:`MAX_FAILURES`,
+        none is started again)."""
         return self._failures
 
     def start(self) -> None:
@@ -135,7 +136,10 @@ class ParallelReader:
         try:
             _send(process.stdin, self._settings)
             if _receive(process.stdout) is True:
-                self._ready.set()
+                with self._state:
+                    if process is self._process:
+                        self._failures = 0  # counted in a row
+                        self._ready.set()
                 return
         except Exception:  # noqa: BLE001 - a helper that cannot load: lots are read here
             log.exception("parallel lot reading unavailable")
@@ -197,7 +201,10 @@ class ParallelReader:
         process.kill()  # closes its pipes: a waiting exchange ends with EOFError
         process.wait()
         for stream in (process.stdin, process.stdout):
-            stream.close()
+            try:
+                stream.close()
+            except OSError:  # data left in the buffer of a pipe nobody reads any more
+                pass
 
     def close(self) -> None:
         self._stop(self._process)

@@ -89,6 +89,7 @@ def test_a_helper_that_dies_leaves_the_lot_read_here_and_is_replaced(fse_env, re
     here = reading(gw, body, fse_env.doctor.rpps)
     gw.parallel = reader
     reader._process.kill()
+    reader._process.wait()  # gone before the lot is sent: its pipe is broken
     assert reading(gw, body, fse_env.doctor.rpps) == here
     assert reader.served == 0 and reader.failures == 1 and not reader.ready
     reading(gw, body, fse_env.doctor.rpps)  # starts another helper, reads here meanwhile
