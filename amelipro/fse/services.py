@@ -56,7 +56,7 @@ from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by the
 )
 from amelipro.fse.reports import FseReport, LotReport, SubmitResult
 from amelipro.issues import INVOICE, Issue
-from amelipro.thirdparty.writes import driver_insert, next_ids
+from amelipro.thirdparty.writes import bulk_insert, driver_insert, next_ids
 
 RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
@@ -530,19 +530,11 @@ def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     if session.get_bind().dialect.name == "sqlite":
         driver_insert(session, table, [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
         return ids
-    columns = ["id", *rows[0].keys()]
-    names = ", ".join(f'"{table.c[c].name}"' for c in columns)
-    raw = session.connection().connection.driver_connection
-    import psycopg
-
-    try:
-        with raw.cursor() as cursor, cursor.copy(f"COPY fse ({names}) FROM STDIN") as copy:
-            for fse_id, row in zip(ids, rows, strict=True):
-                copy.write_row([fse_id, *(
-                    value.value if isinstance(value, FseStatus) else value for value in row.values()
-                )])
-    except psycopg.IntegrityError as exc:  # a concurrent lot took an invoice number
-        raise IntegrityError("COPY fse", None, exc) from exc
+    # PostgreSQL: COPY (a concurrent lot's invoice number raises IntegrityError, as an INSERT would)
+    bulk_insert(session, table, [
+        {"id": fse_id, **{c: v.value if isinstance(v, FseStatus) else v for c, v in row.items()}}
+        for fse_id, row in zip(ids, rows, strict=True)
+    ])
     return ids
 
 

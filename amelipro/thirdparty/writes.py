@@ -97,6 +97,7 @@ def driver_insert(session: Session, table, rows: list[dict], conflict: str | Non
 
 def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     """Append rows in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+    A driver error is raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…).
 
     Rows are dicts with the same keys in the same order, holding plain values (enum members
     as their ``.value``)."""
@@ -105,12 +106,22 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     if not is_postgresql(session):
         driver_insert(session, table, rows)
         return
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
     quoted = ", ".join(f'"{c}"' for c in rows[0])
+    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-        write = copy.write_row
-        for row in rows:
-            write(tuple(row.values()))
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(tuple(row.values()))
+    except psycopg.Error as exc:
+        # The driver's own error, as SQLAlchemy would have raised it for a statement: a
+        # conflict is an IntegrityError, a connection lost an OperationalError (a 503 to
+        # retry, errors.database_unavailable), never an unexpected 500.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def insert_ignore(session: Session, model, rows: list[dict], conflict: list[str] | None, returning):

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from amelipro import create_app
 from amelipro.fse.models import IdempotencyKey, Lot
+from tests.conftest import TEST_DB
 from tests.support import count_rows
 
 
@@ -141,3 +142,32 @@ def test_a_database_that_never_answers(app_config, silent_server):
         assert page.status_code in {400, 503}  # CSRF refuses first (400) or the database (503)
     finally:
         hanging.extensions["amelipro.engine"].dispose()
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="PostgreSQL: the FSE rows go in by COPY")
+def test_connection_lost_during_the_copy_of_the_fse_answers_503_and_the_lot_goes_again(
+        client, fse_env, monkeypatch):
+    """The request's connection is cut by the server just before the lot's FSE are copied in
+    (as a database restart would): 503 GEN-DB to retry, nothing stored; sent again, recorded."""
+    from amelipro.fse import services
+
+    real = services.bulk_insert
+    cuts = []
+
+    def cut_then_copy(session, table, rows):
+        if not cuts:
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with session.get_bind().connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                other.commit()
+            cuts.append(pid)
+        return real(session, table, rows)
+
+    monkeypatch.setattr(services, "bulk_insert", cut_then_copy)
+    body = fse_env.lot(fse_env.sheets(3).sheets)
+    response = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "cut-copy"}))
+    assert cuts and response.status_code == 503, response.data[:300]
+    assert response.get_json()["errors"][0]["code"] == "GEN-DB" and response.headers["Retry-After"] == "7"
+    assert count_rows(fse_env.app, Lot) == 0
+    again = client.post("/api/v1/lots", data=body, headers=_headers(fse_env, **{"Idempotency-Key": "cut-copy"}))
+    assert again.status_code == 201 and count_rows(fse_env.app, Lot) == 1
