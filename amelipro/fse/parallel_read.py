@@ -10,9 +10,9 @@ pipes, started in the background with the app's gateway (its first lot). It is u
 
 - for a lot of at least :data:`MIN_BYTES` (below, the helper's fixed costs outweigh it);
 - when no other lot of this process is using it (a lock tried, never waited for);
-- when a core is idle at that moment (the runnable count of ``/proc/loadavg`` is below the
-  cores this process may use): when both cores already serve lots, a second reader would
-  only add work (each reader parses the whole lot).
+- when a core is idle at that moment (the runnable count of ``/proc/loadavg`` below the
+  cores this process may use, at two of three looks 1 ms apart): when both cores already
+  serve lots, a second reader would only add work (each reader parses the whole lot).
 
 In every other case (helper starting, busy, dead or slower than :data:`TIMEOUT_SECONDS`, a lot
 it does not read in shares) the lot is read here, whole, as without a helper. The answer is
@@ -161,12 +161,17 @@ class ParallelReader:
         if not idle_core():
             self._lock.release()
             return None
+        process = self._process
+        if process is None:  # stopped meanwhile by another lot's failure
+            self._lock.release()
+            return None
         try:
             request = (body, token_rpps, now, _without_store(policy), limits)
-            future = self._waiter.submit(self._exchange, self._process, request)
+            future = self._waiter.submit(self._exchange, process, request)
         except RuntimeError:  # closed
             self._lock.release()
             return None
+        future.helper = process  # the one to stop if it fails (not a helper started since)
         return future
 
     def _exchange(self, process: subprocess.Popen, request: tuple) -> Any:
@@ -187,7 +192,7 @@ class ParallelReader:
             log.warning("parallel lot reading: helper slower than %s s, stopped", TIMEOUT_SECONDS)
         except Exception:  # noqa: BLE001 - a dead helper (broken pipe, EOF)
             log.exception("parallel lot reading: helper failed, started again on a next lot")
-        self._stop(self._process)
+        self._stop(getattr(future, "helper", None))
         return None
 
     def _stop(self, process: subprocess.Popen | None) -> None:
