@@ -248,17 +248,25 @@ def _read_one(doc, lines: Any = None) -> ReadFse | list[Issue]:
                    doc.sheet, lines=lines, line=doc.line, content_hash=content_hash(doc.sheet))
 
 
+def _read_in_share(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime,
+                   share: tuple[int, int], lines: Any = None):
+    """(lot, what :func:`_read_one` gives for each FSE of ``share``, the others ``None``), or
+    None when the lot is not read in shares (``fse.document.read_lot_documents_share``)."""
+    from amelipro.fse.document import read_lot_documents_share
+
+    return read_lot_documents_share(body, gw.policy, partial(_read_one, lines=lines), share,
+                                    token_rpps=token_rpps, limits=gw.limits, registry=gw.registry, now=now)
+
+
 def read_share(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime,
                share: tuple[int, int]) -> list[ReadFse | list[Issue] | None] | None:
     """What :func:`read_lot` reads of each FSE of one share of the lot (the others ``None``;
-    the ``ReadFse`` without their ``lines``), or None when the lot is not read in shares
-    (``xmlcore.lot.read_lot_share``); a lot error too is None: the whole reading says it."""
-    from amelipro.fse.document import read_lot_documents_share
+    the ``ReadFse`` without their ``lines``), or None when the lot is not read in shares; a
+    lot error too is None: the whole reading says it. The helper process's call."""
     from amelipro.xmlcore import errors as xml_errors
 
     try:
-        read = read_lot_documents_share(body, gw.policy, _read_one, share, token_rpps=token_rpps,
-                                        limits=gw.limits, registry=gw.registry, now=now)
+        read = _read_in_share(gw, body, token_rpps, now, share)
     except xml_errors.LotError:
         return None
     return None if read is None else read[1]
@@ -267,15 +275,12 @@ def read_share(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime,
 def _read_shared(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime, lines: Any):
     """The lot read in two shares, here and by the helper (``fse/parallel_read.py``), merged
     in the lot's order; None when it is not (then :func:`read_lot` reads it here whole)."""
-    from amelipro.fse.document import read_lot_documents_share
-
     helper = gw.parallel
     future = helper.submit(body, token_rpps, now, gw.policy, gw.limits) if helper is not None else None
     if future is None:
         return None
     try:
-        mine = read_lot_documents_share(body, gw.policy, partial(_read_one, lines=lines), (0, 2),
-                                        token_rpps=token_rpps, limits=gw.limits, registry=gw.registry, now=now)
+        mine = _read_in_share(gw, body, token_rpps, now, (0, 2), lines)
     except Exception:
         future.cancel()
         raise
@@ -285,10 +290,14 @@ def _read_shared(gw: Gateway, body: bytes, token_rpps: str | None, now: datetime
     lot, read = mine
     merged: list[ReadFse | list[Issue]] = []
     for here, there in zip(read, theirs, strict=True):
-        item = here if here is not None else there
-        if item is None:
+        if here is not None:
+            merged.append(here)
+        elif isinstance(there, ReadFse):
+            merged.append(replace(there, lines=lines))  # the helper's come without this lot's lines
+        elif there is not None:
+            merged.append(there)  # refusals
+        else:
             return None
-        merged.append(replace(item, lines=lines) if isinstance(item, ReadFse) and item.lines is None else item)
     return lot, merged
 
 

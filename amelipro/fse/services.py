@@ -56,7 +56,7 @@ from amelipro.fse.queries import (  # noqa: F401 - the reading use cases, by the
 )
 from amelipro.fse.reports import FseReport, LotReport, SubmitResult
 from amelipro.issues import INVOICE, Issue
-from amelipro.thirdparty.writes import bulk_insert, driver_insert, next_ids
+from amelipro.thirdparty.writes import bulk_insert, next_ids
 
 RECORDED_HOOKS = intake.RECORDED_HOOKS
 _IN_CHUNK = 500  # bound on IN (...) lists
@@ -517,20 +517,17 @@ def _decide_and_record(
 def _insert_fses(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the lot's FSE rows in the lot's transaction; their ids, in order.
 
-    PostgreSQL: ids drawn from the sequence in one query, then one COPY (several times
-    faster than a multi-row INSERT for 1,000 rows of signed XML). SQLite: this transaction
-    holds the database's write lock (the lot's row is written), so the ids SQLite would give
-    (the largest + 1, in order) are known: one executemany with them through the driver
-    (RETURNING with the rows' order costs one statement per row).
+    The ids are known first (``writes.next_ids``: PostgreSQL's sequence in one query; on
+    SQLite, whose write lock this transaction holds since the lot's row was written, the ids
+    SQLite would give), then one ``writes.bulk_insert``: a COPY on PostgreSQL (several times
+    faster than a multi-row INSERT for 1,000 rows of signed XML), one executemany through the
+    driver on SQLite (RETURNING with the rows' order costs one statement per row). A
+    concurrent lot's invoice number raises IntegrityError, as an INSERT would.
     """
     if not rows:
         return []
     table = StoredFse.__table__
     ids = next_ids(session, table, len(rows))
-    if session.get_bind().dialect.name == "sqlite":
-        driver_insert(session, table, [{"id": fse_id, **row} for fse_id, row in zip(ids, rows, strict=True)])
-        return ids
-    # PostgreSQL: COPY (a concurrent lot's invoice number raises IntegrityError, as an INSERT would)
     bulk_insert(session, table, [
         {"id": fse_id, **{c: v.value if isinstance(v, FseStatus) else v for c, v in row.items()}}
         for fse_id, row in zip(ids, rows, strict=True)

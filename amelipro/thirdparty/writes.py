@@ -19,15 +19,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from amelipro.db import is_postgresql
 from amelipro.thirdparty.models import Counter
 
 RSP_COUNTER = "rsp_cursor"
 CLAIM_COUNTER = "claims"
 INTAKE_COUNTER = "intake"
-
-
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _insert(session: Session, model):

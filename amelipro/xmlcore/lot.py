@@ -37,15 +37,10 @@ from amelipro.xmlcore.schemas import (
     get_registry,
 )
 from amelipro.xmlcore.signature import VerifyPolicy, VerifyResult, verify_signed_element
+from amelipro.xmlcore.signature_policy import ID_VALUES, ID_XPATH
 
 L = f"{{{LOT_NS}}}"
 T = TypeVar("T")
-# The Id attributes (Id, ID or id, in any namespace) of an element and its descendants, in
-# document order; the cheap predicate (two-letter names) first, so that the names are
-# compared for a few attributes only.
-_IDS = ("descendant-or-self::*/@*[string-length(local-name())=2]"
-        "[local-name()='Id' or local-name()='ID' or local-name()='id']")
-_ID_VALUES = etree.XPath(_IDS, smart_strings=False)
 log = logging.getLogger(__name__)
 
 
@@ -196,7 +191,7 @@ def _read_whole(data: bytes, policy: VerifyPolicy, limits: ParseLimits, registry
         ))
     if lot_errors:
         raise errors.LotError(lot_errors)
-    ids = Counter(_ID_VALUES(root))
+    ids = Counter(ID_VALUES(root))
     duplicates = frozenset(v for v, n in ids.items() if n > 1)
     results = []
     for pos, el in enumerate(items, 1):
@@ -282,7 +277,7 @@ def _read_streaming(data: bytes, policy: VerifyPolicy, visit: Callable[[FseOutco
     header = _header(header_el)
     if header.declared_count != len(children) - 1 or len(results) != len(children) - 1:
         raise _Unusual
-    ids.update(_ID_VALUES(root))  # the envelope's (the FSE are emptied)
+    ids.update(ID_VALUES(root))  # the envelope's (the FSE are emptied)
     if any(n > 1 for n in ids.values()):
         raise _Unusual
     return LotReading(root.get("Id"), header, digest, ()), results
@@ -293,13 +288,13 @@ _SCANS: dict[int, etree.XPath] = {}
 
 def _scan(levels: int) -> etree.XPath:
     """One pass over an element (one XPath, compiled once per depth): its Id values, as
-    strings (:data:`_ID_VALUES`), and, as elements, its XInclude elements and its
+    strings (:data:`ID_VALUES`), and, as elements, its XInclude elements and its
     descendants ``levels`` below it (any element means the lot is unusual)."""
     found = _SCANS.get(levels)
     if found is None:
         namespaces = {f"xi{i}": uri for i, uri in enumerate(XINCLUDE_NAMESPACES)}
         found = _SCANS[levels] = etree.XPath(
-            " | ".join([_IDS, *(f"descendant-or-self::{prefix}:*" for prefix in namespaces),
+            " | ".join([ID_XPATH, *(f"descendant-or-self::{prefix}:*" for prefix in namespaces),
                         "/".join(["*"] * levels)]),
             namespaces=namespaces, smart_strings=False,
         )
@@ -314,7 +309,7 @@ def _read_fse(element: etree._Element, position: int, registry: SchemaRegistry,
               policy: VerifyPolicy, now: datetime | None, duplicates: frozenset[str]) -> FseOutcome:
     element_id = element.get("Id")
     line = element.sourceline
-    dup = next((v for v in _ID_VALUES(element) if v in duplicates), None) if duplicates else None
+    dup = next((v for v in ID_VALUES(element) if v in duplicates), None) if duplicates else None
     if dup is not None:
         issue = XmlIssue.of(errors.SIG_DUPLICATE_ID, dup, "/FSE", line)
         return FseOutcome(position, element_id, line, None, (issue,))

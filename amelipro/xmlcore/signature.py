@@ -35,6 +35,7 @@ from amelipro.xmlcore.signature_policy import (
     ALLOWED_SIGNATURE_METHODS,
     DS,
     ENVELOPED,
+    ID_VALUES,
     MAX_CERTIFICATES,
     SIGNATURE_TAG,
     SIGNING_TIME_ATTRIBUTE,
@@ -69,11 +70,6 @@ __all__ = [
 ]
 
 _KEY_INFO, _X509_DATA, _X509_CERTIFICATE = f"{DS}KeyInfo", f"{DS}X509Data", f"{DS}X509Certificate"
-# The Id attributes (Id, ID or id, in any namespace) of the FSE, in document order: the
-# two-letter names by XPath (a cheap predicate for libxml2), the names themselves checked in
-# Python on the (smart) strings.
-_ID_CANDIDATES = etree.XPath("descendant-or-self::*/@*[string-length(local-name())=2]")
-_ID_NAMES = frozenset(("Id", "ID", "id"))
 # the profile's algorithms by URI (set and dict lookups, not enum constructions, per FSE)
 _METHOD_NAMES = {m.value: m.name for m in SignatureMethod}
 _URIS: dict[frozenset, frozenset[str]] = {}
@@ -162,7 +158,7 @@ def _check_reference(element, signed_info, info_parts, policy: VerifyPolicy, sig
 
 
 def _check_unique_ids(element, signature) -> None:
-    values = [str(v) for v in _ID_CANDIDATES(element) if v.attrname.rpartition("}")[2] in _ID_NAMES]
+    values = ID_VALUES(element)
     if len(values) != len(set(values)):
         dup = next(v for v in values if values.count(v) > 1)
         raise errors.SignatureError(errors.SIG_DUPLICATE_ID, dup, line=signature.sourceline)

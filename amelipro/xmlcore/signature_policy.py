@@ -25,6 +25,13 @@ DS = f"{{{DS_NS}}}"
 SIGNATURE_TAG = f"{DS}Signature"
 SIGNING_TIME_ATTRIBUTE = "dateSignature"
 ID_ATTRIBUTES = ("Id", "ID", "id")
+#: The Id attributes (Id, ID or id, in any namespace) of an element and its descendants, in
+#: document order; the cheap predicate (two-letter names) first, so that the names are
+#: compared for a few attributes only. The expression, for readers that join it to others.
+ID_XPATH = ("descendant-or-self::*/@*[string-length(local-name())=2]"
+            f"[{' or '.join(f'local-name()={name!r}' for name in ID_ATTRIBUTES)}]")
+#: Their values (plain strings).
+ID_VALUES = etree.XPath(ID_XPATH, smart_strings=False)
 MAX_CERTIFICATES = 5  # the signer's certificate and its intermediates
 
 ALLOWED_SIGNATURE_METHODS: frozenset[SignatureMethod] = frozenset({
