@@ -532,9 +532,4 @@ def _with_charges(line: PricedLine, participation: Decimal, franchise: Decimal,
     if (reason == line.charge_exemption and _same(participation, line.participation)
             and _same(franchise, line.franchise)):
         return line
-    # A copy of the line's fields with the new charges: PricedLine has no __post_init__ and
-    # no slots, and dataclasses.replace (which checks every field) is several times slower.
-    changed = object.__new__(PricedLine)
-    changed.__dict__.update(line.__dict__, participation=participation, franchise=franchise,
-                            charge_exemption=reason)
-    return changed
+    return replace(line, participation=participation, franchise=franchise, charge_exemption=reason)

@@ -3,7 +3,6 @@ open on each date of care, the exemption and the insurance nature against the fi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from stdnum.exceptions import ValidationError
@@ -22,22 +21,8 @@ from amelipro.fse.rules.core import (
     violation,
 )
 
-_NIR_PLAIN = re.compile(r"[0-9]{5}(?:[0-9]{2}|2[AB])[0-9]{8}")  # 15 characters, nothing to clean
-
-
-def _plain_valid_nir(nir: str) -> bool:
-    """True for a NIR written plainly and with its right key: ``stdnum`` would accept it as
-    it is (its cleaning changes nothing there). Anything else is left to ``stdnum``, which
-    says why it is wrong."""
-    if not _NIR_PLAIN.fullmatch(nir):
-        return False
-    digits = nir[:5] + {"2A": "19", "2B": "18"}.get(nir[5:7], nir[5:7]) + nir[7:13]
-    return 97 - int(digits) % 97 == int(nir[13:])
-
 
 def rule_nir(sheet: CareSheet, ctx: RuleContext) -> Iterator[RuleViolation]:
-    if _plain_valid_nir(sheet.patient.nir):
-        return
     try:
         stdnum_nir.validate(sheet.patient.nir)
     except ValidationError as exc:
