@@ -20,7 +20,7 @@ lock, so two lots use the two cores at once; concurrent lots are spread over two
 so a worker's peak memory stays lower (232 MB against 338 MB for one worker with four
 1,000-FSE lots at once); and a worker that dies leaves the other serving.
 
-Each worker also starts one helper process with its gateway (``amelipro/fse/parallel_read.py``):
+Each worker starts one helper process at its first large lot (``amelipro/fse/parallel_read.py``):
 a large lot is read on two cores, half of its FSE by the helper, when a core is idle at that
 moment; when both cores already serve lots, each lot is read by its worker alone.
 

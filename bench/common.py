@@ -291,14 +291,18 @@ def vm_hwm_mb(pid: int) -> float | None:
 
 
 def warm(server: Server, where: Site, body: bytes, times: int) -> None:
-    """Dry-run a small lot ``times`` times or more, so that every worker has loaded its keys,
-    trust store and schemas (and started its parallel-reading helper) before anything is timed."""
+    """Dry-run a lot ``times`` times or more, so that every worker has loaded its keys,
+    trust store and schemas (and, for a lot of at least ``parallel_read.MIN_BYTES``, started
+    its parallel-reading helper) before anything is timed."""
     import requests
 
-    helpers = server.settings.get("FSE_PARALLEL_READ", "true") != "false"
+    from amelipro.fse.parallel_read import MIN_BYTES
+
+    # a lot this large starts the worker's parallel-reading helper (fse/parallel_read.py)
+    helpers = server.settings.get("FSE_PARALLEL_READ", "true") != "false" and len(body) >= MIN_BYTES
     for i in range(max(times, 40)):
         # each on a connection of its own (a kept-alive one stays with one worker), until every
-        # worker has loaded its gateway, and so started its parallel-reading helper
+        # worker has loaded its gateway (and, for a large lot, started its helper)
         requests.post(f"{server.url}/api/v1/fse/validate", data=body, headers=api_headers(where), timeout=60)
         if i + 1 >= times and (not helpers or len(server.helper_pids()) >= len(server.worker_pids())):
             break

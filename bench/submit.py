@@ -25,7 +25,7 @@ ratio compares one lot at a time to the floor, both on one core).
 A worker reads a lot of 256 KB or more on two cores when one is idle (its helper process
 reads half of the FSE: ``amelipro/fse/parallel_read.py``), so one lot at a time uses both
 cores for its reading; the floor is one process. ``--parallel-read off`` measures the worker
-alone. The helpers are started with the workers' gateways and left to load before timing.
+alone. A first 100-FSE lot starts the helpers, which are left to load before timing.
 
 The big lot: the worker's peak RSS is VmHWM of /proc/<pid>/status, read for every worker
 before and after (target ≤ 400 MB), and that of the workers' helpers. The configured request limits are printed; they are
@@ -216,7 +216,8 @@ def run(database: str, n_fse: int, n_lots: int, clients: int) -> Figures:
     import requests
 
     with site(database) as where:
-        lots = signed_lots(where, [5] + [n_fse] * (n_lots + 2 * clients))
+        # the first, 100 FSE (about 350 KB), warms the workers and starts their helpers
+        lots = signed_lots(where, [100] + [n_fse] * (n_lots + 2 * clients))
         lots, service_lots = lots[:n_lots + 1], lots[n_lots + 1:]
         server = serve(where, SERVER_SETTINGS)
         try:
@@ -278,7 +279,7 @@ def run_big(database: str, n_fse: int) -> BigLot:
     import requests
 
     with site(database) as where:
-        small, body = signed_lots(where, [5, n_fse], first_seed=100, prefix="BIG")
+        small, body = signed_lots(where, [100, n_fse], first_seed=100, prefix="BIG")
         config = where.app().config
         content, xml = int(config["MAX_CONTENT_LENGTH"]), int(config["XML_MAX_BYTES"])
         limits = f"limites configurées MAX_CONTENT_LENGTH {content / 2**20:.0f} Mio, XML_MAX_BYTES {xml / 2**20:.0f} Mio"

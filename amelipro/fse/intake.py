@@ -128,9 +128,7 @@ class Pipeline:
                 raise AmeliproError(GATEWAY_KEYS_MISSING)
             from amelipro.fse import parallel_read
 
-            found.parallel = parallel_read.for_config(self.app.config)
-            if found.parallel is not None:
-                found.parallel.start()  # loads in the background: ready for the first large lot
+            found.parallel = parallel_read.for_config(self.app.config)  # started by a first large lot
             extensions[EXTENSION_KEY] = found
         else:
             refresh_trust_store(found, self.app.config)

@@ -6,7 +6,8 @@ mapped to a care sheet) is about half of a lot's CPU time, and each FSE is read 
 (``xmlcore.lot.read_lot_share``: FSE 1, 3, 5... here, 2, 4, 6... in the helper, the lot-level
 checks made by both). The helper is one process per app process, a fresh interpreter
 (``python -m amelipro.fse.parallel_read``: never a fork of a threaded server) fed through its
-pipes, started in the background with the app's gateway (its first lot). It is used only:
+pipes, started in the background by the process's first large lot (which is read here
+alone): a process that never receives one never starts it. It is used only:
 
 - for a lot of at least :data:`MIN_BYTES` (below, the helper's fixed costs outweigh it);
 - when no other lot of this process is using it (a lock tried, never waited for);

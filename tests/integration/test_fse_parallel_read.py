@@ -153,3 +153,19 @@ def test_the_helper_reads_with_this_process_policy(fse_env, reader):
     here, shared, served = both_ways(fse_env.app, body, reader, fse_env.doctor.rpps)
     assert served == 1 and shared == here
     assert here[0] == 422 and [e.fse for e in here[1]] == [1, 2, 3, 4]
+
+
+def test_the_helper_starts_with_a_first_large_lot_only(fse_env, monkeypatch):
+    """A process that never receives a large lot starts no helper; its first large lot starts
+    one (and is read here, alone, while the helper loads)."""
+    body = fse_env.lot(fse_env.sheets(2).sheets)
+    monkeypatch.setattr(parallel_read, "MIN_BYTES", len(body) + 1)
+    found = parallel_read.ParallelReader(fse_env.app.config)
+    try:
+        now = intake.datetime.now(intake.UTC)
+        assert found.submit(body, None, now) is None and found._process is None
+        monkeypatch.setattr(parallel_read, "MIN_BYTES", len(body))
+        assert found.submit(body, None, now) is None and found._process is not None
+    finally:
+        found.close()
+    assert found._process is None
