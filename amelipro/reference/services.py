@@ -29,7 +29,7 @@ from amelipro.reference.search import rebuild_search_index
 @dataclass(frozen=True)
 class ImportConfig:
     source: Path
-    effective: date | None = None  # date the release takes effect (default: from the files, else today)
+    effective: date | None = None  # date the release takes effect (default: from the files, else today in Paris)
     datasets: tuple[str, ...] = DATASETS
     actor: str = "cli"
     rebuild_index: bool = True  # False: the caller rebuilds the search index (benchmark)

@@ -209,3 +209,18 @@ def test_source_without_annex_keeps_the_categories(ref_session):
     ehpad = next(r for r in result.runs if r.dataset == "ehpad")
     assert (ehpad.changed, ehpad.closed) == (0, 0)
     assert [(c.label, c.position) for c in ref_session.scalars(select(m.EhpadCategory))] == categories
+
+
+def test_release_without_a_date_takes_effect_today_in_paris(ref_session):
+    """A release whose files carry no date takes effect on the gateway's day (Paris, read
+    through ``amelipro.clock``), not the server's local date: at 23:30 UTC on 31 December it
+    is already 1 January in Paris."""
+    from datetime import UTC, datetime
+
+    from amelipro import clock
+
+    with clock.frozen(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)):
+        result = import_reference(ref_session, ImportConfig(source=DEMO_DIR, datasets=("bdpm",)))
+    (run,) = result.runs
+    assert run.dataset == "bdpm" and run.status == "done"
+    assert run.effective_date == date(2027, 1, 1)

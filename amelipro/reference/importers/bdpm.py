@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from amelipro.clock import paris_today
 from amelipro.reference import models as m
 from amelipro.reference.importers.files import find_file, tab_rows
 from amelipro.reference.importers.release import (
@@ -50,7 +51,7 @@ def present(root: Path) -> bool:
 def import_bdpm(ctx: ImportContext, root: Path, effective: date | None) -> None:
     """The four files; new boxes are counted through their price rows (``apply_snapshot``),
     new specialities and changed descriptions here."""
-    effective = effective or date.today()
+    effective = effective or paris_today()
     ctx.run.release = ctx.run.release or f"BDPM ({root.name})"
     ctx.run.effective_date = effective
     paths = {name: find_file(root, name) for name in (SPECIALITIES, BOXES, GROUPS, COMPOSITIONS)}

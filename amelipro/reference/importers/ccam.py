@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from amelipro.clock import paris_today
 from amelipro.reference import models as m
 from amelipro.reference.importers.files import csv_rows, find_file
 from amelipro.reference.importers.release import ImportContext, apply_snapshot, upsert_descriptive
@@ -63,7 +64,7 @@ def import_ccam(ctx: ImportContext, root: Path, effective: date | None) -> None:
         }
         tariffs[code] = {"tariff": t1, "tariff_other_sector": t2, "note": ""}
     ctx.add_file(path, len(acts))
-    eff = effective or release_date or date.today()
+    eff = effective or release_date or paris_today()
     ctx.run.effective_date = eff
     upsert_descriptive(ctx, m.Act, "code", acts)
     apply_snapshot(ctx, m.ActTariff, "ccam", "code", tariffs, ("tariff", "tariff_other_sector", "note"), eff)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from amelipro.clock import paris_today
 from amelipro.reference import models as m
 from amelipro.reference.importers.files import find_file, find_glob, read_text
 from amelipro.reference.importers.release import (
@@ -99,7 +100,7 @@ def _import_code_list(
         rows[code] = {"tariff": None, "plv": None, "max_quantity": None, "unit": ""}
     ctx.add_file(path, len(rows))
     apply_snapshot(ctx, m.LppTariff, "lpp.json", "code", rows, TARIFF_FIELDS,
-                   effective or version_date or date.today())
+                   effective or version_date or paris_today())
     return version_date
 
 
@@ -138,7 +139,7 @@ def _import_extract_tariffs(
         ctx.add_file(path, count)
     if tariff_rows:
         apply_snapshot(ctx, m.LppTariff, "lpp.tariffs", "code", tariff_rows, TARIFF_FIELDS,
-                       effective or tariff_date or date.today())
+                       effective or tariff_date or paris_today())
     return tariff_date
 
 
