@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from amelipro.db import one_of, pairs_in
+from amelipro.db import is_postgresql, one_of, pairs_in
 from amelipro.fse import stored
 from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, LineKind
@@ -272,7 +272,7 @@ def lock_patients(session: Session, sheets: Iterable[CareSheet]) -> None:
     COMMITTED), so the caps hold across professionals sending at the same moment. SQLite
     needs nothing: the submission already holds the database's write lock.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgresql(session):
         return
     keys = sorted({_lock_key(s.patient.nir, s.patient.rank) for s in sheets})
     if keys:

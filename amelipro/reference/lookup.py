@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amelipro.db import is_postgresql
 from amelipro.reference import models as m
 from amelipro.reference.facts import ActFact, LppFact, MedicineFact
 from amelipro.reference.queries import (
@@ -50,7 +51,7 @@ class LotReferenceLookup:
         self.sql = SqlReferenceLookup(session)
         self.memo: dict[tuple[str, str, date], Any] = {}
         # NULL sorts last in a descending ORDER BY on SQLite, first on PostgreSQL.
-        self._nulls_first = session.get_bind().dialect.name == "postgresql"
+        self._nulls_first = is_postgresql(session)
         self._acts: dict[str, tuple[m.Act, list[m.ActTariff]]] = {}
         self._medicines: dict[str, list[tuple[str, str, m.MedicinePrice]]] = {}
         self._lpp: dict[str, tuple[str, list[m.LppTariff], tuple[str | None, str | None]]] = {}

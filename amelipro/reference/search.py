@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import Boolean, Date, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from amelipro.db import is_postgresql
 from amelipro.reference import models as m
 from amelipro.reference.parsing import search_text, tokens
 
@@ -177,7 +178,7 @@ class PostgresFtsSearch:
 
 
 def backend_for(session: Session) -> SqliteFtsSearch | PostgresFtsSearch:
-    return PostgresFtsSearch() if session.get_bind().dialect.name == "postgresql" else SqliteFtsSearch()
+    return PostgresFtsSearch() if is_postgresql(session) else SqliteFtsSearch()
 
 
 def search(session: Session, query: SearchQuery, backend: SearchBackend | None = None) -> SearchPage:
