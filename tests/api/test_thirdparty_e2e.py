@@ -3,10 +3,11 @@ a rejected one shows its code and hint, and its corrected resubmission is linked
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from amelipro.clock import paris_today
 from amelipro.thirdparty.liquidation import LiquidationConfig, run_liquidation
 from amelipro.thirdparty.models import Payment
 
@@ -26,7 +27,7 @@ def test_submitted_fse_followed_to_paid(client, auth, fse_env, tp_session):
     body = pending.get_json()
     assert body["total"] == 3 and {p["status"] for p in body["payments"]} == {"acceptee"}
 
-    result = run_liquidation(tp_session, LiquidationConfig(today=date.today() + timedelta(days=1)))
+    result = run_liquidation(tp_session, LiquidationConfig(today=paris_today() + timedelta(days=1)))
     assert result.claimed == 3
     feed = client.get("/api/v1/returns", headers={"Authorization": f"Bearer {fse_env.token}"}).get_json()
     assert len(feed["returns"]) == 3
@@ -50,11 +51,11 @@ def test_rejected_then_corrected_is_linked(client, auth, fse_env, tp_session, tp
     # the caisse's reference knows no act: the FSE is rejected with AMP 001
     from amelipro.reference.facts import StaticReferenceLookup
 
-    run_liquidation(tp_session, LiquidationConfig(today=date.today()), lookup=StaticReferenceLookup())
+    run_liquidation(tp_session, LiquidationConfig(today=paris_today()), lookup=StaticReferenceLookup())
     corrected = replace(original, id=original.id + "C", invoice_number=original.invoice_number + "C")
     resp = _post(client, fse_env, fse_env.lot([corrected], number="L-2"))
     assert resp.status_code == 201, resp.data[:500]
-    run_liquidation(tp_session, LiquidationConfig(today=date.today()))
+    run_liquidation(tp_session, LiquidationConfig(today=paris_today()))
     with tp_session() as s:
         payments = s.scalars(select(Payment).order_by(Payment.id)).all()
     assert len(payments) == 2
