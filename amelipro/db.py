@@ -179,6 +179,17 @@ def one_of(session: Session, column: Any, values: Any) -> ColumnElement[bool]:
     return column.in_(values)
 
 
+def filter_only(session: Session, column: Any) -> Any:
+    """An integer ``column`` that a term compares without letting SQLite use its index.
+
+    SQLite plans without statistics: it takes an equality on an indexed column (a
+    professional's id) over a long IN list on a better index (a lot's NIR), and would read
+    every row of that professional to find a few patients' history. ``column + 0`` is not a
+    column, so no index serves that term (SQLite's documented way of disqualifying a term);
+    the rows are the same. PostgreSQL plans with statistics: the column as is."""
+    return column if is_postgresql(session) else column + 0
+
+
 def pairs_in(session: Session, columns: tuple[Any, Any], pairs: Any) -> ColumnElement[bool]:
     """``(a, b) IN (pairs)`` for a long list of pairs (a lot's patients and days of care).
     PostgreSQL: the pairs as two array parameters (``unnest``), not two placeholders per

@@ -24,10 +24,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, extract, func, or_, select, text
+from sqlalchemy import and_, exists, extract, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from amelipro.db import is_postgresql, one_of, pairs_in
+from amelipro.db import filter_only, is_postgresql, one_of, pairs_in
 from amelipro.fse import stored
 from amelipro.fse.charges import default_billing_config
 from amelipro.fse.domain import CareSheet, LineKind
@@ -161,7 +161,7 @@ def load_day_charges(
             select(StoredFse.patient_nir, StoredFse.patient_rank, StoredFse.first_care_date,
                    StoredFse.last_care_date, StoredFse.lines_json)
             .where(
-                StoredFse.professional_id == professional_id,
+                filter_only(session, StoredFse.professional_id) == professional_id,
                 StoredFse.status == FseStatus.ACCEPTED,
                 one_of(session, StoredFse.patient_nir, chunk),
                 or_(StoredFse.participation > 0, StoredFse.franchise > 0),
@@ -203,7 +203,8 @@ def load_billed_care(
         rows = session.execute(
             select(StoredFse.id, StoredFse.invoice_number, StoredFse.patient_nir, StoredFse.patient_rank,
                    StoredFse.first_care_date, StoredFse.last_care_date, StoredFse.lines_json)
-            .where(StoredFse.professional_id == professional_id, StoredFse.status == FseStatus.ACCEPTED,
+            .where(filter_only(session, StoredFse.professional_id) == professional_id,
+                   StoredFse.status == FseStatus.ACCEPTED,
                    one_of(session, StoredFse.patient_nir, chunk),
                    or_(  # a day of the patient's own, or a span across the lot's days (rare)
                        and_(StoredFse.first_care_date == StoredFse.last_care_date,
@@ -211,7 +212,7 @@ def load_billed_care(
                                      _patient_days(days_of, chunk))),
                        and_(StoredFse.first_care_date != StoredFse.last_care_date,
                             StoredFse.first_care_date <= days[-1], StoredFse.last_care_date >= days[0])),
-                   ~StoredFse.id.in_(select(Payment.fse_id).where(Payment.status.in_(_UNPAID))))
+                   ~exists().where(Payment.fse_id == StoredFse.id, Payment.status.in_(_UNPAID)))
             .order_by(StoredFse.id)
         )
         for fse_id, invoice, nir, rank, first_day, last_day, lines_json in rows:

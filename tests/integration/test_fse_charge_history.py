@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from amelipro.auth.models import Profession
 from amelipro.beneficiaries.services import demo_beneficiaries
@@ -22,7 +22,10 @@ from amelipro.fse import domain
 from amelipro.fse.domain import CareSheet, Line, LineKind
 from amelipro.fse.models import FseStatus, Lot, LotStatus, StoredFse
 from amelipro.fse.pricing import DayCharges
+from amelipro.thirdparty.models import Payment
+from amelipro.thirdparty.states import PaymentStatus
 from amelipro.xmlcore.arl import read_arl
+from tests.conftest import TEST_DB
 from tests.fixtures_fse import signed_lot
 from tests.fixtures_pki import RPPS_OTHER
 from tests.support import run_threads
@@ -302,6 +305,76 @@ def test_history_loaders_read_each_patients_own_days(db_session, make_profession
     assert sorted(day for day, *_ in billed[(a, 1)]) == [date(y, 3, 2)]  # not a's 3 March (b's day)
     assert sorted(day for day, *_ in billed[(b, 1)]) == [date(y, 3, 3)]
     assert load_billed_care(db_session, one.id, [_sheet(a, date(y, 3, 4))]) == {}
+
+
+def _store_unrelated(session, pro_id: int, count: int, start: int) -> None:
+    """``count`` accepted FSE of ``pro_id`` for other people (one day, a charge each), each
+    with its payment: history that has nothing to do with the lot's patients."""
+    lot = Lot(professional_id=pro_id, lot_number=f"U{start}", status=LotStatus.ACCEPTED, fse_count=count,
+              accepted_count=count, rejected_count=0, duplicate_count=0, amo_accepted=D("0.00"),
+              body_sha256="0" * 64, body_size=0, arl_xml="")
+    session.add(lot)
+    session.flush()
+    day = date(2025, 3, 2)
+    lines = json.dumps([{"number": 1, "kind": "ngap", "code": "G", "care_date": day.isoformat(),
+                         "computed": {"participation": "2.00", "franchise": "0.00"}}])
+    rows = [dict(lot_id=lot.id, professional_id=pro_id, position=i, element_id=f"U{n}", status=FseStatus.ACCEPTED,
+                 content_hash=f"{n:064d}", invoice_number=f"U{n}", invoice_date=day, first_care_date=day,
+                 last_care_date=day, patient_nir=f"{2000000000000 + n:015d}", patient_rank=1,
+                 patient_birth_date=date(1982, 8, 19), nature="10", exemption="aucune", patient_charges=D("2.00"),
+                 participation=D("2.00"), franchise=D("0.00"), lines_json=lines, errors_json="[]", signed_xml="",
+                 created_at=utcnow())
+            for i, n in enumerate(range(start, start + count), start=1)]
+    session.execute(insert(StoredFse), rows)
+    ids = session.scalars(select(StoredFse.id).where(StoredFse.lot_id == lot.id)).all()
+    session.execute(insert(Payment), [dict(fse_id=i, professional_id=pro_id, status=PaymentStatus.PAID,
+                                           acknowledged_on=day, due_date=day) for i in ids])
+    session.execute(update(Lot).where(Lot.id == lot.id).values(fse_count=len(ids)))
+    session.commit()
+
+
+@pytest.mark.skipif(TEST_DB != "sqlite", reason="SQLite plans without statistics; PostgreSQL chooses by its own")
+def test_a_lots_history_is_read_through_its_patients_not_the_whole_practice(db_session, make_professional):
+    """The work of reading the history of a lot's patients does not grow with the rest of the
+    professional's history, nor with the payments of other FSE: SQLite, which plans without
+    statistics, is kept on the patients' index (a professional's own index would make it read
+    every FSE they ever had accepted), and the unpaid FSE are looked up by their own payment.
+    The work is counted in SQLite's virtual machine steps, not timed."""
+    from amelipro.fse.history import load_billed_care, load_day_charges
+
+    one = make_professional()
+    a, b = MARTIN.nir, CASANOVA.nir
+    y = 2025
+    _store(db_session, one.id, a, [(date(y, 3, 2), "ngap", "2.00", "0.00")])
+    _store(db_session, one.id, b, [(date(y, 3, 1), "ngap", "1.00", "0.00"), (date(y, 3, 3), "ngap", "1.50", "0.00")])
+    db_session.commit()
+    keys = {(a, 1, date(y, 3, 2)), (b, 1, date(y, 3, 3))}
+    sheets = [_sheet(a, date(y, 3, 2)), _sheet(b, date(y, 3, 3))]
+    raw = db_session.connection().connection.driver_connection
+
+    def read() -> tuple[int, object, object]:
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+
+        raw.set_progress_handler(count, 10)
+        try:
+            ledger = load_day_charges(db_session, one.id, keys)
+            billed = load_billed_care(db_session, one.id, sheets)
+        finally:
+            raw.set_progress_handler(None, 10)
+        return steps[0], ledger.prior(sheets[0]).days + ledger.prior(sheets[1]).days, billed
+
+    _store_unrelated(db_session, one.id, 100, 0)
+    small, days, billed = read()
+    _store_unrelated(db_session, one.id, 3000, 100)
+    large, days_after, billed_after = read()
+    assert days == days_after == (DayCharges(date(y, 3, 2), D("2.00"), D("0.00")),
+                                  DayCharges(date(y, 3, 3), D("1.50"), D("0.00")))
+    assert billed_after == billed and sorted(billed) == sorted([(a, 1), (b, 1)])
+    assert large <= small * 1.5 + 20, (small, large)
 
 
 def _sheet(nir: str, *days: date) -> CareSheet:
