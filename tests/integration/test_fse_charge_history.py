@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from amelipro.auth.models import Profession
 from amelipro.beneficiaries.services import demo_beneficiaries
@@ -220,20 +220,25 @@ def test_fse_json_and_page_show_the_charges_apart(client, fse_env, auth):
 
 # --- the history loaders on stored rows --------------------------------------------------
 
-def _store(session, pro_id: int, nir: str, lines: list[tuple[date, str, str, str]], *,
-           status: FseStatus = FseStatus.ACCEPTED, rank: int = 1) -> None:
-    """One stored FSE with (day, kind, participation, franchise) lines."""
-    n = next(_invoices)
-    lot = Lot(professional_id=pro_id, lot_number=f"L{n}", status=LotStatus.ACCEPTED, fse_count=1,
-              accepted_count=1, rejected_count=0, duplicate_count=0, amo_accepted=D("0.00"),
+def _lot(session, pro_id: int, count: int = 1) -> Lot:
+    """An accepted lot of ``count`` FSE of ``pro_id`` (its FSE stored apart)."""
+    lot = Lot(professional_id=pro_id, lot_number=f"L{next(_invoices)}", status=LotStatus.ACCEPTED, fse_count=count,
+              accepted_count=count, rejected_count=0, duplicate_count=0, amo_accepted=D("0.00"),
               body_sha256="0" * 64, body_size=0, arl_xml="")
     session.add(lot)
     session.flush()
+    return lot
+
+
+def _fse_row(lot: Lot, nir: str, lines: list[tuple[date, str, str, str]], *,
+             status: FseStatus = FseStatus.ACCEPTED, rank: int = 1, position: int = 1) -> dict:
+    """The ``fse`` row of one stored FSE of ``lot`` with (day, kind, participation, franchise) lines."""
+    n = next(_invoices)
     days = [day for day, *_ in lines]
     pf = sum((D(p) for _, _, p, _ in lines), D("0.00"))
     fr = sum((D(f) for _, _, _, f in lines), D("0.00"))
-    session.add(StoredFse(
-        lot_id=lot.id, professional_id=pro_id, position=1, element_id=f"E{n}", status=status,
+    return dict(
+        lot_id=lot.id, professional_id=lot.professional_id, position=position, element_id=f"E{n}", status=status,
         content_hash=f"{n:064d}", invoice_number=f"S{n}", invoice_date=max(days),
         first_care_date=min(days), last_care_date=max(days), patient_nir=nir, patient_rank=rank,
         patient_birth_date=date(1982, 8, 19), nature="10", exemption="aucune",
@@ -242,7 +247,13 @@ def _store(session, pro_id: int, nir: str, lines: list[tuple[date, str, str, str
                                 "computed": {"participation": p, "franchise": f}}
                                for i, (day, kind, p, f) in enumerate(lines, start=1)]),
         errors_json="[]", signed_xml="", created_at=utcnow(),
-    ))
+    )
+
+
+def _store(session, pro_id: int, nir: str, lines: list[tuple[date, str, str, str]], *,
+           status: FseStatus = FseStatus.ACCEPTED, rank: int = 1) -> None:
+    """One stored FSE with (day, kind, participation, franchise) lines, in a lot of its own."""
+    session.add(StoredFse(**_fse_row(_lot(session, pro_id), nir, lines, status=status, rank=rank)))
     session.flush()
 
 
@@ -307,29 +318,17 @@ def test_history_loaders_read_each_patients_own_days(db_session, make_profession
     assert load_billed_care(db_session, one.id, [_sheet(a, date(y, 3, 4))]) == {}
 
 
-def _store_unrelated(session, pro_id: int, count: int, start: int) -> None:
+def _store_unrelated(session, pro_id: int, count: int) -> None:
     """``count`` accepted FSE of ``pro_id`` for other people (one day, a charge each), each
     with its payment: history that has nothing to do with the lot's patients."""
-    lot = Lot(professional_id=pro_id, lot_number=f"U{start}", status=LotStatus.ACCEPTED, fse_count=count,
-              accepted_count=count, rejected_count=0, duplicate_count=0, amo_accepted=D("0.00"),
-              body_sha256="0" * 64, body_size=0, arl_xml="")
-    session.add(lot)
-    session.flush()
+    lot = _lot(session, pro_id, count)
     day = date(2025, 3, 2)
-    lines = json.dumps([{"number": 1, "kind": "ngap", "code": "G", "care_date": day.isoformat(),
-                         "computed": {"participation": "2.00", "franchise": "0.00"}}])
-    rows = [dict(lot_id=lot.id, professional_id=pro_id, position=i, element_id=f"U{n}", status=FseStatus.ACCEPTED,
-                 content_hash=f"{n:064d}", invoice_number=f"U{n}", invoice_date=day, first_care_date=day,
-                 last_care_date=day, patient_nir=f"{2000000000000 + n:015d}", patient_rank=1,
-                 patient_birth_date=date(1982, 8, 19), nature="10", exemption="aucune", patient_charges=D("2.00"),
-                 participation=D("2.00"), franchise=D("0.00"), lines_json=lines, errors_json="[]", signed_xml="",
-                 created_at=utcnow())
-            for i, n in enumerate(range(start, start + count), start=1)]
-    session.execute(insert(StoredFse), rows)
+    session.execute(insert(StoredFse), [
+        _fse_row(lot, f"{2 * 10**14 + lot.id * 10**5 + i}", [(day, "ngap", "2.00", "0.00")], position=i)
+        for i in range(1, count + 1)])
     ids = session.scalars(select(StoredFse.id).where(StoredFse.lot_id == lot.id)).all()
     session.execute(insert(Payment), [dict(fse_id=i, professional_id=pro_id, status=PaymentStatus.PAID,
                                            acknowledged_on=day, due_date=day) for i in ids])
-    session.execute(update(Lot).where(Lot.id == lot.id).values(fse_count=len(ids)))
     session.commit()
 
 
@@ -367,9 +366,9 @@ def test_a_lots_history_is_read_through_its_patients_not_the_whole_practice(db_s
             raw.set_progress_handler(None, 10)
         return steps[0], ledger.prior(sheets[0]).days + ledger.prior(sheets[1]).days, billed
 
-    _store_unrelated(db_session, one.id, 100, 0)
+    _store_unrelated(db_session, one.id, 100)
     small, days, billed = read()
-    _store_unrelated(db_session, one.id, 3000, 100)
+    _store_unrelated(db_session, one.id, 3000)
     large, days_after, billed_after = read()
     assert days == days_after == (DayCharges(date(y, 3, 2), D("2.00"), D("0.00")),
                                   DayCharges(date(y, 3, 3), D("1.50"), D("0.00")))
